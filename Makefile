@@ -1,0 +1,35 @@
+# gridmgmt — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 3
+SCALE ?= district
+PY := .venv/bin/python
+MANAGE := $(PY) manage.py
+
+.PHONY: run test setup prepare serve lint bench
+
+setup:
+	@scripts/setup.sh
+
+# Database schema, static files and (on an empty database) the demo.
+prepare: setup
+	@$(MANAGE) migrate --noinput -v 0
+	@$(MANAGE) collectstatic --noinput -v 0
+	@$(MANAGE) seed_demo --scale $(SCALE) --if-empty
+
+run: prepare
+	@$(MANAGE) show_welcome --url http://$(HOST):$(PORT)
+	@exec .venv/bin/gunicorn gridmgmt.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 \
+		--timeout 120 --access-logfile - --error-logfile -
+
+lint: setup
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+	@$(MANAGE) makemigrations --check --dry-run
+
+test: setup lint
+	@.venv/bin/pytest $(PYTEST_ARGS)
+
+bench: setup
+	@$(PY) -m bench.run
