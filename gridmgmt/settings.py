@@ -202,6 +202,9 @@ LEAFLET_CONFIG = {
 }
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "gridmgmt-demo")
+# Further demo loaders that `seed_demo` runs after the registry, each called as
+# step(scale=..., seed=..., stdout=...) with dotted paths to functions.
+DEMO_SEED_STEPS: list[str] = []
 
 LOGGING = {
     "version": 1,
