@@ -23,5 +23,10 @@ def healthz(request):
         reason = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
         return JsonResponse({"status": "unavailable", "database": "down", "reason": reason}, status=503)
     return JsonResponse(
-        {"status": "ok", "database": "up", "postgis": postgis, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
+        {
+            "status": "ok",
+            "database": "up",
+            "postgis": postgis,
+            "latency_ms": round((time.monotonic() - started) * 1000, 1),
+        }
     )

@@ -4,7 +4,10 @@ from django.http import JsonResponse
 
 def database_unavailable_response() -> JsonResponse:
     response = JsonResponse(
-        {"detail": "数据库暂时不可用，请稍后重试。The database is unavailable; retry shortly.", "code": "database_unavailable"},
+        {
+            "detail": "数据库暂时不可用，请稍后重试。The database is unavailable; retry shortly.",
+            "code": "database_unavailable",
+        },
         status=503,
     )
     response["Retry-After"] = "5"

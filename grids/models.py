@@ -58,9 +58,7 @@ class Community(Region):
     class Meta(Region.Meta):
         verbose_name = _("community")
         verbose_name_plural = _("communities")
-        constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{12}$"), name="community_code_12_digits")
-        ]
+        constraints = [models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{12}$"), name="community_code_12_digits")]
 
 
 class Grid(Region):
@@ -73,7 +71,9 @@ class Grid(Region):
     class Meta(Region.Meta):
         verbose_name = _("grid")
         verbose_name_plural = _("grids")
-        constraints = [models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{14,15}$"), name="grid_code_14_15_digits")]
+        constraints = [
+            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{14,15}$"), name="grid_code_14_15_digits")
+        ]
 
 
 class BuildingUse(models.TextChoices):
@@ -186,7 +186,9 @@ class Person(models.Model):
         ordering = ["household_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["id_number_digest"], name="person_unique_id_number"),
-            models.CheckConstraint(condition=Q(id_number_masked__regex=r"^[0-9]{6}\*{8}[0-9]{3}[0-9X]$"), name="person_id_masked_only"),
+            models.CheckConstraint(
+                condition=Q(id_number_masked__regex=r"^[0-9]{6}\*{8}[0-9]{3}[0-9X]$"), name="person_id_masked_only"
+            ),
         ]
         indexes = [GinIndex(fields=["care_tags"], name="person_care_tags_gin")]
 

@@ -23,7 +23,7 @@ PHONE_PATTERN = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}[0-9]{7,8})$")
 
 def id_check_digit(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of a GB 11643 citizen ID number."""
-    return ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS)) % 11]
+    return ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
 def normalize_id_number(value: str) -> str:
@@ -55,7 +55,9 @@ def mask_phone(value: str) -> str:
 @lru_cache(maxsize=4)
 def _cipher(keys: tuple[str, ...]) -> MultiFernet:
     if not keys:
-        raise ImproperlyConfigured("PII_KEYS is not set: personal data cannot be encrypted (make run writes one to .env).")
+        raise ImproperlyConfigured(
+            "PII_KEYS is not set: personal data cannot be encrypted (make run writes one to .env)."
+        )
     return MultiFernet([Fernet(key.encode()) for key in keys])
 
 
@@ -85,7 +87,11 @@ def digest(value: str) -> str:
 def protected_id_number(value: str) -> dict[str, str]:
     """The Person fields that hold an ID number, from the plain value."""
     value = normalize_id_number(value)
-    return {"id_number_cipher": encrypt(value), "id_number_digest": digest(value), "id_number_masked": mask_id_number(value)}
+    return {
+        "id_number_cipher": encrypt(value),
+        "id_number_digest": digest(value),
+        "id_number_masked": mask_id_number(value),
+    }
 
 
 def protected_phone(value: str) -> dict[str, str]:

@@ -1,1 +1,21 @@
-urlpatterns = []
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+
+from grids import views
+
+urlpatterns = [
+    path("auth/token", obtain_auth_token, name="api-token"),
+    path("locate", views.LocateView.as_view(), name="locate"),
+    path("buildings/<int:pk>/households", views.BuildingHouseholdsView.as_view(), name="building-households"),
+]
+for layer in ("streets", "communities", "grids", "buildings"):
+    urlpatterns.append(path(layer, views.LayerView.as_view(layer=layer), name=f"{layer}-layer"))
+for level, plural in (
+    ("district", "districts"),
+    ("street", "streets"),
+    ("community", "communities"),
+    ("grid", "grids"),
+):
+    urlpatterns.append(
+        path(f"{plural}/<int:pk>/stats", views.RegionStatsView.as_view(level=level), name=f"{level}-stats")
+    )

@@ -12,8 +12,12 @@ from grids import models, pii
 ORIGIN = (101.60, 26.58)
 
 
+def rect(x: float, y: float, width: float, height: float) -> Polygon:
+    return Polygon(((x, y), (x + width, y), (x + width, y + height), (x, y + height), (x, y)), srid=4326)
+
+
 def square(x: float, y: float, size: float) -> Polygon:
-    return Polygon(((x, y), (x + size, y), (x + size, y + size), (x, y + size), (x, y)), srid=4326)
+    return rect(x, y, size, size)
 
 
 def multi_square(x: float, y: float, size: float) -> MultiPolygon:
@@ -89,7 +93,6 @@ def fake_id_number(n: int, *, birth: str = "19800101", area: str = "510403") -> 
 class PersonFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.Person
-        exclude = ("id_number", "phone")
 
     household = factory.SubFactory(HouseholdFactory)
     name = factory.Sequence(lambda n: f"张{n + 1}")
@@ -120,14 +123,16 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n + 1}")
-    password = factory.PostGenerationMethodCall("set_password", "test-password-123")
+    password = factory.django.Password("test-password-123")
 
 
 class StaffFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.Staff
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     role = models.Role.WORKER

@@ -1,0 +1,222 @@
+"""Reads of the registry. Map payloads are built in SQL; filters stay in the ORM."""
+
+from dataclasses import dataclass
+
+from django.contrib.gis.geos import Point, Polygon
+from django.db import connection
+from django.db.models import F, Q, QuerySet
+
+from grids.models import (
+    Building,
+    CareTag,
+    Community,
+    District,
+    Grid,
+    Household,
+    Residency,
+    Role,
+    Street,
+    Unit,
+    UnitType,
+)
+
+GEOJSON_DECIMALS = 6  # about 0.1 m at this latitude
+
+
+def features_json(queryset: QuerySet, *, geometry: str, order_by: str) -> str:
+    """The rows of `queryset` (a .values() queryset holding a `geometry` column) as a JSON array of GeoJSON Features.
+
+    Every selected column but the geometry and `id` becomes a property. Django selects geometries as EWKB.
+    """
+    inner, params = queryset.query.sql_with_params()
+    sql = f"""
+        SELECT COALESCE(json_agg(json_build_object(
+            'type', 'Feature',
+            'id', t.id,
+            'geometry', ST_AsGeoJSON(ST_GeomFromEWKB(t.{geometry}), {GEOJSON_DECIMALS})::json,
+            'properties', to_jsonb(t) - '{geometry}' - 'id'
+        ) ORDER BY t.{order_by}), '[]'::json)::text
+        FROM ({inner}) AS t
+    """  # noqa: S608 - identifiers come from code, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def bbox_filter(field: str, bbox: tuple[float, float, float, float] | None) -> Q:
+    if bbox is None:
+        return Q()
+    return Q(**{f"{field}__bboverlaps": Polygon.from_bbox(bbox)})
+
+
+@dataclass(frozen=True)
+class MapLayer:
+    """How one registry layer is listed on the map: its rows, filters and feature properties."""
+
+    queryset: QuerySet
+    geometry: str
+    properties: dict[str, str]  # property name -> ORM lookup
+    filters: dict[str, str]  # query parameter -> ORM lookup
+
+
+MAP_LAYERS: dict[str, MapLayer] = {
+    "streets": MapLayer(
+        Street.objects.all(),
+        "boundary",
+        {"code": "code", "name": "name", "district_code": "district__code"},
+        {"district": "district__code"},
+    ),
+    "communities": MapLayer(
+        Community.objects.all(),
+        "boundary",
+        {"code": "code", "name": "name", "street_code": "street__code", "street_name": "street__name"},
+        {"street": "street__code"},
+    ),
+    "grids": MapLayer(
+        Grid.objects.all(),
+        "boundary",
+        {
+            "code": "code",
+            "name": "name",
+            "community_code": "community__code",
+            "community_name": "community__name",
+            "street_code": "community__street__code",
+        },
+        {"community": "community__code", "street": "community__street__code"},
+    ),
+    "buildings": MapLayer(
+        Building.objects.all(),
+        "footprint",
+        {
+            "code": "code",
+            "name": "name",
+            "address": "address",
+            "floors": "floors",
+            "use": "use",
+            "grid_code": "grid__code",
+        },
+        {"grid": "grid__code", "community": "grid__community__code", "street": "grid__community__street__code"},
+    ),
+}
+
+
+def layer_page(
+    layer: str, *, bbox: tuple[float, float, float, float] | None, filters: dict[str, str], limit: int, offset: int
+) -> tuple[int, str]:
+    """One page of a layer as (total count, JSON array of its Features)."""
+    spec = MAP_LAYERS[layer]
+    lookups = {spec.filters[name]: value for name, value in filters.items() if name in spec.filters}
+    rows = spec.queryset.filter(bbox_filter(spec.geometry, bbox), **lookups)
+    total = rows.count()
+    fields = [name for name, lookup in spec.properties.items() if name == lookup]
+    related = {name: F(lookup) for name, lookup in spec.properties.items() if name != lookup}
+    page = rows.order_by("code").values("id", *fields, **related, geom=F(spec.geometry))[offset : offset + limit]
+    return total, features_json(page, geometry="geom", order_by="code")
+
+
+def households_of_building(*, building_id: int) -> QuerySet:
+    return Household.objects.filter(building_id=building_id).prefetch_related("people")
+
+
+# --- Region statistics: the figures behind 一图网尽社区情 -------------------------
+
+REGION_MODELS = {"district": District, "street": Street, "community": Community, "grid": Grid}
+
+# How each level reaches its grids.
+_GRID_FILTER = {
+    "grid": "g.id = %s",
+    "community": "g.community_id = %s",
+    "street": "c.street_id = %s",
+    "district": "s.district_id = %s",
+}
+
+
+def region_stats(*, level: str, region_id: int) -> dict:
+    """Buildings, households and people (by residency, sex and care tag) of one region, in one query."""
+    where = _GRID_FILTER[level]
+    sql = f"""
+        WITH b AS (
+            SELECT b.id FROM grids_building b
+            JOIN grids_grid g ON g.id = b.grid_id
+            JOIN grids_community c ON c.id = g.community_id
+            JOIN grids_street s ON s.id = c.street_id
+            WHERE {where}
+        ),
+        h AS (SELECT h.id FROM grids_household h JOIN b ON b.id = h.building_id),
+        p AS (SELECT p.residency, p.sex, p.care_tags FROM grids_person p JOIN h ON h.id = p.household_id)
+        SELECT
+            (SELECT count(*) FROM b),
+            (SELECT count(*) FROM h),
+            (SELECT count(*) FROM p),
+            (SELECT COALESCE(json_object_agg(residency, n), '{{}}') FROM
+                (SELECT residency, count(*) AS n FROM p GROUP BY residency) r),
+            (SELECT COALESCE(json_object_agg(sex, n), '{{}}') FROM (SELECT sex, count(*) AS n FROM p GROUP BY sex) x),
+            (SELECT COALESCE(json_object_agg(tag, n), '{{}}') FROM
+                (SELECT tag, count(*) AS n FROM p, unnest(p.care_tags) AS tag GROUP BY tag) t)
+    """  # noqa: S608 - the WHERE clause is chosen from a fixed table
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [region_id])
+        buildings, households, people, by_residency, by_sex, by_tag = cursor.fetchone()
+    return {
+        "buildings": buildings,
+        "households": households,
+        "people": people,
+        "by_residency": {choice.value: by_residency.get(choice.value, 0) for choice in Residency},
+        "by_sex": {"M": by_sex.get("M", 0), "F": by_sex.get("F", 0)},
+        "by_care_tag": {choice.value: by_tag.get(choice.value, 0) for choice in CareTag},
+    }
+
+
+# --- Where is this point? ----------------------------------------------------------
+
+
+def locate(*, point: Point) -> dict:
+    """District, street, community, grid, building and covering units of a WGS84 point."""
+    grid = (
+        Grid.objects.filter(boundary__covers=point)
+        .select_related("community__street__district")
+        .order_by("code")
+        .first()
+    )
+    if grid is not None:
+        community, street = grid.community, grid.community.street
+        district = street.district
+    else:
+        district = District.objects.filter(boundary__covers=point).order_by("code").first()
+        street = Street.objects.filter(boundary__covers=point).order_by("code").first()
+        community = Community.objects.filter(boundary__covers=point).order_by("code").first()
+    building = Building.objects.filter(footprint__covers=point).order_by("code").first()
+    units = list(Unit.objects.filter(jurisdiction__covers=point).order_by("type", "code"))
+    return {
+        "district": district,
+        "street": street,
+        "community": community,
+        "grid": grid,
+        "building": building,
+        "units": units,
+    }
+
+
+# --- Who may see residents ---------------------------------------------------------
+
+
+def residents_visible_to(user) -> Q | None:
+    """A filter on Building for the buildings whose residents `user` may see; None when none at all.
+
+    Grid workers see their grids; unit staff their unit's jurisdiction; administrators everything;
+    managers see figures only, never residents.
+    """
+    if user.is_superuser:
+        return Q()
+    staff = getattr(user, "staff", None)
+    if staff is None:
+        return None
+    if staff.role == Role.ADMIN:
+        return Q()
+    if staff.role == Role.WORKER:
+        return Q(grid__in=staff.grids.all())
+    if staff.role == Role.DISPATCHER and staff.unit_id:
+        if staff.unit.type in (UnitType.DEPARTMENT, UnitType.COMMAND_CENTRE):
+            return Q()
+        return Q(footprint__intersects=staff.unit.jurisdiction)
+    return None

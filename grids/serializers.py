@@ -1,0 +1,114 @@
+"""Shapes of the registry API. Personal data leaves only masked."""
+
+from datetime import date
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from grids.coords import CRS_CHOICES
+from grids.models import CareTag, Household, Person, Unit
+
+
+class BBoxField(serializers.CharField):
+    """`in_bbox=min_lon,min_lat,max_lon,max_lat` in WGS84."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        try:
+            values = tuple(float(part) for part in text.split(","))
+        except ValueError:
+            raise serializers.ValidationError(_("应为4个数字：min_lon,min_lat,max_lon,max_lat")) from None
+        if len(values) != 4:
+            raise serializers.ValidationError(_("应为4个数字：min_lon,min_lat,max_lon,max_lat"))
+        min_lon, min_lat, max_lon, max_lat = values
+        if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
+            raise serializers.ValidationError(_("范围无效：须 min < max，经度在 ±180、纬度在 ±90 之内"))
+        return values
+
+
+class LayerQuerySerializer(serializers.Serializer):
+    in_bbox = BBoxField(required=False)
+    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=5000, default=500)
+    district = serializers.CharField(required=False, max_length=15)
+    street = serializers.CharField(required=False, max_length=15)
+    community = serializers.CharField(required=False, max_length=15)
+    grid = serializers.CharField(required=False, max_length=15)
+
+
+class PointQuerySerializer(serializers.Serializer):
+    lon = serializers.FloatField(min_value=-180, max_value=180)
+    lat = serializers.FloatField(min_value=-90, max_value=90)
+    crs = serializers.ChoiceField(choices=CRS_CHOICES, required=False, default="wgs84")
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    id_number = serializers.CharField(source="id_number_masked", read_only=True)
+    phone = serializers.CharField(source="phone_masked", read_only=True)
+    age = serializers.SerializerMethodField()
+    care_tags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Person
+        fields = ["id", "name", "sex", "age", "relation", "residency", "care_tags", "id_number", "phone"]
+
+    def get_age(self, person: Person) -> int:
+        today = date.today()
+        born = person.birth_date
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    def get_care_tags(self, person: Person) -> list[dict]:
+        labels = dict(CareTag.choices)
+        return [{"code": tag, "label": str(labels.get(tag, tag))} for tag in person.care_tags]
+
+
+class HouseholdSerializer(serializers.ModelSerializer):
+    people = PersonSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Household
+        fields = ["id", "unit_no", "floor", "room", "type", "people"]
+
+
+class RegionRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class BuildingRefSerializer(RegionRefSerializer):
+    address = serializers.CharField()
+    floors = serializers.IntegerField()
+    use = serializers.CharField()
+
+
+class UnitRefSerializer(serializers.ModelSerializer):
+    type_label = serializers.CharField(source="get_type_display")
+
+    class Meta:
+        model = Unit
+        fields = ["id", "code", "name", "type", "type_label", "level"]
+
+
+class LocationSerializer(serializers.Serializer):
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+    inside_district = serializers.BooleanField()
+    district = RegionRefSerializer(allow_null=True)
+    street = RegionRefSerializer(allow_null=True)
+    community = RegionRefSerializer(allow_null=True)
+    grid = RegionRefSerializer(allow_null=True)
+    building = BuildingRefSerializer(allow_null=True)
+    units = UnitRefSerializer(many=True)
+
+
+class RegionStatsSerializer(serializers.Serializer):
+    level = serializers.CharField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    buildings = serializers.IntegerField()
+    households = serializers.IntegerField()
+    people = serializers.IntegerField()
+    by_residency = serializers.DictField(child=serializers.IntegerField())
+    by_sex = serializers.DictField(child=serializers.IntegerField())
+    by_care_tag = serializers.DictField(child=serializers.IntegerField())

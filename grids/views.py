@@ -1,0 +1,119 @@
+"""Registry API: map layers, residents of a building, region figures, and where a point is."""
+
+import json
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from grids import selectors
+from grids.coords import to_wgs84_point
+from grids.models import Building
+from grids.serializers import (
+    HouseholdSerializer,
+    LayerQuerySerializer,
+    LocationSerializer,
+    PointQuerySerializer,
+    RegionStatsSerializer,
+)
+
+FEATURE_COLLECTION = inline_serializer(
+    "PagedFeatureCollection",
+    {
+        "type": serializers.CharField(),
+        "count": serializers.IntegerField(),
+        "next": serializers.CharField(allow_null=True),
+        "previous": serializers.CharField(allow_null=True),
+        "features": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+def validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class LayerView(APIView):
+    """A registry layer as a GeoJSON FeatureCollection (EPSG:4326), page by page."""
+
+    layer = ""
+
+    @extend_schema(parameters=[LayerQuerySerializer], responses={200: FEATURE_COLLECTION})
+    def get(self, request):
+        query = validated(LayerQuerySerializer, request.query_params)
+        page, size = query["page"], query["page_size"]
+        filters = {name: query[name] for name in ("district", "street", "community", "grid") if name in query}
+        total, features = selectors.layer_page(
+            self.layer, bbox=query.get("in_bbox"), filters=filters, limit=size, offset=(page - 1) * size
+        )
+
+        def page_url(number: int) -> str:
+            params = request.query_params.copy()
+            params["page"] = str(number)
+            return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+        head = {
+            "type": "FeatureCollection",
+            "count": total,
+            "next": page_url(page + 1) if page * size < total else None,
+            "previous": page_url(page - 1) if page > 1 else None,
+        }
+        body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + features + "}"
+        return HttpResponse(body, content_type="application/json")
+
+
+class BuildingHouseholdsView(APIView):
+    """Households of a building with their people; ID numbers and phones masked."""
+
+    @extend_schema(responses={200: HouseholdSerializer(many=True)})
+    def get(self, request, pk: int):
+        building = get_object_or_404(Building, pk=pk)
+        scope = selectors.residents_visible_to(request.user)
+        if scope is None or not Building.objects.filter(scope, pk=building.pk).exists():
+            raise PermissionDenied(_("您无权查看该楼栋的住户。You may not see the residents of this building."))
+        households = selectors.households_of_building(building_id=building.pk)
+        return Response(HouseholdSerializer(households, many=True).data)
+
+
+class RegionStatsView(APIView):
+    """Buildings, households and people by residency, sex and care tag for one region."""
+
+    level = ""
+
+    @extend_schema(responses={200: RegionStatsSerializer})
+    def get(self, request, pk: int):
+        region = get_object_or_404(selectors.REGION_MODELS[self.level], pk=pk)
+        figures = selectors.region_stats(level=self.level, region_id=region.pk)
+        return Response(
+            RegionStatsSerializer({"level": self.level, "code": region.code, "name": region.name, **figures}).data
+        )
+
+
+class LocateView(APIView):
+    """Where a point is: district, street, community, grid, building, and every unit whose jurisdiction covers it."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("lon", OpenApiTypes.DOUBLE, required=True),
+            OpenApiParameter("lat", OpenApiTypes.DOUBLE, required=True),
+            OpenApiParameter("crs", OpenApiTypes.STR, enum=["wgs84", "cgcs2000", "gcj02"]),
+        ],
+        responses={200: LocationSerializer},
+    )
+    def get(self, request):
+        query = validated(PointQuerySerializer, request.query_params)
+        point = to_wgs84_point(query["lon"], query["lat"], query["crs"])
+        found = selectors.locate(point=point)
+        return Response(
+            LocationSerializer(
+                {"lon": point.x, "lat": point.y, "inside_district": found["district"] is not None, **found}
+            ).data
+        )
