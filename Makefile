@@ -28,7 +28,8 @@ lint: setup
 	@.venv/bin/ruff format --check .
 	@$(MANAGE) makemigrations --check --dry-run
 
-test: setup lint
+test: lint
+	@WITH_BROWSER=1 scripts/setup.sh
 	@.venv/bin/pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "grids",
     "cases",
     "mobileapi",
+    "maps",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include("grids.urls")),
     path("api/v1/", include("cases.urls")),
     path("desk/", include("cases.desk_urls")),
+    path("", include("maps.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
