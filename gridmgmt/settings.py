@@ -135,6 +135,9 @@ STORAGES = {
     },
 }
 
+# Hashed names once collectstatic has run; plain names (not an error) before it, as in tests.
+WHITENOISE_MANIFEST_STRICT = False
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Debian 12 ships GDAL 3.6; spatial references are only ever built from EPSG codes here.
@@ -185,6 +188,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "网格化管理系统 — registry, cases and handheld API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -1,7 +1,20 @@
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tests.factories import StaffFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def plain_static_files():
+    """Tests render pages without running collectstatic first."""
+    with override_settings(
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+    ):
+        yield
 
 
 @pytest.fixture
