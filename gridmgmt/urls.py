@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("grids.urls")),
     path("api/v1/", include("cases.urls")),
+    path("api/mobile/v1/", include("mobileapi.urls")),
     path("desk/", include("cases.desk_urls")),
     path("", include("maps.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

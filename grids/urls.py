@@ -1,10 +1,10 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
 from grids import views
+from mobileapi.views import TokenView
 
 urlpatterns = [
-    path("auth/token", obtain_auth_token, name="api-token"),
+    path("auth/token", TokenView.as_view(), name="api-token"),
     path("locate", views.LocateView.as_view(), name="locate"),
     path("buildings/<int:pk>/households", views.BuildingHouseholdsView.as_view(), name="building-households"),
 ]

@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from mobileapi.models import AccessToken
 from tests.factories import StaffFactory
 
 
@@ -27,11 +30,10 @@ def client_for(db):
     """An API client logged in with a token as a new account of the given role."""
 
     def make(role: str = "worker", **staff_fields) -> APIClient:
-        from rest_framework.authtoken.models import Token
-
         staff = StaffFactory(role=role, **staff_fields)
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff.user).key}")
+        _, key = AccessToken.issue(user=staff.user, device_id="test", lifetime=timedelta(days=1))
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         client.staff = staff
         return client
 

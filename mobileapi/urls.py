@@ -1,0 +1,8 @@
+from django.urls import path
+
+from mobileapi import views
+
+urlpatterns = [
+    path("auth/token", views.TokenView.as_view(), name="mobile-token"),
+    path("me", views.MeView.as_view(), name="mobile-me"),
+]

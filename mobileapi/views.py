@@ -1,0 +1,48 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mobileapi import selectors, services
+from mobileapi.models import AccessToken
+from mobileapi.serializers import TokenRequestSerializer, TokenResponseSerializer, WorkerSerializer
+
+
+class TokenView(APIView):
+    """POST issues a device token for a username and password; DELETE revokes the token presented."""
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
+
+    def get_authenticators(self):
+        # Logging in must work even while the device still sends its old, expired token.
+        return [] if self.request.method == "POST" else super().get_authenticators()
+
+    def get_authenticate_header(self, request):
+        return "Token"  # a wrong password is a 401, as for any credential
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[])
+    def post(self, request):
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, key = services.issue_token(request=request, **data.validated_data)
+        body = {"token": key, "expires_at": token.expires_at, "worker": selectors.worker_profile(user=token.user)}
+        return Response(TokenResponseSerializer(body).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request):
+        if not isinstance(request.auth, AccessToken):
+            raise NotAuthenticated(_("请用要注销的令牌调用。Call with the token to revoke."))
+        services.revoke_token(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    """The signed-in worker, their units and their grids."""
+
+    @extend_schema(responses={200: WorkerSerializer})
+    def get(self, request):
+        return Response(WorkerSerializer(selectors.worker_profile(user=request.user)).data)

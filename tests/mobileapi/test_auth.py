@@ -1,0 +1,77 @@
+"""A handheld logs in, works with its token, and loses access when the token expires or is revoked."""
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from grids.models import Role
+from mobileapi.models import AccessToken
+from tests.factories import GridFactory, StaffFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+TOKEN_URL = "/api/mobile/v1/auth/token"
+
+
+@pytest.fixture
+def worker():
+    staff = StaffFactory(role=Role.WORKER, user=UserFactory(username="wang"))
+    staff.grids.set([GridFactory(name="第1网格")])
+    return staff
+
+
+def login(client, password="test-password-123", username="wang"):
+    return client.post(TOKEN_URL, {"username": username, "password": password, "device_id": "PDA-7"}, format="json")
+
+
+def test_login_gives_a_token_that_opens_me(worker):
+    client = APIClient()
+    response = login(client)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["worker"]["username"] == "wang"
+    assert [g["name"] for g in body["worker"]["grids"]] == ["第1网格"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {body['token']}")
+    me = client.get("/api/mobile/v1/me")
+    assert me.status_code == 200 and me.json()["role"] == "worker"
+    # The key itself is not stored.
+    assert not AccessToken.objects.filter(digest=body["token"]).exists()
+
+
+def test_wrong_password_and_missing_fields(worker):
+    client = APIClient()
+    assert login(client, password="nope").status_code == 401
+    response = client.post(TOKEN_URL, {"device_id": "x"}, format="json")
+    assert response.status_code == 400
+    assert {"username", "password"} <= set(response.json())
+
+
+def test_repeated_failures_lock_the_account_even_for_the_right_password(worker, settings):
+    client = APIClient()
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
+        assert login(client, password="wrong-guess").status_code == 401
+    locked = login(client)
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize("header", [None, "Token nonsense", "Token ", "Bearer abc"])
+def test_no_or_bad_token_is_401(header):
+    client = APIClient()
+    if header is not None:
+        client.credentials(HTTP_AUTHORIZATION=header)
+    assert client.get("/api/mobile/v1/me").status_code == 401
+
+
+def test_expired_and_revoked_tokens_are_refused(worker):
+    client = APIClient()
+    key = login(client).json()["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.delete(TOKEN_URL).status_code == 204
+    assert client.get("/api/mobile/v1/me").status_code == 401
+
+    key = login(client).json()["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    AccessToken.objects.filter(user=worker.user, revoked_at__isnull=True).update(expires_at=timezone.now())
+    response = client.get("/api/mobile/v1/me")
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
