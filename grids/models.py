@@ -191,6 +191,7 @@ class Person(models.Model):
             ),
         ]
         indexes = [GinIndex(fields=["care_tags"], name="person_care_tags_gin")]
+        permissions = [("reveal_person", "可查看完整身份证号和电话 / may reveal full ID numbers and phones")]
 
     def __str__(self) -> str:
         return f"{self.name} {self.id_number_masked}"

@@ -112,3 +112,8 @@ class RegionStatsSerializer(serializers.Serializer):
     by_residency = serializers.DictField(child=serializers.IntegerField())
     by_sex = serializers.DictField(child=serializers.IntegerField())
     by_care_tag = serializers.DictField(child=serializers.IntegerField())
+
+
+class RevealRequestSerializer(serializers.Serializer):
+    fields = serializers.MultipleChoiceField(choices=["id_number", "phone"])
+    reason = serializers.CharField(min_length=4, max_length=500, help_text=_("查看理由，将记入审计日志"))

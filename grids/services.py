@@ -1,7 +1,13 @@
 """Writes to the registry."""
 
+from django.core.exceptions import PermissionDenied
+
+from audit import services as audit
+from audit.models import AuditAction
 from grids import pii
-from grids.models import Person
+from grids.models import Person, Role
+
+REVEALABLE = {"id_number": "id_number_cipher", "phone": "phone_cipher"}
 
 
 def set_person_contact(*, person: Person, id_number: str | None = None, phone: str | None = None) -> Person:
@@ -13,3 +19,26 @@ def set_person_contact(*, person: Person, id_number: str | None = None, phone: s
         for field, value in pii.protected_phone(phone).items():
             setattr(person, field, value)
     return person
+
+
+def reveal_person(*, person: Person, actor, fields: list[str], reason: str, address: str = "") -> dict[str, str]:
+    """The plain ID number and/or phone of one person, for an actor allowed to see them; every reveal is logged.
+
+    The caller has already checked that the person is within the actor's scope.
+    """
+    staff = getattr(actor, "staff", None)
+    if staff is not None and staff.role == Role.MANAGER:
+        raise PermissionDenied("管理人员不可查看个人敏感信息。Managers never see personal data.")
+    if not actor.has_perm("grids.reveal_person"):
+        raise PermissionDenied("没有查看完整个人信息的权限。You lack the reveal permission.")
+    revealed = {
+        field: pii.decrypt(getattr(person, REVEALABLE[field])) for field in fields if getattr(person, REVEALABLE[field])
+    }
+    audit.record(
+        action=AuditAction.REVEAL,
+        actor=actor.get_username(),
+        target=f"grids.person:{person.pk}",
+        address=address,
+        detail={"fields": sorted(fields), "reason": reason},
+    )
+    return revealed

@@ -7,6 +7,7 @@ urlpatterns = [
     path("auth/token", TokenView.as_view(), name="api-token"),
     path("locate", views.LocateView.as_view(), name="locate"),
     path("buildings/<int:pk>/households", views.BuildingHouseholdsView.as_view(), name="building-households"),
+    path("people/<int:pk>/reveal", views.PersonRevealView.as_view(), name="person-reveal"),
 ]
 for layer in ("streets", "communities", "grids", "buildings"):
     urlpatterns.append(path(layer, views.LayerView.as_view(layer=layer), name=f"{layer}-layer"))

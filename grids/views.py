@@ -2,6 +2,7 @@
 
 import json
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -12,15 +13,16 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from grids import selectors
+from grids import selectors, services
 from grids.coords import to_wgs84_point
-from grids.models import Building
+from grids.models import Building, Person
 from grids.serializers import (
     HouseholdSerializer,
     LayerQuerySerializer,
     LocationSerializer,
     PointQuerySerializer,
     RegionStatsSerializer,
+    RevealRequestSerializer,
 )
 
 FEATURE_COLLECTION = inline_serializer(
@@ -81,6 +83,36 @@ class BuildingHouseholdsView(APIView):
             raise PermissionDenied(_("您无权查看该楼栋的住户。You may not see the residents of this building."))
         households = selectors.households_of_building(building_id=building.pk)
         return Response(HouseholdSerializer(households, many=True).data)
+
+
+class PersonRevealView(APIView):
+    """The full ID number and/or phone of one resident: needs the reveal permission and a reason; logged."""
+
+    @extend_schema(
+        request=RevealRequestSerializer,
+        responses={
+            200: inline_serializer("Revealed", {"id_number": serializers.CharField(), "phone": serializers.CharField()})
+        },
+    )
+    def post(self, request, pk: int):
+        person = get_object_or_404(Person.objects.select_related("household"), pk=pk)
+        scope = selectors.residents_visible_to(request.user)
+        if scope is None or not Building.objects.filter(scope, pk=person.household.building_id).exists():
+            raise PermissionDenied(_("该居民不在您的管辖范围内。This resident is outside your scope."))
+        query = validated(RevealRequestSerializer, request.data)
+        try:
+            revealed = services.reveal_person(
+                person=person,
+                actor=request.user,
+                fields=sorted(query["fields"]),
+                reason=query["reason"],
+                address=request.META.get("REMOTE_ADDR", ""),
+            )
+        except DjangoPermissionDenied as refusal:
+            raise PermissionDenied(str(refusal)) from None
+        response = Response(revealed)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class RegionStatsView(APIView):

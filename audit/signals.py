@@ -1,0 +1,40 @@
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from audit import services
+from audit.models import AuditAction
+
+
+def _address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+
+
+@receiver(user_logged_in)
+def on_login(sender, request, user, **kwargs):
+    services.record(action=AuditAction.LOGIN, actor=user.get_username(), address=_address(request))
+
+
+@receiver(user_logged_out)
+def on_logout(sender, request, user, **kwargs):
+    services.record(action=AuditAction.LOGOUT, actor=services.actor_name(user), address=_address(request))
+
+
+@receiver(user_login_failed)
+def on_login_failed(sender, credentials, request=None, **kwargs):
+    # The password is never recorded, only the name that was tried.
+    services.record(
+        action=AuditAction.LOGIN_FAILED, actor=str(credentials.get("username", ""))[:150], address=_address(request)
+    )
+
+
+@receiver(post_save, sender=LogEntry)
+def on_admin_change(sender, instance: LogEntry, created, **kwargs):
+    if created:
+        services.record(
+            action=AuditAction.ADMIN_CHANGE,
+            actor=instance.user.get_username(),
+            target=f"{instance.content_type.app_label}.{instance.content_type.model}:{instance.object_id}",
+            detail={"flag": instance.action_flag, "message": instance.get_change_message()},
+        )
