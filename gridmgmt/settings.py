@@ -198,6 +198,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "UnitTypeEnum": "grids.models.UnitType",
+        "HouseholdTypeEnum": "grids.models.HouseholdType",
+    },
 }
 
 LEAFLET_CONFIG = {

@@ -14,12 +14,15 @@ from mobileapi.serializers import TokenRequestSerializer, TokenResponseSerialize
 class TokenView(APIView):
     """POST issues a device token for a username and password; DELETE revokes the token presented."""
 
+    def _logging_in(self) -> bool:
+        return getattr(self.request, "method", None) == "POST"
+
     def get_permissions(self):
-        return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
+        return [AllowAny()] if self._logging_in() else super().get_permissions()
 
     def get_authenticators(self):
         # Logging in must work even while the device still sends its old, expired token.
-        return [] if self.request.method == "POST" else super().get_authenticators()
+        return [] if self._logging_in() else super().get_authenticators()
 
     def get_authenticate_header(self, request):
         return "Token"  # a wrong password is a 401, as for any credential
