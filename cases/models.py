@@ -1,0 +1,109 @@
+"""Cases: categories (分级分类), routing rules (归口办理), the case with its event history, and the working calendar.
+
+Writes go through `cases.services`; the allowed transitions live in `cases.workflow`.
+"""
+
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from grids.models import UnitType
+
+# The steps of the cycle whose time is limited, in the order a case meets them.
+STEPS = ("register", "dispatch", "process", "verify", "close")
+REQUIRED_STEPS = ("register", "dispatch", "process", "verify")
+DEFAULT_CLOSE_HOURS = 4
+MAX_STEP_HOURS = 2000
+
+
+def validate_time_limits(value) -> None:
+    """{"register": 2, "dispatch": 2, "process": 48, "verify": 8[, "close": 4]}: working hours per step."""
+    if not isinstance(value, dict):
+        raise ValidationError(_('时限应为对象，例如 {"register": 2, "dispatch": 2, "process": 48, "verify": 8}'))
+    unknown = sorted(set(value) - set(STEPS))
+    if unknown:
+        raise ValidationError(
+            _("未知环节：%(steps)s；可用：%(known)s"), params={"steps": ", ".join(unknown), "known": ", ".join(STEPS)}
+        )
+    missing = [step for step in REQUIRED_STEPS if step not in value]
+    if missing:
+        raise ValidationError(_("缺少环节时限：%(steps)s"), params={"steps": ", ".join(missing)})
+    for step, hours in value.items():
+        if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= MAX_STEP_HOURS:
+            raise ValidationError(
+                _("环节 %(step)s 的时限应为 0 到 %(max)s 之间的工作小时数"),
+                params={"step": step, "max": MAX_STEP_HOURS},
+            )
+
+
+class CategoryKind(models.TextChoices):
+    COMPONENT = "component", _("部件")
+    EVENT = "event", _("事件")
+    SOCIAL = "social", _("社会治理")
+
+
+class Category(models.Model):
+    """A node of the category tree (GB/T 30428.2 部件/事件 大类 → 小类, plus social-governance kinds).
+
+    Only leaves (小类) are reported against; handling unit types and time limits matter on leaves.
+    """
+
+    code = models.CharField(_("编码"), max_length=16, unique=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("上级类别")
+    )
+    name_zh = models.CharField(_("名称"), max_length=64)
+    name_en = models.CharField(_("英文名称"), max_length=128, blank=True, default="")
+    kind = models.CharField(_("类型"), max_length=16, choices=CategoryKind.choices)
+    default_level = models.PositiveSmallIntegerField(_("默认等级"), default=2)
+    handling_unit_type = models.CharField(
+        _("主办单位类型"), max_length=20, choices=UnitType.choices, blank=True, default=""
+    )
+    co_unit_types = ArrayField(
+        models.CharField(max_length=20, choices=UnitType.choices),
+        verbose_name=_("协办单位类型"),
+        default=list,
+        blank=True,
+    )
+    time_limits = models.JSONField(
+        _("各环节时限（工作小时）"), default=dict, blank=True, validators=[validate_time_limits]
+    )
+    register_conditions = models.TextField(_("立案条件"), blank=True, default="")
+    close_conditions = models.TextField(_("结案条件"), blank=True, default="")
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("案件类别")
+        verbose_name_plural = _("案件类别")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(default_level__gte=1, default_level__lte=4), name="category_level_1_4"),
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="category_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_zh}"
+
+    def clean(self) -> None:
+        if self.time_limits:
+            validate_time_limits(self.time_limits)
+        if self.handling_unit_type and self.handling_unit_type in self.co_unit_types:
+            raise ValidationError({"co_unit_types": _("协办单位类型不能包含主办单位类型")})
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children.exists()
+
+    def limit_hours(self, step: str) -> float:
+        """Working hours allowed for a step; categories without limits fall back to their ancestors, then defaults."""
+        node = self
+        while node is not None:
+            if node.time_limits and step in node.time_limits:
+                return float(node.time_limits[step])
+            node = node.parent
+        return float(FALLBACK_TIME_LIMITS[step])
+
+
+FALLBACK_TIME_LIMITS = {"register": 2, "dispatch": 2, "process": 40, "verify": 8, "close": DEFAULT_CLOSE_HOURS}

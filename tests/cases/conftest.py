@@ -1,0 +1,15 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def reference_data(request):
+    """Categories, rules and the calendar come from data migrations; a transactional test's flush removes them."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        return
+    request.getfixturevalue("db")  # with transaction=True in the marker this is the transactional database
+    from cases.categories import load_categories
+    from cases.models import Category
+
+    if not Category.objects.exists():
+        load_categories()
