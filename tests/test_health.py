@@ -25,3 +25,24 @@ def test_healthz_answers_503_json_when_database_refuses(client, settings):
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
     assert response.json()["database"] == "down"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/api/v1/streets", "/admin/", "/api/mobile/v1/me"])
+def test_every_page_answers_503_json_while_the_database_is_down(path):
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    client.cookies["sessionid"] = "a-session-the-database-would-have-to-look-up"
+    original = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"
+    try:
+        response = client.get(path, HTTP_AUTHORIZATION="Token 0123456789abcdef")
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = original
+    assert response.status_code == 503
+    assert response.json()["code"] == "database_unavailable"
+    # And it answers again as soon as the database is back.
+    assert client.get("/healthz").status_code == 200

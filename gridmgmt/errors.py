@@ -1,0 +1,18 @@
+"""Last-resort error pages: a database outage anywhere in a request is a 503 JSON, never a 500 page."""
+
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
+from django.views.defaults import server_error as html_server_error
+
+from gridmgmt.middleware import database_unavailable_response
+
+
+def server_error(request, *args, **kwargs):
+    error = sys.exc_info()[1]
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return database_unavailable_response()
+    if request.path.startswith(("/api/", "/open311/")):
+        return JsonResponse({"detail": "服务器内部错误。Internal server error.", "code": "server_error"}, status=500)
+    return html_server_error(request, *args, **kwargs)
