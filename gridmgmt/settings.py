@@ -124,6 +124,15 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end libraries for the maps and dashboard, installed by `npm ci` from package-lock.json (scripts/setup.sh)
+# and served from our own server under /static/vendor/… (never from a CDN).
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS += [
+    ("vendor/leaflet", NODE_MODULES / "leaflet/dist"),
+    ("vendor/leaflet.markercluster", NODE_MODULES / "leaflet.markercluster/dist"),
+    ("vendor/leaflet.vectorgrid", NODE_MODULES / "leaflet.vectorgrid/dist"),
+    ("vendor/chart.js", NODE_MODULES / "chart.js/dist"),
+]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
@@ -217,6 +226,11 @@ LEAFLET_CONFIG = {
         ]
     ],
 }
+
+# Base map of the /map/, /dashboard/ and /public/ pages: none (blank background, works offline), osm,
+# tianditu (needs TIANDITU_KEY) or amap (GCJ-02: the pages shift every overlay to match, see maps/static/maps/coords.js).
+BASEMAP = os.environ.get("BASEMAP", "none").strip().lower() or "none"
+TIANDITU_KEY = os.environ.get("TIANDITU_KEY", "")
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "gridmgmt-demo")
 # Further demo loaders that `seed_demo` runs after the registry, each called as

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 APT_PACKAGES=(postgresql postgresql-15-postgis-3 gdal-bin)
+# npm installs the maps' front-end libraries from package-lock.json (below); Debian's nodejs/npm when missing.
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 if [[ "${WITH_BROWSER:-0}" == "1" ]]; then
   APT_PACKAGES+=(chromium fonts-noto-cjk)
 fi
@@ -35,6 +37,15 @@ if [[ ! -x .venv/bin/python || ! -f $stamp || "$(cat "$stamp")" != "$wanted" ]];
   [[ -x .venv/bin/python ]] || python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
   echo "$wanted" > "$stamp"
+fi
+
+# Front-end libraries (Leaflet and friends, served from /static/vendor/), reinstalled only when the lock file changes.
+npm_stamp=node_modules/.package-lock.sha256
+npm_wanted=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f $npm_stamp || "$(cat "$npm_stamp")" != "$npm_wanted" ]]; then
+  say "Installing front-end libraries into node_modules (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$npm_wanted" > "$npm_stamp"
 fi
 
 # Fresh secrets, once; kept in .env (not committed) so encrypted data stays readable.
