@@ -37,7 +37,7 @@ def features_json(queryset: QuerySet, *, geometry: str, order_by: str) -> str:
             'properties', to_jsonb(t) - '{geometry}' - 'id'
         ) ORDER BY t.{order_by}), '[]'::json)::text
         FROM ({inner}) AS t
-    """  # noqa: S608 - identifiers come from code, values are parameters
+    """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
@@ -153,7 +153,7 @@ def region_stats(*, level: str, region_id: int) -> dict:
             (SELECT COALESCE(json_object_agg(sex, n), '{{}}') FROM (SELECT sex, count(*) AS n FROM p GROUP BY sex) x),
             (SELECT COALESCE(json_object_agg(tag, n), '{{}}') FROM
                 (SELECT tag, count(*) AS n FROM p, unnest(p.care_tags) AS tag GROUP BY tag) t)
-    """  # noqa: S608 - the WHERE clause is chosen from a fixed table
+    """
     with connection.cursor() as cursor:
         cursor.execute(sql, [region_id])
         buildings, households, people, by_residency, by_sex, by_tag = cursor.fetchone()

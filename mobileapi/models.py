@@ -2,6 +2,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.gis.db import models as gis_models
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -44,3 +45,54 @@ class AccessToken(models.Model):
             user=user, digest=token_digest(key), device_id=device_id, expires_at=timezone.now() + lifetime
         )
         return token, key
+
+
+class Photo(models.Model):
+    """An uploaded photo, stored once per content hash, cleaned of EXIF (see mobileapi/photos.py)."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    image = models.FileField(upload_to="photos/")
+    thumbnail = models.FileField(upload_to="photos/thumbs/")
+    content_type = models.CharField(max_length=32)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveIntegerField()
+    taken_at = models.DateTimeField(_("taken at (camera)"), null=True, blank=True)
+    gps = gis_models.PointField(_("camera position"), srid=4326, null=True, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+
+    def __str__(self) -> str:
+        return self.sha256[:12]
+
+
+class Patrol(models.Model):
+    """A grid worker's walk, and the share of the grid's area it passed within 25 m of."""
+
+    client_uuid = models.UUIDField(unique=True)
+    fingerprint = models.CharField(max_length=64)
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="patrols")
+    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="patrols")
+    track = gis_models.LineStringField(srid=4326, spatial_index=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    length_m = models.FloatField()
+    coverage = models.FloatField(help_text="share of the grid's area within 25 m of the track, 0–1")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("patrol")
+        verbose_name_plural = _("patrols")
+        indexes = [models.Index(fields=["grid", "started_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ended_at__gte=models.F("started_at")), name="patrol_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker} {self.grid} {self.started_at:%Y-%m-%d}"

@@ -1,5 +1,12 @@
+import json
+import math
+from datetime import timedelta
+
+from django.contrib.gis.geos import LineString
+from django.utils import timezone
 from rest_framework import serializers
 
+from grids.coords import CRS_CHOICES, to_wgs84_point
 from grids.models import Grid, Unit
 
 
@@ -36,3 +43,74 @@ class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
     expires_at = serializers.DateTimeField()
     worker = WorkerSerializer()
+
+
+class GeoJSONGeometryField(serializers.Field):
+    """A GeoJSON geometry of one type, in WGS84 or GCJ-02 lon/lat; checked coordinate by coordinate."""
+
+    default_error_messages = {
+        "invalid": "应为 GeoJSON {geom_type} 对象。Expected a GeoJSON {geom_type} object.",
+        "coordinates": "坐标无效：{reason}。Invalid coordinates: {reason}.",
+    }
+
+    def __init__(self, *, geom_type: str, **kwargs):
+        self.geom_type = geom_type
+        super().__init__(**kwargs)
+
+    def _position(self, value) -> tuple[float, float]:
+        if not isinstance(value, list | tuple) or len(value) not in (2, 3):
+            self.fail("coordinates", reason="每个位置应为 [经度, 纬度] / each position must be [lon, lat]")
+        lon, lat = value[0], value[1]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lon, lat)):
+            self.fail("coordinates", reason="经纬度须为数字 / lon and lat must be numbers")
+        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+            self.fail("coordinates", reason="超出经纬度范围 / out of range")
+        return float(lon), float(lat)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict) or data.get("type") != self.geom_type or "coordinates" not in data:
+            self.fail("invalid", geom_type=self.geom_type)
+        coordinates = data["coordinates"]
+        if self.geom_type == "Point":
+            return [self._position(coordinates)]
+        if not isinstance(coordinates, list) or len(coordinates) < 2:
+            self.fail("coordinates", reason="线至少需要两个点 / a line needs at least two positions")
+        if len(coordinates) > 20000:
+            self.fail("coordinates", reason="点数过多（上限 20000）/ too many positions (20000 at most)")
+        return [self._position(position) for position in coordinates]
+
+    def to_representation(self, value):
+        return json.loads(value.geojson)
+
+
+def positions_to_wgs84(positions: list[tuple[float, float]], crs: str) -> list[tuple[float, float]]:
+    return [to_wgs84_point(lon, lat, crs).coords for lon, lat in positions]
+
+
+class PatrolRequestSerializer(serializers.Serializer):
+    client_uuid = serializers.UUIDField()
+    track = GeoJSONGeometryField(geom_type="LineString")
+    crs = serializers.ChoiceField(choices=CRS_CHOICES, default="wgs84")
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField()
+
+    def validate(self, data):
+        if data["ended_at"] < data["started_at"]:
+            raise serializers.ValidationError({"ended_at": "结束时间早于开始时间。ended_at is before started_at."})
+        if data["started_at"] > timezone.now() + timedelta(minutes=10):
+            raise serializers.ValidationError({"started_at": "开始时间在将来。started_at is in the future."})
+        line = LineString(positions_to_wgs84(data.pop("track"), data.pop("crs")), srid=4326)
+        if line.length == 0:
+            raise serializers.ValidationError({"track": "轨迹长度为零。The track has no length."})
+        data["track"] = line
+        return data
+
+
+class PatrolSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    client_uuid = serializers.UUIDField()
+    grid = GridRefSerializer()
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField()
+    length_m = serializers.FloatField()
+    coverage = serializers.FloatField(help_text="share of the grid's area within 25 m of the track, 0–1")

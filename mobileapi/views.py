@@ -6,9 +6,15 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mobileapi import selectors, services
+from mobileapi import idempotency, selectors, services
 from mobileapi.models import AccessToken
-from mobileapi.serializers import TokenRequestSerializer, TokenResponseSerializer, WorkerSerializer
+from mobileapi.serializers import (
+    PatrolRequestSerializer,
+    PatrolSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+    WorkerSerializer,
+)
 
 
 class TokenView(APIView):
@@ -49,3 +55,28 @@ class MeView(APIView):
     @extend_schema(responses={200: WorkerSerializer})
     def get(self, request):
         return Response(WorkerSerializer(selectors.worker_profile(user=request.user)).data)
+
+
+def conflict_response(existing, message: str) -> Response:
+    return Response(
+        {"detail": message, "code": "client_uuid_conflict", "existing": {"id": existing.pk}},
+        status=status.HTTP_409_CONFLICT,
+    )
+
+
+class PatrolView(APIView):
+    """Record a patrol track; answers the share of the grid's area walked within 25 m."""
+
+    @extend_schema(request=PatrolRequestSerializer, responses={200: PatrolSerializer, 201: PatrolSerializer})
+    def post(self, request):
+        data = PatrolRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            patrol, created = services.record_patrol(worker=request.user, **data.validated_data)
+        except idempotency.ReplayConflict as conflict:
+            return conflict_response(
+                conflict.existing, "该 client_uuid 已用于另一条巡查记录。client_uuid reused for other content."
+            )
+        return Response(
+            PatrolSerializer(patrol).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )

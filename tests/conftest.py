@@ -34,6 +34,7 @@ def client_for(db):
         client = APIClient()
         _, key = AccessToken.issue(user=staff.user, device_id="test", lifetime=timedelta(days=1))
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        client._credentials = {"HTTP_AUTHORIZATION": f"Token {key}"}
         client.staff = staff
         return client
 

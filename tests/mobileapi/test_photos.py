@@ -1,0 +1,91 @@
+"""Photos are checked by decoding, kept once per content, stripped of EXIF, with camera GPS and time kept as data."""
+
+import io
+
+import pytest
+from PIL import ExifTags, Image
+
+from mobileapi import photos
+from mobileapi.models import Photo
+from mobileapi.services import store_photo
+from tests.factories import UserFactory
+
+
+def dms(value: float):
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    seconds = round(((value - degrees) * 60 - minutes) * 60, 3)
+    return (float(degrees), float(minutes), seconds)
+
+
+def camera_jpeg(lon=101.6123, lat=26.5871, when="2026:11:02 09:15:00", size=(800, 600)) -> bytes:
+    image = Image.new("RGB", size, (200, 80, 40))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PhoneMaker"
+    exif[ExifTags.Base.BodySerialNumber] = "SERIAL-123456"
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = when
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = "N", dms(lat)
+    gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "E", dms(lon)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_camera_position_and_time_are_read_and_the_stored_copy_has_no_exif():
+    cleaned = photos.clean_photo(camera_jpeg())
+    assert cleaned.gps == pytest.approx((101.6123, 26.5871), abs=1e-5)
+    assert cleaned.taken_at.isoformat() == "2026-11-02T09:15:00"
+    stored = Image.open(io.BytesIO(cleaned.image))
+    assert dict(stored.getexif()) == {}
+    assert b"SERIAL-123456" not in cleaned.image
+    assert Image.open(io.BytesIO(cleaned.thumbnail)).size == (320, 240)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_png_and_webp_are_accepted(fmt):
+    buffer = io.BytesIO()
+    Image.new("RGB", (50, 40), "white").save(buffer, format=fmt)
+    cleaned = photos.clean_photo(buffer.getvalue())
+    assert (cleaned.width, cleaned.height) == (50, 40) and cleaned.gps is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"GIF89a" + b"\x00" * 100,
+        b"\xff\xd8\xff\xe0" + b"not really a jpeg" * 10,
+        b"%PDF-1.4 pretending",
+        camera_jpeg()[:2000],  # cut short in transfer
+    ],
+)
+def test_fakes_and_broken_files_are_rejected(data):
+    with pytest.raises(photos.PhotoRejected):
+        photos.clean_photo(data)
+
+
+def test_gif_is_rejected_even_though_it_decodes():
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buffer, format="GIF")
+    with pytest.raises(photos.PhotoRejected, match="JPEG"):
+        photos.clean_photo(buffer.getvalue())
+
+
+def test_oversize_is_rejected_before_decoding():
+    with pytest.raises(photos.PhotoRejected, match="10 MB"):
+        photos.clean_photo(b"\xff" * (photos.MAX_BYTES + 1))
+
+
+@pytest.mark.django_db
+def test_the_same_photo_is_stored_once(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    user = UserFactory()
+    data = camera_jpeg()
+    first, created = store_photo(data=data, uploader=user)
+    again, created_again = store_photo(data=data, uploader=user)
+    assert (created, created_again) == (True, False)
+    assert first.pk == again.pk and Photo.objects.count() == 1
+    assert first.gps.x == pytest.approx(101.6123, abs=1e-5)
+    with first.image.open("rb") as stored:
+        assert b"SERIAL-123456" not in stored.read()
