@@ -75,10 +75,8 @@ def validate_rows(rows: list[dict]) -> None:
                 raise ValidationError(f"category {code}: {'; '.join(error.messages)}") from None
 
 
-def load_categories(*, category_model=None, path: Path = DATA_FILE) -> dict:
-    """Upsert the categories of the data file. Returns counts: created, updated, unchanged."""
-    if category_model is None:
-        from cases.models import Category as category_model
+def upsert_categories(*, category_model, path: Path = DATA_FILE) -> dict:
+    """Upsert the categories of the data file into `category_model` (a current or historical model)."""
     rows = list(flatten(read_tree(path)))
     validate_rows(rows)
     existing = {category.code: category for category in category_model.objects.all()}
@@ -93,15 +91,57 @@ def load_categories(*, category_model=None, path: Path = DATA_FILE) -> dict:
             counts["created"] += 1
             continue
         changed = [name for name, value in values.items() if getattr(category, name) != value]
+        for name in changed:
+            setattr(category, name, values[name])
         if category.parent_id != (parent.pk if parent else None):
             category.parent = parent
             changed.append("parent")
         if changed:
-            for name in changed:
-                if name != "parent":
-                    setattr(category, name, values[name])
             category.save(update_fields=changed)
             counts["updated"] += 1
         else:
             counts["unchanged"] += 1
+    return counts
+
+
+def sync_default_rules(*, category_model, rule_model, categories=None) -> dict:
+    """Keep the default routing rules (is_default) equal to each category's handling and co-handling unit types.
+
+    Rules made by hand (is_default false) are never touched.
+    """
+    from grids.models import UnitType
+
+    counts = {"rules_created": 0, "rules_deleted": 0}
+    categories = category_model.objects.all() if categories is None else categories
+    for category in categories:
+        wanted = set()
+        if category.handling_unit_type:
+            wanted.add(("responsible", category.handling_unit_type))
+        wanted |= {("co_handling", unit_type) for unit_type in category.co_unit_types}
+        have = {
+            (rule.role, rule.unit_type): rule for rule in rule_model.objects.filter(category=category, is_default=True)
+        }
+        for key, rule in have.items():
+            if key not in wanted:
+                rule.delete()
+                counts["rules_deleted"] += 1
+        for role, unit_type in sorted(wanted - set(have)):
+            label = dict(UnitType.choices)[unit_type]
+            rule_model.objects.create(
+                category=category,
+                role=role,
+                unit_type=unit_type,
+                is_default=True,
+                note=f"由类别 {category.code} 的{'主办' if role == 'responsible' else '协办'}单位类型（{label}）生成",
+            )
+            counts["rules_created"] += 1
+    return counts
+
+
+def load_categories(*, path: Path = DATA_FILE) -> dict:
+    """Upsert the categories of the data file and their default routing rules. Returns counts."""
+    from cases.models import Category, RoutingRule
+
+    counts = upsert_categories(category_model=Category, path=path)
+    counts.update(sync_default_rules(category_model=Category, rule_model=RoutingRule))
     return counts

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from grids.models import UnitType
+from grids.models import SRID, Community, Street, Unit, UnitType
 
 # The steps of the cycle whose time is limited, in the order a case meets them.
 STEPS = ("register", "dispatch", "process", "verify", "close")
@@ -107,3 +107,76 @@ class Category(models.Model):
 
 
 FALLBACK_TIME_LIMITS = {"register": 2, "dispatch": 2, "process": 40, "verify": 8, "close": DEFAULT_CLOSE_HOURS}
+
+
+class RuleRole(models.TextChoices):
+    RESPONSIBLE = "responsible", _("主办")
+    CO_HANDLING = "co_handling", _("协办")
+
+
+class RoutingRule(models.Model):
+    """Category (or a group: a non-leaf matches its descendants) + optional region → a unit type (or one unit).
+
+    The resolver takes the most specific rule whose unit covers the point: a rule on a nearer category first,
+    then a rule with a region before one without, then the higher priority.
+    """
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="rules", verbose_name=_("类别"))
+    street = models.ForeignKey(
+        Street, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("限于街道")
+    )
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("限于社区")
+    )
+    area = models.MultiPolygonField(_("限于范围"), srid=SRID, null=True, blank=True)
+    unit_type = models.CharField(_("单位类型"), max_length=20, choices=UnitType.choices)
+    unit = models.ForeignKey(
+        Unit,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("指定单位"),
+        help_text=_("留空则取该类型中辖区覆盖案发点的单位"),
+    )
+    role = models.CharField(_("角色"), max_length=16, choices=RuleRole.choices, default=RuleRole.RESPONSIBLE)
+    priority = models.SmallIntegerField(_("优先级"), default=0, help_text=_("同等具体程度时，数值大者优先"))
+    active = models.BooleanField(_("启用"), default=True)
+    # Rules derived from the category's handling/co-handling unit types; the loader keeps them in step.
+    is_default = models.BooleanField(_("由类别生成"), default=False, editable=False)
+    note = models.CharField(_("说明"), max_length=255, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("派遣规则")
+        verbose_name_plural = _("派遣规则")
+        ordering = ["category__code", "role", "-priority", "id"]
+        indexes = [models.Index(fields=["category", "active"], name="routingrule_category_active")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(street__isnull=True) | Q(community__isnull=True), name="routingrule_one_region_fk"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category.code} → {self.get_unit_type_display()} ({self.get_role_display()})"
+
+    def clean(self) -> None:
+        if self.unit_id and self.unit.type != self.unit_type:
+            raise ValidationError({"unit": _("指定单位的类型与规则的单位类型不一致")})
+
+
+class UnitArea(models.Model):
+    """Pieces of each unit's jurisdiction (ST_Subdivide, 64 vertices), kept by a trigger on grids_unit.
+
+    Point-in-jurisdiction tests run on these small pieces with the spatial index (after mysociety/mapit).
+    """
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", db_constraint=True)
+    unit_type = models.CharField(max_length=20, choices=UnitType.choices)
+    unit_area = models.FloatField(help_text="area of the whole jurisdiction in m²; the smaller unit wins a tie")
+    geom = models.PolygonField(srid=SRID, spatial_index=True)
+
+    class Meta:
+        verbose_name = _("单位辖区切片")
+        verbose_name_plural = _("单位辖区切片")
+        indexes = [models.Index(fields=["unit_type"], name="unitarea_unit_type")]

@@ -1,1 +1,7 @@
-urlpatterns = []
+from django.urls import path
+
+from cases import views
+
+urlpatterns = [
+    path("route", views.RouteView.as_view(), name="route-preview"),
+]

@@ -4,9 +4,9 @@ from django.db import migrations
 
 
 def forward(apps, schema_editor):
-    from cases.categories import load_categories
+    from cases.categories import upsert_categories
 
-    load_categories(category_model=apps.get_model("cases", "Category"))
+    upsert_categories(category_model=apps.get_model("cases", "Category"))
 
 
 class Migration(migrations.Migration):

@@ -13,3 +13,10 @@ def reference_data(request):
 
     if not Category.objects.exists():
         load_categories()
+
+
+@pytest.fixture
+def geo(db):
+    from tests.cases.geo import build_geography
+
+    return build_geography()
