@@ -184,3 +184,14 @@ def test_locate_bad_input_is_a_400_with_field_messages(client_for, query):
     response = client_for(Role.WORKER).get("/api/v1/locate", query)
     assert response.status_code == 400
     assert set(response.json()) & {"lon", "lat", "crs"}
+
+
+def test_a_region_code_must_extend_its_parents_code():
+    from django.db import IntegrityError, transaction
+
+    street = StreetFactory(code="510403001")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CommunityFactory(street=street, code="510403002001")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StreetFactory(code="51040300x")
+    assert CommunityFactory(street=street, code="510403001007").code == "510403001007"
