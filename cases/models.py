@@ -180,3 +180,20 @@ class UnitArea(models.Model):
         verbose_name = _("单位辖区切片")
         verbose_name_plural = _("单位辖区切片")
         indexes = [models.Index(fields=["unit_type"], name="unitarea_unit_type")]
+
+
+class CalendarDay(models.Model):
+    """An exception to the weekday rule (Mon–Fri work): a public holiday, or a make-up working day (调休)."""
+
+    date = models.DateField(_("日期"), unique=True)
+    is_workday = models.BooleanField(_("工作日"))
+    name = models.CharField(_("名称"), max_length=64, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("工作日历")
+        verbose_name_plural = _("工作日历")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        kind = _("上班") if self.is_workday else _("放假")
+        return f"{self.date} {self.name} {kind}"

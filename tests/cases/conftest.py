@@ -8,11 +8,14 @@ def reference_data(request):
     if not uses_db:
         return
     request.getfixturevalue("db")  # with transaction=True in the marker this is the transactional database
+    from cases.calendar import load_calendar
     from cases.categories import load_categories
-    from cases.models import Category
+    from cases.models import CalendarDay, Category
 
     if not Category.objects.exists():
         load_categories()
+    if not CalendarDay.objects.exists():
+        load_calendar()
 
 
 @pytest.fixture
