@@ -1,0 +1,531 @@
+"""Importing a layer: read in batches, convert, stage through COPY, refuse, compare and upsert in one transaction.
+
+1. Each batch is read, its geometries brought to WGS84 and checked (grids.gisio.geometry), its values
+   converted (grids.gisio.mapping); a row that fails is refused with its row number and the reason.
+2. Good rows go into a temporary staging table through COPY; memory holds one batch at a time.
+3. In SQL: rows repeating a key already seen in the file are refused, rows whose parent (district, street,
+   community, building, household, parent unit) is not in the database are refused.
+4. Dry run: the staged rows are compared with the tables (new / changed / unchanged) and everything is
+   rolled back. Commit: one INSERT … ON CONFLICT … DO UPDATE … WHERE (…) IS DISTINCT FROM (…), so unchanged
+   rows are not rewritten and the counts come from the database. Refused rows stop the commit (nothing is
+   written) unless `skip_refused` is set.
+
+Fields absent from the file are left as they are on existing rows. A building's grid is never written: the
+database trigger assigns it from the footprint. ID numbers and phones reach the database only as the
+protected fields of grids.pii (cipher, keyed hash, mask).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.db import connection, transaction
+
+from grids.gisio import crs as crs_module
+from grids.gisio import geometry as geometry_module
+from grids.gisio.mapping import LAYERS, Layer, MappingError, is_blank, resolve_columns
+from grids.gisio.readers import GEOMETRY_KEYS, open_source
+from grids.gisio.report import SAMPLE, ImportReport
+from grids.gisio.staging import StagingTable
+
+DEFAULT_BATCH = 10_000
+STAGE = "gisio_stage"
+REFUSED = "gisio_refused"
+
+
+class ImportFailure(Exception):
+    """The import cannot start; the message says what to change."""
+
+
+# --- What each layer writes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    target: str  # column of the table
+    source: str  # SQL over the staged row `s` and its parent `p`
+    field: str | None = None  # the file field that makes it updatable on existing rows; None: always
+    label: str | None = None  # how a change is reported (default: field or target)
+    insert_only: bool = False  # written on new rows only (the key's own protected fields)
+    update_sql: str | None = None  # SET expression when it is not EXCLUDED.target
+    compare: bool = True  # a difference here makes the row "changed"
+    compare_target: str | None = None  # SQL over `t` to compare with `source` (columns written later)
+
+
+@dataclass(frozen=True)
+class Parent:
+    join: str  # JOIN clause giving `p`
+    exists: str  # EXISTS condition over `s`
+    missing: str  # SQL text expression over `s` describing the missing parent
+
+
+@dataclass(frozen=True)
+class Target:
+    table: str
+    stage: tuple[tuple[str, str], ...]  # staging columns (after _row)
+    columns: tuple[Column, ...]
+    conflict: str  # ON CONFLICT target
+    match: str  # t (the table) against s/p
+    duplicate_key: str  # staged columns that must be unique in the file
+    duplicate_label: str  # SQL text over `s` naming the key
+    label: str  # SQL text over `s` naming the row in change lists
+    parent: Parent | None = None
+    self_parent: bool = False  # units: the parent is another unit, written after all rows exist
+
+
+GEOM = ("geom", "geometry(Geometry, 4326)")
+
+
+def _region_target(table: str, parent_table: str | None, parent_field: str | None, parent_label: str) -> Target:
+    stage = [("code", "text"), ("name", "text")]
+    columns = [
+        Column("code", "s.code", compare=False),
+        Column("name", "s.name", "name"),
+        Column("boundary", "s.geom", None, label="geometry"),
+    ]
+    parent = None
+    if parent_table:
+        stage.append((parent_field, "text"))
+        fk = parent_table.removeprefix("grids_") + "_id"
+        columns.append(Column(fk, "p.id", None, label=parent_field))
+        parent = Parent(
+            join=f"JOIN {parent_table} p ON p.code = s.{parent_field}",
+            exists=f"EXISTS (SELECT 1 FROM {parent_table} x WHERE x.code = s.{parent_field})",
+            missing=f"format('{parent_label} %s not found: import it first', s.{parent_field})",
+        )
+    return Target(
+        table=table,
+        stage=(*stage, GEOM),
+        columns=tuple(columns),
+        conflict="code",
+        match="t.code = s.code",
+        duplicate_key="code",
+        duplicate_label="format('code %s', s.code)",
+        label="s.code",
+        parent=parent,
+    )
+
+
+DWELLING_STAGE = (("building_code", "text"), ("unit_no", "text"), ("floor", "integer"), ("room", "text"))
+DWELLING_LABEL = "format('%s %s-%s-%s', s.building_code, s.unit_no, s.floor, s.room)"
+
+TARGETS: dict[str, Target] = {
+    "districts": _region_target("grids_district", None, None, ""),
+    "streets": _region_target("grids_street", "grids_district", "district_code", "district"),
+    "communities": _region_target("grids_community", "grids_street", "street_code", "street"),
+    "grids": _region_target("grids_grid", "grids_community", "community_code", "community"),
+    "buildings": Target(
+        table="grids_building",
+        stage=(("code", "text"), ("name", "text"), ("address", "text"), ("floors", "integer"), ("use", "text"), GEOM),
+        columns=(
+            Column("code", "s.code", compare=False),
+            Column("name", "s.name", "name"),
+            Column("address", "s.address", "address"),
+            Column("floors", "s.floors", "floors"),
+            Column("use", "s.use", "use"),
+            Column("footprint", "s.geom", None, label="geometry"),
+        ),
+        conflict="code",
+        match="t.code = s.code",
+        duplicate_key="code",
+        duplicate_label="format('code %s', s.code)",
+        label="s.code",
+    ),
+    "households": Target(
+        table="grids_household",
+        stage=(*DWELLING_STAGE, ("type", "text")),
+        columns=(
+            Column("building_id", "p.id", compare=False),
+            Column("unit_no", "s.unit_no", compare=False),
+            Column("floor", "s.floor", compare=False),
+            Column("room", "s.room", compare=False),
+            Column("type", "s.type", "type"),
+        ),
+        conflict="building_id, unit_no, floor, room",
+        match="t.building_id = p.id AND t.unit_no = s.unit_no AND t.floor = s.floor AND t.room = s.room",
+        duplicate_key="building_code, unit_no, floor, room",
+        duplicate_label=f"format('dwelling %s', {DWELLING_LABEL})",
+        label=DWELLING_LABEL,
+        parent=Parent(
+            join="JOIN grids_building p ON p.code = s.building_code",
+            exists="EXISTS (SELECT 1 FROM grids_building x WHERE x.code = s.building_code)",
+            missing="format('building %s not found: import buildings first', s.building_code)",
+        ),
+    ),
+    "persons": Target(
+        table="grids_person",
+        stage=(
+            ("id_number_cipher", "text"),
+            ("id_number_digest", "text"),
+            ("id_number_masked", "text"),
+            ("name", "text"),
+            ("sex", "text"),
+            ("birth_date", "date"),
+            ("phone_cipher", "text"),
+            ("phone_digest", "text"),
+            ("phone_masked", "text"),
+            ("residency", "text"),
+            ("relation", "text"),
+            ("care_tags", "varchar(32)[]"),
+            *DWELLING_STAGE,
+        ),
+        columns=(
+            Column("id_number_cipher", "s.id_number_cipher", insert_only=True, compare=False),
+            Column("id_number_digest", "s.id_number_digest", insert_only=True, compare=False),
+            Column("id_number_masked", "s.id_number_masked", insert_only=True, compare=False),
+            Column("household_id", "p.id", None, label="household"),
+            Column("name", "s.name", "name"),
+            Column("sex", "s.sex", "sex"),
+            Column("birth_date", "s.birth_date", "birth_date"),
+            Column("relation", "s.relation", "relation"),
+            Column("residency", "s.residency", "residency"),
+            Column("care_tags", "s.care_tags", "care_tags"),
+            Column("phone_digest", "s.phone_digest", "phone"),
+            Column(
+                "phone_cipher",
+                "s.phone_cipher",
+                "phone",
+                update_sql="CASE WHEN t.phone_digest IS DISTINCT FROM EXCLUDED.phone_digest "
+                "THEN EXCLUDED.phone_cipher ELSE t.phone_cipher END",
+                compare=False,
+            ),
+            Column("phone_masked", "s.phone_masked", "phone", compare=False),
+        ),
+        conflict="id_number_digest",
+        match="t.id_number_digest = s.id_number_digest",
+        duplicate_key="id_number_digest",
+        duplicate_label="format('ID number %s', s.id_number_masked)",
+        label="format('%s %s', s.name, s.id_number_masked)",
+        parent=Parent(
+            join="JOIN grids_building pb ON pb.code = s.building_code "
+            "JOIN grids_household p ON p.building_id = pb.id AND p.unit_no = s.unit_no "
+            "AND p.floor = s.floor AND p.room = s.room",
+            exists="EXISTS (SELECT 1 FROM grids_building xb JOIN grids_household x ON x.building_id = xb.id "
+            "WHERE xb.code = s.building_code AND x.unit_no = s.unit_no AND x.floor = s.floor AND x.room = s.room)",
+            missing=f"format('household %s not found: import households first', {DWELLING_LABEL})",
+        ),
+    ),
+    "units": Target(
+        table="grids_unit",
+        stage=(("code", "text"), ("name", "text"), ("type", "text"), ("parent_code", "text"), ("phone", "text"), GEOM),
+        columns=(
+            Column("code", "s.code", compare=False),
+            Column("name", "s.name", "name"),
+            Column("type", "s.type", "type"),
+            Column("phone", "s.phone", "phone"),
+            Column("jurisdiction", "s.geom", None, label="geometry"),
+        ),
+        conflict="code",
+        match="t.code = s.code",
+        duplicate_key="code",
+        duplicate_label="format('code %s', s.code)",
+        label="s.code",
+        self_parent=True,
+    ),
+}
+
+UNIT_PARENT = Column(
+    "parent_id",
+    "s.parent_code",
+    "parent_code",
+    label="parent_code",
+    compare_target="(SELECT x.code FROM grids_unit x WHERE x.id = t.parent_id)",
+)
+
+
+# --- Options and the import itself --------------------------------------------------------------
+
+
+@dataclass
+class ImportOptions:
+    mapping: dict[str, str] = field(default_factory=dict)  # field -> column (also geometry/lon/lat for tables)
+    source_layer: str | None = None
+    encoding: str | None = None
+    crs: str | None = None
+    commit: bool = False
+    skip_refused: bool = False
+    repair: bool = True
+    batch_size: int = DEFAULT_BATCH
+
+
+class LayerImport:
+    """One import of one file into one layer. Construct it (opens the file, finds the columns), then run()."""
+
+    def __init__(self, layer: str, path: Path | str, options: ImportOptions):
+        if layer not in LAYERS:
+            raise ImportFailure(f"unknown layer {layer!r}; choose one of {', '.join(LAYERS)}")
+        self.layer: Layer = LAYERS[layer]
+        self.target = TARGETS[layer]
+        self.options = options
+        self.path = Path(path)
+        try:
+            self.source = open_source(
+                self.path, layer=options.source_layer, encoding=options.encoding, overrides=options.mapping
+            )
+            reserved = getattr(getattr(self.source, "geometry", None), "columns", [])
+            self.columns = resolve_columns(
+                self.layer,
+                self.source.info.columns,
+                {k: v for k, v in options.mapping.items() if k not in GEOMETRY_KEYS},
+                reserved=reserved,
+            )
+            self.crs = crs_module.resolve(file_crs=self.source.info.crs, override=options.crs)
+        except (ValueError, MappingError) as error:
+            raise ImportFailure(str(error)) from error
+        info = self.source.info
+        if self.layer.geometry and not info.geometry:
+            raise ImportFailure(
+                f"{self.layer.name} need a polygon geometry and {self.path.name} has none: a CSV or xlsx needs a "
+                "WKT column (wkt, geometry …, or --map geometry=COLUMN)"
+            )
+        used = set(self.columns.values()) | set(getattr(getattr(self.source, "geometry", None), "columns", []))
+        self.report = ImportReport(
+            layer=layer,
+            source=self.path.name,
+            format=info.format + (f", layer {info.layer}" if info.layer else ""),
+            crs=self.crs.label if self.layer.geometry else None,
+            encoding=info.encoding,
+            mapping=dict(self.columns),
+            ignored_columns=[c for c in info.columns if c not in used],
+            commit=options.commit,
+            skip_refused=options.skip_refused,
+            notes=list(info.notes),
+        )
+        if info.geometry and self.layer.geometry and "WKT" not in str(info.geometry) and "points" in str(info.geometry):
+            self.report.notes.append("the file holds points; a polygon layer refuses them")
+        self.stage = StagingTable(STAGE, [("_row", "integer"), *self.target.stage])
+
+    @property
+    def count(self) -> int | None:
+        return self.source.info.count
+
+    # -- reading and converting --
+
+    def _convert_row(self, values: dict[str, object]) -> tuple[dict | None, list[str]]:
+        """Converted values of one row by field name, or the reasons it is refused."""
+        errors: list[str] = []
+        out: dict[str, object] = {}
+        for spec in self.layer.fields:
+            column = self.columns.get(spec.name)
+            raw = values.get(spec.name) if column else None
+            if column is None or is_blank(raw):
+                if spec.required:
+                    errors.append(f"column {column}: empty {spec.name}")
+                out[spec.name] = spec.default
+                continue
+            try:
+                out[spec.name] = spec.convert(raw)
+            except ValueError as error:
+                errors.append(f"column {column}: {error}")
+        if errors:
+            return None, errors
+        return out, []
+
+    def _stage_row(self, row: int, values: dict, geometry: str | None) -> tuple:
+        name = self.layer.name
+        if self.layer.parent_from_code:
+            parent_field, length = self.layer.parent_from_code
+            if values.get(parent_field) is None:
+                values[parent_field] = values["code"][:length]
+        if name == "buildings" and not values["name"]:
+            values["name"] = values["code"]
+        if name == "persons":
+            protected, plain_birth, plain_sex = values["id_number"]
+            values.update(protected)
+            if values["birth_date"] is None:
+                values["birth_date"] = plain_birth
+            if values["sex"] is None:
+                values["sex"] = plain_sex
+            values.update(values["phone"] or {"phone_cipher": "", "phone_digest": "", "phone_masked": ""})
+        values["geom"] = geometry
+        return (row, *(values[column] for column, _ in self.target.stage))
+
+    def _rows_of(self, batch) -> list[tuple]:
+        report = self.report
+        prepared = None
+        if self.layer.geometry:
+            geometries = batch.geometries if batch.geometries is not None else np.full(len(batch), None, dtype=object)
+            geometries = self.crs.to_wgs84(geometries)
+            prepared = geometry_module.prepare(geometries, kind=self.layer.geometry, repair=self.options.repair)
+        staged = []
+        columns = {name: batch.columns[column] for name, column in self.columns.items()}
+        for i, row in enumerate(batch.rows):
+            reasons = []
+            if i in batch.geometry_errors:
+                reasons.append(batch.geometry_errors[i])
+            elif prepared is not None and i in prepared.refused:
+                reasons.append(prepared.refused[i])
+            values, errors = self._convert_row({name: values[i] for name, values in columns.items()})
+            reasons.extend(errors)
+            if values is not None and self.layer.name == "units" and values.get("parent_code") == values["code"]:
+                reasons.append("a unit cannot be its own parent")
+            if reasons:
+                report.refuse(row, "; ".join(reasons))
+                continue
+            if prepared is not None and i in prepared.repaired:
+                report.repair(row)
+            staged.append(self._stage_row(row, values, prepared.ewkb[i] if prepared is not None else None))
+        return staged
+
+    # -- SQL steps --
+
+    def _sql_refusals(self, cursor) -> None:
+        t = self.target
+        cursor.execute(f"DROP TABLE IF EXISTS {REFUSED}")
+        cursor.execute(f"CREATE TEMP TABLE {REFUSED} (_row integer, reason text) ON COMMIT DROP")
+        cursor.execute(f"""
+            WITH d AS (
+                SELECT _row, min(_row) OVER (PARTITION BY {t.duplicate_key}) AS first FROM {STAGE}
+            ), gone AS (
+                DELETE FROM {STAGE} s USING d WHERE s._row = d._row AND d._row <> d.first
+                RETURNING s._row, d.first, {t.duplicate_label} AS what
+            )
+            INSERT INTO {REFUSED} SELECT _row, format('same %s as row %s', what, first) FROM gone
+        """)
+        if t.parent is not None:
+            cursor.execute(f"""
+                WITH gone AS (
+                    DELETE FROM {STAGE} s WHERE NOT {t.parent.exists} RETURNING s._row, {t.parent.missing} AS why
+                )
+                INSERT INTO {REFUSED} SELECT _row, why FROM gone
+            """)
+        if t.self_parent and "parent_code" in self.columns:
+            while True:  # a unit whose parent was refused is refused too
+                cursor.execute(f"""
+                    WITH gone AS (
+                        DELETE FROM {STAGE} s WHERE s.parent_code IS NOT NULL
+                        AND NOT EXISTS (SELECT 1 FROM grids_unit x WHERE x.code = s.parent_code)
+                        AND NOT EXISTS (SELECT 1 FROM {STAGE} y WHERE y.code = s.parent_code)
+                        RETURNING s._row, s.parent_code
+                    )
+                    INSERT INTO {REFUSED}
+                    SELECT _row, format('parent unit %s not found in the database or the file', parent_code) FROM gone
+                """)
+                if not cursor.rowcount:
+                    break
+        cursor.execute(f"SELECT count(*) FROM {REFUSED}")
+        (count,) = cursor.fetchone()
+        cursor.execute(f"SELECT _row, reason FROM {REFUSED} ORDER BY _row LIMIT {SAMPLE}")
+        for row, reason in cursor.fetchall():
+            self.report.refuse(row, reason)
+        self.report.refused += count - min(count, SAMPLE)
+
+    def _columns_in_play(self) -> list[Column]:
+        columns = list(self.target.columns)
+        if self.target.self_parent and "parent_code" in self.columns:
+            columns.append(UNIT_PARENT)
+        return columns
+
+    def _updatable(self, column: Column) -> bool:
+        return not column.insert_only and (column.field is None or column.field in self.columns)
+
+    def _compared(self) -> list[Column]:
+        return [c for c in self._columns_in_play() if c.compare and self._updatable(c)]
+
+    def _from(self) -> str:
+        parent = self.target.parent.join if self.target.parent else ""
+        return f"{STAGE} s {parent}"
+
+    def _classify(self, cursor) -> tuple[int, int, int]:
+        """(new, changed, unchanged) of the staged rows against the table, without writing."""
+        compared = self._compared()
+        differs = "false"
+        if compared:
+            left = ", ".join(c.compare_target or f"t.{c.target}" for c in compared)
+            right = ", ".join(c.source for c in compared)
+            differs = f"ROW({left}) IS DISTINCT FROM ROW({right})"
+        table = self.target.table
+        cursor.execute(f"""
+            SELECT count(*) FILTER (WHERE t.id IS NULL),
+                   count(*) FILTER (WHERE t.id IS NOT NULL AND {differs}),
+                   count(*) FILTER (WHERE t.id IS NOT NULL AND NOT ({differs}))
+            FROM {self._from()} LEFT JOIN {table} t ON {self.target.match}
+        """)
+        new, changed, unchanged = cursor.fetchone()
+        if compared and changed:
+            flags = ", ".join(
+                f"CASE WHEN {c.compare_target or 't.' + c.target} IS DISTINCT FROM {c.source} "
+                f"THEN '{c.label or c.field or c.target}' END"
+                for c in compared
+            )
+            cursor.execute(f"""
+                SELECT s._row, {self.target.label}, array_remove(ARRAY[{flags}], NULL)
+                FROM {self._from()} JOIN {table} t ON {self.target.match}
+                WHERE {differs} ORDER BY s._row LIMIT {SAMPLE}
+            """)
+            self.report.changed_rows = [(row, label, list(fields)) for row, label, fields in cursor.fetchall()]
+        return new, changed, unchanged
+
+    def _upsert(self, cursor) -> tuple[int, int]:
+        """Write the staged rows; (new, changed) as the database counts them."""
+        t = self.target
+        columns = [c for c in t.columns if not c.compare_target]
+        names = ", ".join(c.target for c in columns)
+        sources = ", ".join(c.source for c in columns)
+        updated = [c for c in columns if self._updatable(c)]
+        compared = [c for c in updated if c.compare]
+        if updated and compared:
+            sets = ", ".join(f"{c.target} = {c.update_sql or 'EXCLUDED.' + c.target}" for c in updated)
+            left = ", ".join(f"t.{c.target}" for c in compared)
+            right = ", ".join(f"EXCLUDED.{c.target}" for c in compared)
+            action = f"DO UPDATE SET {sets} WHERE ROW({left}) IS DISTINCT FROM ROW({right})"
+        else:
+            action = "DO NOTHING"
+        returning = "RETURNING (t.xmax = 0) AS inserted" + (", t.code" if t.self_parent else "")
+        cursor.execute(f"""
+            INSERT INTO {t.table} AS t ({names})
+            SELECT {sources} FROM {self._from()} ORDER BY s._row
+            ON CONFLICT ({t.conflict}) {action}
+            {returning}
+        """)
+        results = cursor.fetchall()
+        new = sum(1 for r in results if r[0])
+        changed = len(results) - new
+        if t.self_parent and "parent_code" in self.columns:
+            touched = {r[1] for r in results}
+            cursor.execute(f"""
+                UPDATE grids_unit u SET parent_id = p.id
+                FROM {STAGE} s LEFT JOIN grids_unit p ON p.code = s.parent_code
+                WHERE u.code = s.code AND u.parent_id IS DISTINCT FROM p.id
+                RETURNING u.code
+            """)
+            changed += len({code for (code,) in cursor.fetchall()} - touched)
+        return new, changed
+
+    def _notes_after(self, cursor, written: bool) -> None:
+        if self.layer.name != "buildings":
+            return
+        if written:
+            cursor.execute(
+                f"SELECT count(*) FROM grids_building b JOIN {STAGE} s ON s.code = b.code WHERE b.grid_id IS NULL"
+            )
+        else:
+            cursor.execute(f"SELECT count(*) FROM {STAGE} s WHERE grids_grid_at(s.geom) IS NULL")
+        (outside,) = cursor.fetchone()
+        if outside:
+            self.report.notes.append(f"{outside} building(s) lie in no grid (their grid stays empty)")
+
+    def run(self, on_progress: Callable[[int], None] | None = None) -> ImportReport:
+        report = self.report
+        with transaction.atomic():
+            self.stage.create()
+            for batch in self.source.batches(self.options.batch_size):
+                report.read += len(batch)
+                self.stage.copy(self._rows_of(batch))
+                if on_progress:
+                    on_progress(len(batch))
+            self.stage.index(self.target.duplicate_key)
+            with connection.cursor() as cursor:
+                self._sql_refusals(cursor)
+                new, changed, unchanged = self._classify(cursor)
+                if self.options.commit and not report.blocked:
+                    new, changed = self._upsert(cursor)
+                    cursor.execute(f"SELECT count(*) FROM {STAGE}")
+                    unchanged = cursor.fetchone()[0] - new - changed
+                    report.written = True
+                report.new, report.changed, report.unchanged = new, changed, unchanged
+                self._notes_after(cursor, report.written)
+            if not report.written:
+                transaction.set_rollback(True)
+        return report
