@@ -108,7 +108,7 @@ def _region_target(table: str, parent_table: str | None, parent_field: str | Non
 
 
 DWELLING_STAGE = (("building_code", "text"), ("unit_no", "text"), ("floor", "integer"), ("room", "text"))
-DWELLING_LABEL = "format('%s %s-%s-%s', s.building_code, s.unit_no, s.floor, s.room)"
+DWELLING_LABEL = "concat_ws(' ', s.building_code, NULLIF(s.unit_no, '') || '单元', s.floor || '层', s.room)"
 
 TARGETS: dict[str, Target] = {
     "districts": _region_target("grids_district", None, None, ""),

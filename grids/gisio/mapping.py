@@ -42,7 +42,7 @@ def as_text(value: Any) -> str:
         return str(int(value))
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
-    return unicodedata.normalize("NFKC", str(value)).strip() if isinstance(value, str) else str(value).strip()
+    return str(value).strip()
 
 
 def text(max_length: int) -> Callable[[Any], str]:
@@ -59,7 +59,7 @@ def code(pattern: str | None, max_length: int, description: str) -> Callable[[An
     compiled = re.compile(pattern) if pattern else None
 
     def convert(value: Any) -> str:
-        result = as_text(value).replace(" ", "")
+        result = unicodedata.normalize("NFKC", as_text(value)).replace(" ", "")  # full-width digits too
         if len(result) > max_length or (compiled and not compiled.fullmatch(result)):
             raise ValueError(f"{result!r} is not {description}")
         return result
@@ -145,7 +145,7 @@ def id_number(value: Any) -> tuple[dict[str, str], dt.date | None, str]:
     if isinstance(value, float | int) and not isinstance(value, bool):
         raise ValueError("the ID number is stored as a number, which loses digits: format the column as text")
     try:
-        plain = pii.normalize_id_number(as_text(value))
+        plain = pii.normalize_id_number(unicodedata.normalize("NFKC", as_text(value)))
     except ValidationError as error:
         raise ValueError(" ".join(error.messages)) from None
     try:
@@ -157,7 +157,7 @@ def id_number(value: Any) -> tuple[dict[str, str], dt.date | None, str]:
 
 def phone(value: Any) -> dict[str, str]:
     try:
-        return pii.protected_phone(as_text(value))
+        return pii.protected_phone(unicodedata.normalize("NFKC", as_text(value)))
     except ValidationError as error:
         raise ValueError(" ".join(error.messages)) from None
 
