@@ -1,0 +1,343 @@
+"""Reads behind the maps, the dashboard and the public page. Every map payload is one SQL statement.
+
+Geometry is stored in EPSG:4326; tiles and hexagons are made in EPSG:3857 in SQL, and every query filters
+first with `&&` on the 4326 column so the GiST indexes do the work.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.gis.geos import Polygon
+from django.db import connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from grids.models import Building, Household, Person, Unit
+from grids.selectors import features_json, residents_visible_to
+
+BBox = tuple[float, float, float, float]
+
+# States in which a case is no longer worked (open = everything else).
+FINISHED_STATES = ("closed", "rejected")
+# A case's light: green below 80% of its step's limit, yellow to 100%, red beyond (DESIGN §4); the yellow and
+# deadline instants are kept on the case by the workflow, suspension moves them.
+LIGHT_SQL = """CASE
+    WHEN {c}.state IN ('closed', 'rejected') THEN 'none'
+    WHEN {c}.step_deadline_at IS NOT NULL AND now() > {c}.step_deadline_at THEN 'red'
+    WHEN {c}.step_yellow_at IS NOT NULL AND now() >= {c}.step_yellow_at THEN 'yellow'
+    ELSE 'green' END"""
+# Closed on time: closed no later than its deadline (a case without a deadline counts as on time).
+ON_TIME_SQL = "({c}.state = 'closed' AND ({c}.deadline_at IS NULL OR {c}.closed_at <= {c}.deadline_at))"
+
+
+def _fetch_one(sql: str, params: list) -> object:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def _fetch_all(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+# --- Units (police precincts and others) ------------------------------------------------------------------------
+
+
+def units_geojson(*, unit_type: str | None, bbox: BBox | None) -> str:
+    """Unit jurisdictions as a JSON array of GeoJSON Features, built in SQL."""
+    rows = Unit.objects.all()
+    if unit_type:
+        rows = rows.filter(type=unit_type)
+    if bbox is not None:
+        rows = rows.filter(jurisdiction__bboverlaps=Polygon.from_bbox(bbox))
+    rows = rows.order_by("code").values("id", "code", "name", "type", "phone", geom=F("jurisdiction"))
+    return features_json(rows, geometry="geom", order_by="code")
+
+
+# --- Per-grid figures (the community map's shading) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """The filters the map and the dashboard share: received between two dates, categories (with descendants)."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    categories: tuple[int, ...] = ()
+    states: tuple[str, ...] = ()
+    levels: tuple[int, ...] = ()
+    street: str | None = None
+
+    def where(self, alias: str = "c") -> tuple[str, list]:
+        parts, params = ["TRUE"], []
+        if self.date_from:
+            parts.append(f"{alias}.received_at >= %s")
+            params.append(timezone.make_aware(datetime.combine(self.date_from, time.min)))
+        if self.date_to:
+            parts.append(f"{alias}.received_at < %s")
+            params.append(timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), time.min)))
+        if self.categories:
+            # A group (大类) stands for its leaves: match the category or any of its ancestors.
+            parts.append(
+                f"""{alias}.category_id IN (
+                    WITH RECURSIVE tree AS (
+                        SELECT id FROM cases_category WHERE id = ANY(%s)
+                        UNION SELECT k.id FROM cases_category k JOIN tree ON k.parent_id = tree.id
+                    ) SELECT id FROM tree)"""
+            )
+            params.append(list(self.categories))
+        if self.states:
+            parts.append(f"{alias}.state = ANY(%s)")
+            params.append(list(self.states))
+        if self.levels:
+            parts.append(f"{alias}.level = ANY(%s)")
+            params.append(list(self.levels))
+        if self.street:
+            parts.append(f"{alias}.street_id = (SELECT id FROM grids_street WHERE code = %s)")
+            params.append(self.street)
+        return " AND ".join(parts), params
+
+
+def _grid_scope(bbox: BBox | None, street: str | None, community: str | None, grid: str | None) -> tuple[str, list]:
+    parts, params = ["TRUE"], []
+    if bbox is not None:
+        parts.append("g.boundary && ST_MakeEnvelope(%s, %s, %s, %s, 4326)")
+        params.extend(bbox)
+    for value, column in ((street, "s.code"), (community, "co.code"), (grid, "g.code")):
+        if value:
+            parts.append(f"{column} = %s")
+            params.append(value)
+    return " AND ".join(parts), params
+
+
+def grid_figures(
+    *,
+    bbox: BBox | None,
+    street: str | None = None,
+    community: str | None = None,
+    grid: str | None = None,
+    care_tag: str | None = None,
+    cases: CaseFilter | None = None,
+) -> str:
+    """For every grid in view: buildings, households, people, people with care tags, open and all cases, cases per
+    1,000 residents — as a JSON object keyed by grid id, from ONE query."""
+    scope, params = _grid_scope(bbox, street, community, grid)
+    case_where, case_params = (cases or CaseFilter()).where("c")
+    tag_filter = "cardinality(p.care_tags) > 0" if not care_tag else "%s = ANY(p.care_tags)"
+    tag_params = [care_tag] if care_tag else []
+    sql = f"""
+        WITH g AS (
+            SELECT g.id, g.code, g.name FROM grids_grid g
+            JOIN grids_community co ON co.id = g.community_id
+            JOIN grids_street s ON s.id = co.street_id
+            WHERE {scope}
+        ),
+        b AS (SELECT b.grid_id, count(*) AS n FROM grids_building b JOIN g ON g.id = b.grid_id GROUP BY b.grid_id),
+        h AS (
+            SELECT b.grid_id, count(*) AS n FROM grids_household h
+            JOIN grids_building b ON b.id = h.building_id JOIN g ON g.id = b.grid_id GROUP BY b.grid_id
+        ),
+        p AS (
+            SELECT b.grid_id, count(*) AS people, count(*) FILTER (WHERE {tag_filter}) AS care
+            FROM grids_person p JOIN grids_household h ON h.id = p.household_id
+            JOIN grids_building b ON b.id = h.building_id JOIN g ON g.id = b.grid_id GROUP BY b.grid_id
+        ),
+        k AS (
+            SELECT c.grid_id, count(*) AS cases,
+                   count(*) FILTER (WHERE c.state NOT IN ('closed', 'rejected')) AS open_cases
+            FROM cases_case c JOIN g ON g.id = c.grid_id WHERE {case_where} GROUP BY c.grid_id
+        )
+        SELECT COALESCE(json_object_agg(g.id, json_build_object(
+            'code', g.code, 'name', g.name,
+            'buildings', COALESCE(b.n, 0), 'households', COALESCE(h.n, 0),
+            'people', COALESCE(p.people, 0), 'care', COALESCE(p.care, 0),
+            'cases', COALESCE(k.cases, 0), 'open_cases', COALESCE(k.open_cases, 0),
+            'cases_per_1000', CASE WHEN COALESCE(p.people, 0) > 0
+                THEN round(1000.0 * COALESCE(k.cases, 0) / p.people, 2) ELSE NULL END
+        )), '{{}}')::text
+        FROM g LEFT JOIN b ON b.grid_id = g.id LEFT JOIN h ON h.grid_id = g.id
+        LEFT JOIN p ON p.grid_id = g.id LEFT JOIN k ON k.grid_id = g.id
+    """
+    return _fetch_one(sql, params + tag_params + case_params)
+
+
+# --- Building footprints as Mapbox vector tiles ----------------------------------------------------------------
+
+TILE_EXTENT = 4096
+TILE_BUFFER = 64
+TILE_MIN_ZOOM = 14
+TILE_LAYER = "buildings"
+
+TILE_SQL = f"""
+    WITH bounds AS (
+        SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS g3857,
+               ST_Translate(ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s,
+                   margin => {TILE_BUFFER / TILE_EXTENT}), 4326), -%(dx)s, -%(dy)s) AS g4326
+    ),
+    mvtgeom AS (
+        SELECT ST_AsMVTGeom(ST_Transform(ST_Translate(b.footprint, %(dx)s, %(dy)s), 3857), bounds.g3857,
+                            {TILE_EXTENT}, {TILE_BUFFER}, true) AS geom,
+               b.id, b.code, b.name, b.address, b.floors, b.use,
+               (SELECT count(*) FROM grids_household h WHERE h.building_id = b.id) AS households
+        FROM grids_building b, bounds
+        WHERE b.footprint && bounds.g4326
+    )
+    SELECT ST_AsMVT(mvtgeom.*, '{TILE_LAYER}', {TILE_EXTENT}, 'geom', 'id') FROM mvtgeom
+"""
+
+
+def building_tile(*, z: int, x: int, y: int, shift: tuple[float, float] = (0.0, 0.0)) -> bytes:
+    """One tile of building footprints. `shift` (degrees) moves them, e.g. onto a GCJ-02 base map."""
+    if z < TILE_MIN_ZOOM:
+        return b""
+    data = _fetch_one(TILE_SQL, {"z": z, "x": x, "y": y, "dx": shift[0], "dy": shift[1]})
+    return bytes(data) if data is not None else b""
+
+
+# --- Search: person, household, address or building code → the building --------------------------------------
+
+SEARCH_LIMIT = 20
+
+
+def search(*, user, text: str) -> list[dict]:
+    """Buildings by code, name or address; households by room; people by name — people and households only within
+    the buildings whose residents `user` may see (like /api/v1/buildings/{id}/households)."""
+    text = text.strip()
+    results: list[dict] = []
+    scope = residents_visible_to(user)
+    if scope is not None:
+        visible = Building.objects.filter(scope).values("id")
+        people = (
+            Person.objects.filter(name__icontains=text, household__building__in=visible)
+            .select_related("household__building")
+            .order_by("name", "id")[:SEARCH_LIMIT]
+        )
+        for person in people:
+            household = person.household
+            results.append(
+                {
+                    "kind": "person",
+                    "label": person.name,
+                    "detail": f"{household.building.name} {household_label(household)}",
+                    "building_id": household.building_id,
+                    "household_id": household.id,
+                }
+            )
+        households = (
+            Household.objects.filter(room__icontains=text, building__in=visible)
+            .select_related("building")
+            .order_by("building__code", "room")[:SEARCH_LIMIT]
+        )
+        for household in households:
+            results.append(
+                {
+                    "kind": "household",
+                    "label": f"{household.building.name} {household_label(household)}",
+                    "detail": household.building.address,
+                    "building_id": household.building_id,
+                    "household_id": household.id,
+                }
+            )
+    buildings = Building.objects.filter(
+        Q(code__icontains=text) | Q(address__icontains=text) | Q(name__icontains=text)
+    ).order_by("code")[:SEARCH_LIMIT]
+    for building in buildings:
+        results.append(
+            {
+                "kind": "building",
+                "label": f"{building.name} ({building.code})",
+                "detail": building.address,
+                "building_id": building.id,
+            }
+        )
+    centres = dict(
+        _fetch_all(
+            "SELECT id, json_build_array(round(ST_X(c)::numeric, 6), round(ST_Y(c)::numeric, 6)) "
+            "FROM (SELECT id, ST_PointOnSurface(footprint) AS c FROM grids_building WHERE id = ANY(%s)) t",
+            [[row["building_id"] for row in results]],
+        )
+    )
+    for row in results:
+        row["lon"], row["lat"] = (float(v) for v in centres[row["building_id"]])
+    return results
+
+
+def household_label(household: Household) -> str:
+    unit = f"{household.unit_no}单元" if household.unit_no else ""
+    return f"{unit}{household.room}"
+
+
+# --- Hexagon bins of cases (the dashboard heatmap) -------------------------------------------------------------
+
+HEX_PIXELS = 18  # hexagon edge length in screen pixels, whatever the zoom
+WEB_MERCATOR_M_PER_PX_Z0 = 156543.03392804097
+
+
+def hex_size_for_zoom(zoom: int) -> float:
+    """Edge length in EPSG:3857 units of a hexagon about HEX_PIXELS on screen at `zoom`."""
+    return HEX_PIXELS * WEB_MERCATOR_M_PER_PX_Z0 / (2**zoom)
+
+
+HEX_SQL = """
+    WITH env AS (SELECT ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326) AS g4326),
+    hex AS (
+        SELECT h.i, h.j, h.geom FROM env, ST_HexagonGrid(%(size)s, ST_Transform(env.g4326, 3857)) AS h
+    ),
+    pts AS (
+        SELECT c.id, ST_Transform(c.point, 3857) AS p FROM cases_case c, env
+        WHERE c.point && env.g4326 AND ST_Intersects(c.point, env.g4326) AND {case_where}
+    ),
+    -- Each case in exactly one hexagon, even on a shared edge.
+    binned AS (
+        SELECT DISTINCT ON (pts.id) pts.id, hex.i, hex.j FROM pts JOIN hex ON ST_Intersects(hex.geom, pts.p)
+        ORDER BY pts.id, hex.i, hex.j
+    ),
+    counts AS (SELECT i, j, count(*) AS n FROM binned GROUP BY i, j){people_cte}
+    SELECT COALESCE(json_agg(json_build_object(
+        'type', 'Feature',
+        'geometry', ST_AsGeoJSON(ST_Transform(hex.geom, 4326), 6)::json,
+        'properties', json_build_object('count', counts.n, 'people', {people_value}, 'per_1000', {per_1000})
+    ) ORDER BY hex.i, hex.j), '[]'::json)::text
+    FROM counts JOIN hex ON hex.i = counts.i AND hex.j = counts.j {people_join}
+"""
+# Residents counted at their building (a point on its footprint), per hexagon.
+HEX_PEOPLE_CTE = """,
+    people AS (
+        SELECT hex.i, hex.j, sum(bp.n) AS n FROM (
+            SELECT ST_Transform(ST_PointOnSurface(b.footprint), 3857) AS p, count(*) AS n
+            FROM env, grids_building b
+            JOIN grids_household hh ON hh.building_id = b.id
+            JOIN grids_person pe ON pe.household_id = hh.id
+            WHERE b.footprint && env.g4326
+            GROUP BY b.id
+        ) bp JOIN hex ON ST_Intersects(hex.geom, bp.p) GROUP BY hex.i, hex.j
+    )"""
+
+
+def hex_bins_sql(*, bbox: BBox, zoom: int, cases: CaseFilter, per_1000: bool) -> tuple[str, dict]:
+    """The heat-bin statement and its (named) parameters; bench/tiles.py runs the same statement raw."""
+    case_where, case_params = cases.where("c")
+    named = {}
+    for index, value in enumerate(case_params):
+        case_where = case_where.replace("%s", f"%(f{index})s", 1)
+        named[f"f{index}"] = value
+    if per_1000:
+        parts = {
+            "people_cte": HEX_PEOPLE_CTE,
+            "people_join": "LEFT JOIN people ON people.i = hex.i AND people.j = hex.j",
+            "people_value": "COALESCE(people.n, 0)",
+            "per_1000": "CASE WHEN people.n > 0 THEN round(1000.0 * counts.n / people.n, 2) END",
+        }
+    else:
+        parts = {"people_cte": "", "people_join": "", "people_value": "NULL", "per_1000": "NULL"}
+    sql = HEX_SQL.format(case_where=case_where, **parts)
+    params = {"x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3], "size": hex_size_for_zoom(zoom), **named}
+    return sql, params
+
+
+def hex_bins(*, bbox: BBox, zoom: int, cases: CaseFilter, per_1000: bool = False) -> str:
+    """Cases in the view counted per hexagon (ST_HexagonGrid in EPSG:3857), as a JSON array of GeoJSON Features."""
+    sql, params = hex_bins_sql(bbox=bbox, zoom=zoom, cases=cases, per_1000=per_1000)
+    return _fetch_one(sql, params)

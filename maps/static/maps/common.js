@@ -1,0 +1,158 @@
+/* Shared by the map, dashboard and public pages: config, words, requests, base map and the GCJ-02 shift. */
+(function () {
+  "use strict";
+  var configNode = document.getElementById("page-config");
+  var config = configNode ? JSON.parse(configNode.textContent) : {};
+  var strings = config.strings || {};
+
+  function t(key) { return strings[key] !== undefined ? strings[key] : key; }
+
+  function cookie(name) {
+    var match = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function query(params) {
+    var parts = [];
+    Object.keys(params).forEach(function (key) {
+      var value = params[key];
+      if (value === undefined || value === null || value === "") return;
+      (Array.isArray(value) ? value : [value]).forEach(function (v) {
+        parts.push(encodeURIComponent(key) + "=" + encodeURIComponent(v));
+      });
+    });
+    return parts.length ? "?" + parts.join("&") : "";
+  }
+
+  function api(url, options) {
+    options = options || {};
+    var init = { method: options.method || "GET", credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (options.body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.headers["X-CSRFToken"] = cookie("csrftoken");
+      init.body = JSON.stringify(options.body);
+    }
+    return fetch(url, init).then(function (response) {
+      return response.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = { detail: text }; }
+        if (!response.ok) {
+          var error = new Error((data && (data.detail || data.message)) || response.statusText);
+          error.status = response.status;
+          error.data = data;
+          throw error;
+        }
+        return data;
+      });
+    });
+  }
+
+  function escapeHtml(value) {
+    return String(value === undefined || value === null ? "" : value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  /* WGS84 → GCJ-02, a port of grids/coords.py (used only with the AMap base map). */
+  var A = 6378245.0, EE = 0.00669342162296594323;
+  function outside(lon, lat) { return !(lon >= 72.004 && lon <= 137.8347 && lat >= 0.8293 && lat <= 55.8271); }
+  function shiftLat(x, y) {
+    var r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+    r += (20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0 / 3.0;
+    r += (20.0 * Math.sin(y * Math.PI) + 40.0 * Math.sin(y / 3.0 * Math.PI)) * 2.0 / 3.0;
+    r += (160.0 * Math.sin(y / 12.0 * Math.PI) + 320 * Math.sin(y * Math.PI / 30.0)) * 2.0 / 3.0;
+    return r;
+  }
+  function shiftLon(x, y) {
+    var r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+    r += (20.0 * Math.sin(6.0 * x * Math.PI) + 20.0 * Math.sin(2.0 * x * Math.PI)) * 2.0 / 3.0;
+    r += (20.0 * Math.sin(x * Math.PI) + 40.0 * Math.sin(x / 3.0 * Math.PI)) * 2.0 / 3.0;
+    r += (150.0 * Math.sin(x / 12.0 * Math.PI) + 300.0 * Math.sin(x / 30.0 * Math.PI)) * 2.0 / 3.0;
+    return r;
+  }
+  function wgs84ToGcj02(lon, lat) {
+    if (outside(lon, lat)) return [lon, lat];
+    var dLat = shiftLat(lon - 105.0, lat - 35.0), dLon = shiftLon(lon - 105.0, lat - 35.0);
+    var radLat = lat / 180.0 * Math.PI, magic = 1 - EE * Math.sin(radLat) * Math.sin(radLat), sq = Math.sqrt(magic);
+    dLat = (dLat * 180.0) / ((A * (1 - EE)) / (magic * sq) * Math.PI);
+    dLon = (dLon * 180.0) / (A / sq * Math.cos(radLat) * Math.PI);
+    return [lon + dLon, lat + dLat];
+  }
+  function gcj02ToWgs84(lon, lat) {
+    if (outside(lon, lat)) return [lon, lat];
+    var x = lon, y = lat;
+    for (var i = 0; i < 30; i++) {
+      var g = wgs84ToGcj02(x, y), dx = g[0] - lon, dy = g[1] - lat;
+      x -= dx; y -= dy;
+      if (Math.abs(dx) < 1e-10 && Math.abs(dy) < 1e-10) break;
+    }
+    return [x, y];
+  }
+
+  var gcj = !!(config.basemap && config.basemap.gcj02);
+  /* Data (WGS84 lon/lat) → a Leaflet LatLng on this page's base map, and back. */
+  function toMap(lon, lat) {
+    if (!gcj) return L.latLng(lat, lon);
+    var p = wgs84ToGcj02(lon, lat);
+    return L.latLng(p[1], p[0]);
+  }
+  function fromMap(latlng) {
+    if (!gcj) return [latlng.lng, latlng.lat];
+    return gcj02ToWgs84(latlng.lng, latlng.lat);
+  }
+  function coordsToLatLng(coords) { return toMap(coords[0], coords[1]); }
+  /* The view's bbox in WGS84, for in_bbox= parameters. */
+  function bbox(map) {
+    var b = map.getBounds(), sw = fromMap(b.getSouthWest()), ne = fromMap(b.getNorthEast());
+    return [sw[0], sw[1], ne[0], ne[1]].map(function (v) { return v.toFixed(6); }).join(",");
+  }
+
+  function createMap(id, options) {
+    var center = config.center || [26.6, 101.56];
+    var map = L.map(id, Object.assign({ zoomControl: true, preferCanvas: true, minZoom: 8, maxZoom: 19 }, options || {}))
+      .setView(toMap(center[1], center[0]), config.zoom || 12);
+    var base = config.basemap || { layers: [] };
+    base.layers.forEach(function (layer) { L.tileLayer(layer.url, layer.options).addTo(map); });
+    map.attributionControl.setPrefix(base.name === "none" ? "" : false);
+    return map;
+  }
+
+  function lightColour(light) {
+    return { green: "#2e9e44", yellow: "#f0b400", red: "#d9342b" }[light] || "#9aa5b1";
+  }
+
+  /* Sequential colour ramp for shading (light → dark blue). */
+  var RAMP = ["#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#084594"];
+  function rampColour(value, max) {
+    if (value === null || value === undefined || !max) return "#f4f4f4";
+    var index = Math.min(RAMP.length - 1, Math.floor((value / max) * (RAMP.length - 1) + 0.0001));
+    return RAMP[Math.max(0, index)];
+  }
+  function legend(map, title, max, unit) {
+    var control = L.control({ position: "bottomright" });
+    control.onAdd = function () {
+      var div = L.DomUtil.create("div", "legend");
+      var html = "<b>" + escapeHtml(title) + "</b><br>";
+      for (var i = 0; i < RAMP.length; i++) {
+        var lo = Math.round((max * i) / RAMP.length * 10) / 10;
+        html += '<i style="background:' + RAMP[i] + '"></i>' + lo + (unit || "") + (i === RAMP.length - 1 ? "+" : "") + "<br>";
+      }
+      div.innerHTML = html;
+      return div;
+    };
+    return control;
+  }
+
+  window.Grid = {
+    config: config, t: t, api: api, query: query, escapeHtml: escapeHtml, cookie: cookie,
+    wgs84ToGcj02: wgs84ToGcj02, gcj02ToWgs84: gcj02ToWgs84, toMap: toMap, fromMap: fromMap,
+    coordsToLatLng: coordsToLatLng, bbox: bbox, createMap: createMap, lightColour: lightColour,
+    rampColour: rampColour, legend: legend, RAMP: RAMP, gcj: gcj,
+    ready: function (name, startedAt) {
+      var ms = Math.round(performance.now() - (startedAt || 0));
+      window.__ready = window.__ready || {};
+      if (window.__ready[name] === undefined) window.__ready[name] = ms;
+      document.documentElement.setAttribute("data-ready-" + name, String(ms));
+    },
+  };
+})();

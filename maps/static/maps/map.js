@@ -1,0 +1,402 @@
+/* The command map and community map (/map/): region layers, grid shading, building tiles, residents, search,
+   cases with filters, the case panel and its actions, polling for new cases. */
+(function () {
+  "use strict";
+  var G = window.Grid, t = G.t, esc = G.escapeHtml, config = G.config;
+  var started = performance.now();
+  var map = G.createMap("map");
+  var layers = {};
+  var enabled = new Set(config.layers || []);
+  var $ = function (id) { return document.getElementById(id); };
+
+  document.querySelectorAll(".layer-name").forEach(function (node) { node.textContent = t(node.dataset.key); });
+
+  // --- Region layers -------------------------------------------------------------------------------------
+  var STYLES = {
+    streets: { color: "#123d6a", weight: 3, fill: false },
+    communities: { color: "#5b7fa6", weight: 2, dashArray: "6 4", fill: false },
+    grids: { color: "#6f8aa6", weight: 1, fillOpacity: 0.55, fillColor: "#f4f4f4" },
+    precincts: { color: "#7b3fa0", weight: 2, dashArray: "2 4", fillColor: "#7b3fa0", fillOpacity: 0.06 },
+  };
+  var gridFeatures = {}, regionFeatures = { streets: [], communities: [], grids: [] };
+
+  function geoLayer(key) {
+    return L.geoJSON(null, {
+      coordsToLatLng: G.coordsToLatLng,
+      style: function () { return STYLES[key]; },
+      interactive: key === "grids" || key === "precincts",
+      onEachFeature: function (feature, layer) {
+        if (key === "grids") {
+          gridFeatures[feature.id] = layer;
+          layer.on("mouseover", function () { layer.setStyle({ weight: 3 }); });
+          layer.on("mouseout", function () { layer.setStyle({ weight: 1 }); });
+        }
+        if (key === "precincts") layer.bindTooltip(esc(feature.properties.name), { sticky: true });
+      },
+    });
+  }
+
+  function loadAll(url) {
+    // Region layers are small (a district has a few hundred grids): one page of up to 5000.
+    return G.api(url + G.query({ page_size: 5000 })).then(function (data) { return data.features || []; });
+  }
+
+  var regionLoads = ["streets", "communities", "grids"].filter(function (k) { return enabled.has(k); }).map(function (key) {
+    layers[key] = geoLayer(key);
+    return loadAll("/api/v1/" + key).then(function (features) {
+      regionFeatures[key] = features;
+      layers[key].addData(features);
+      if (key === "grids") layers[key].bringToBack();
+    });
+  });
+  if (enabled.has("precincts")) {
+    layers.precincts = geoLayer("precincts");
+    G.api("/api/v1/units" + G.query({ type: "police_station" })).then(function (data) {
+      layers.precincts.addData(data.features);
+    });
+  }
+
+  // --- Building footprints: vector tiles from PostGIS at zoom 16+ ----------------------------------------
+  if (enabled.has("buildings") && L.vectorGrid) {
+    layers.buildings = L.vectorGrid.protobuf(
+      "/api/v1/tiles/buildings/{z}/{x}/{y}.pbf" + (G.gcj ? "?crs=gcj02" : ""),
+      {
+        minZoom: config.tile_min_zoom || 16,
+        maxNativeZoom: 19,
+        interactive: false,
+        rendererFactory: L.canvas.tile,
+        vectorTileLayerStyles: {
+          buildings: function (props) {
+            return { weight: 1, color: "#8a5a2b", fill: true, fillColor: props.use === "residential" ? "#e9c9a0" : "#d7d0c5", fillOpacity: 0.8 };
+          },
+        },
+      }
+    );
+  }
+
+  // --- Layer switches ------------------------------------------------------------------------------------
+  function syncLayer(key, on) {
+    var layer = key === "cases" ? caseCluster : layers[key];
+    if (!layer) return;
+    if (on && !map.hasLayer(layer)) map.addLayer(layer);
+    if (!on && map.hasLayer(layer)) map.removeLayer(layer);
+  }
+  document.querySelectorAll("[data-layer]").forEach(function (box) {
+    box.addEventListener("change", function () { syncLayer(box.dataset.layer, box.checked); });
+  });
+
+  // --- Grid shading by a figure ----------------------------------------------------------------------------
+  var figureLegend = null, figures = {};
+  function pickedArea() {
+    return { street: $("pick-street").value, community: $("pick-community").value, grid: $("pick-grid").value };
+  }
+  function refreshFigures() {
+    var figure = $("figure").value;
+    $("care-tag-label").hidden = figure !== "care";
+    var area = pickedArea();
+    var params = Object.assign({ care_tag: figure === "care" ? $("care-tag").value : "" }, area);
+    return G.api("/api/v1/grid-figures" + G.query(params)).then(function (data) {
+      figures = data || {};
+      shadeGrids();
+    });
+  }
+  function shadeGrids() {
+    if (!layers.grids) return;
+    var figure = $("figure").value, area = pickedArea(), max = 0, totals = { people: 0, households: 0, buildings: 0 };
+    Object.keys(figures).forEach(function (id) {
+      var v = figures[id][figure];
+      if (v !== null && v !== undefined && v > max) max = v;
+      totals.people += figures[id].people; totals.households += figures[id].households; totals.buildings += figures[id].buildings;
+    });
+    layers.grids.eachLayer(function (layer) {
+      var p = layer.feature.properties, f = figures[layer.feature.id];
+      var inArea = (!area.street || p.street_code === area.street) && (!area.community || p.community_code === area.community) &&
+        (!area.grid || p.code === area.grid);
+      var value = f ? f[figure] : null;
+      layer.setStyle({
+        fillColor: figure ? G.rampColour(value, max) : "#f4f4f4",
+        fillOpacity: inArea ? (figure ? 0.6 : 0.15) : 0.03,
+        opacity: inArea ? 1 : 0.3,
+      });
+      var tip = "<b>" + esc(p.name) + "</b> " + esc(p.code) + "<br>" + esc(p.community_name || "");
+      if (f) {
+        tip += "<br>" + t("people") + ": " + f.people + " · " + t("households") + ": " + f.households +
+          "<br>" + t("care") + ": " + f.care + " · " + t("open_cases") + ": " + f.open_cases +
+          " · " + t("cases_per_1000") + ": " + (f.cases_per_1000 === null ? "—" : f.cases_per_1000);
+      }
+      layer.bindTooltip(tip, { sticky: true });
+    });
+    if (figureLegend) map.removeControl(figureLegend);
+    figureLegend = figure ? G.legend(map, t(figure), max || 1).addTo(map) : null;
+    $("region-figures").textContent = t("people") + " " + totals.people + " · " + t("households") + " " + totals.households +
+      " · " + t("buildings") + " " + totals.buildings;
+  }
+  ["figure", "care-tag"].forEach(function (id) { $(id).addEventListener("change", refreshFigures); });
+
+  function fillSelect(select, items, allLabel) {
+    select.innerHTML = '<option value="">' + esc(allLabel) + "</option>" + items.map(function (f) {
+      return '<option value="' + esc(f.properties.code) + '">' + esc(f.properties.name) + "</option>";
+    }).join("");
+  }
+  function fitTo(key, code) {
+    var found = null;
+    layers[key] && layers[key].eachLayer(function (layer) { if (layer.feature.properties.code === code) found = layer; });
+    if (found) map.fitBounds(found.getBounds(), { maxZoom: 17 });
+  }
+  $("pick-street").addEventListener("change", function () {
+    var street = this.value, allC = $("pick-community").options[0].text, allG = $("pick-grid").options[0].text;
+    fillSelect($("pick-community"), regionFeatures.communities.filter(function (f) { return f.properties.street_code === street; }), allC);
+    fillSelect($("pick-grid"), [], allG);
+    if (street) fitTo("streets", street);
+    refreshFigures();
+  });
+  $("pick-community").addEventListener("change", function () {
+    var community = this.value, allG = $("pick-grid").options[0].text;
+    fillSelect($("pick-grid"), regionFeatures.grids.filter(function (f) { return f.properties.community_code === community; }), allG);
+    if (community) fitTo("communities", community);
+    refreshFigures();
+  });
+  $("pick-grid").addEventListener("change", function () {
+    if (this.value) fitTo("grids", this.value);
+    refreshFigures();
+  });
+
+  // --- Detail panel ----------------------------------------------------------------------------------------
+  var detail = $("detail"), detailBody = $("detail-body");
+  function openDetail(html, kind) {
+    detailBody.innerHTML = html;
+    detail.dataset.kind = kind || "";
+    detail.classList.add("open");
+  }
+  function closeDetail() { detail.classList.remove("open"); detail.dataset.kind = ""; }
+  $("detail-close").addEventListener("click", closeDetail);
+
+  // --- Buildings: households and people (masked) -----------------------------------------------------------
+  var highlight = L.layerGroup().addTo(map);
+  function showBuilding(building) {
+    openDetail("<h3>" + esc(building.name || t("building")) + "</h3><p>" + t("loading") + "</p>", "building");
+    if (!config.sees_residents) return;
+    G.api("/api/v1/buildings/" + building.id + "/households").then(function (households) {
+      var html = "<h3>" + esc(building.name || t("building")) + "</h3>";
+      if (building.code) html += '<div class="counter">' + esc(building.code) + " " + esc(building.address || "") + "</div>";
+      if (!households.length) html += "<p>" + t("no_households") + "</p>";
+      html += households.map(function (h) {
+        var people = h.people.map(function (p) {
+          return "<tr><td>" + esc(p.name) + "</td><td>" + esc(t(p.sex)) + "</td><td>" + esc(p.age) + "</td><td>" +
+            esc(t(p.residency)) + "</td><td>" + esc(p.id_number) + "<br>" + esc(p.phone) + "</td><td>" +
+            (p.care_tags || []).map(function (tag) { return '<span class="tag">' + esc(t("tag_" + tag)) + "</span>"; }).join("") +
+            "</td></tr>";
+        }).join("");
+        return '<div class="household" data-household="' + h.id + '"><b>' + esc(h.unit_no ? h.unit_no + "-" : "") + esc(h.room) +
+          "</b> <span class=\"counter\">" + esc(t("floor")) + " " + esc(h.floor) + "</span><table><tr><th>" + t("name") + "</th><th>" +
+          t("sex") + "</th><th>" + t("age") + "</th><th>" + t("residency") + "</th><th>" + t("id_number") + " / " + t("phone") +
+          "</th><th>" + t("care_tags") + "</th></tr>" + people + "</table></div>";
+      }).join("");
+      openDetail(html, "building");
+    }).catch(function (error) {
+      openDetail("<h3>" + esc(building.name || t("building")) + "</h3><p>" + esc(error.status === 403 ? t("no_permission") : error.message) + "</p>", "building");
+    });
+  }
+
+  map.on("click", function (event) {
+    if (!layers.buildings || !map.hasLayer(layers.buildings) || map.getZoom() < (config.tile_min_zoom || 16)) return;
+    var ll = G.fromMap(event.latlng);
+    G.api("/api/v1/locate" + G.query({ lon: ll[0].toFixed(7), lat: ll[1].toFixed(7) })).then(function (where) {
+      if (where.building) showBuilding(where.building);
+    });
+  });
+
+  // --- Search: person, household, address, building code → fly to the building --------------------------
+  $("search-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var q = $("search").value.trim(), list = $("search-results");
+    if (!q) return;
+    list.innerHTML = "<li>" + t("loading") + "</li>";
+    G.api("/api/v1/search" + G.query({ q: q })).then(function (data) {
+      if (!data.results.length) { list.innerHTML = "<li>" + t("no_results") + "</li>"; return; }
+      list.innerHTML = data.results.map(function (r, i) {
+        return '<li data-index="' + i + '" data-kind="' + r.kind + '"><b>' + esc(r.label) + "</b> <span class=\"tag\">" +
+          esc(t(r.kind)) + "</span><small>" + esc(r.detail || "") + "</small></li>";
+      }).join("");
+      list.querySelectorAll("li[data-index]").forEach(function (item) {
+        item.addEventListener("click", function () { goTo(data.results[Number(item.dataset.index)]); });
+      });
+      if (data.results.length === 1) goTo(data.results[0]);
+    }).catch(function (error) { list.innerHTML = "<li>" + esc(error.message) + "</li>"; });
+  });
+  function goTo(result) {
+    var target = G.toMap(result.lon, result.lat);
+    map.flyTo(target, 18, { duration: 0.8 });
+    highlight.clearLayers();
+    L.circleMarker(target, { radius: 12, color: "#d9342b", weight: 3, fill: false }).addTo(highlight);
+    var building = { id: result.building_id, name: result.kind === "building" ? result.label : result.detail.split(" ")[0] };
+    if (result.kind === "building") building.address = result.detail;
+    if (config.sees_residents && result.kind !== "building") showBuilding(building);
+    else if (config.sees_residents) showBuilding(building);
+  }
+
+  // --- Cases: clustered markers coloured by light, filters, polling ---------------------------------------
+  var caseCluster = null, caseMarkers = {}, knownCases = null, pollTimer = null;
+  function caseIcon(light) {
+    return L.divIcon({ className: "case-marker " + (light || "none"), iconSize: [14, 14] });
+  }
+  function clusterIcon(cluster) {
+    var worst = "green";
+    cluster.getAllChildMarkers().forEach(function (m) {
+      if (m.options.light === "red") worst = "red";
+      else if (m.options.light === "yellow" && worst !== "red") worst = "yellow";
+    });
+    var n = cluster.getChildCount(), size = n < 10 ? 30 : n < 100 ? 36 : 44;
+    return L.divIcon({
+      html: '<div style="background:' + G.lightColour(worst) + ';opacity:.85;border-radius:50%;width:' + size + "px;height:" + size +
+        "px;line-height:" + size + 'px;text-align:center;color:#fff;font-weight:700;border:2px solid #fff">' + n + "</div>",
+      className: "case-cluster " + worst, iconSize: [size, size],
+    });
+  }
+  function caseFilters() {
+    return {
+      state: $("f-state").value, light: $("f-light").value, category: $("f-category").value, level: $("f-level").value,
+      date_from: $("f-from").value, date_to: $("f-to").value,
+    };
+  }
+  function caseProps(feature) {
+    var p = feature.properties || {};
+    return {
+      id: feature.id !== undefined ? feature.id : p.id,
+      number: p.number || "", light: p.light || "none", state: p.state_label || p.state || "",
+      category: p.category_name || p.category_label || (p.category && p.category.name) || p.category || "",
+      address: p.address || "", received: p.received_at || "",
+    };
+  }
+  function loadCases(initial) {
+    if (!caseCluster) return Promise.resolve();
+    var params = Object.assign({ in_bbox: G.bbox(map), page_size: 2000 }, caseFilters());
+    return G.api("/api/v1/cases/" + G.query(params)).then(function (data) {
+      var features = (data && data.features) || [];
+      var seen = {}, fresh = [];
+      features.forEach(function (feature) {
+        var p = caseProps(feature);
+        seen[p.id] = true;
+        if (knownCases && !knownCases[p.id]) fresh.push(p);
+        var existing = caseMarkers[p.id];
+        if (existing && existing.options.light === p.light) return;
+        if (existing) caseCluster.removeLayer(existing);
+        var c = feature.geometry.coordinates;
+        var marker = L.marker(G.toMap(c[0], c[1]), { icon: caseIcon(p.light), light: p.light, caseId: p.id, title: p.number });
+        marker.on("click", function () { openCase(p.id); });
+        caseMarkers[p.id] = marker;
+        caseCluster.addLayer(marker);
+      });
+      Object.keys(caseMarkers).forEach(function (id) {
+        if (!seen[id]) { caseCluster.removeLayer(caseMarkers[id]); delete caseMarkers[id]; }
+      });
+      knownCases = Object.assign(knownCases || {}, seen);
+      $("case-count").textContent = "(" + features.length + ")";
+      $("case-list").innerHTML = features.slice(0, 50).map(function (feature) {
+        var p = caseProps(feature);
+        return '<li data-case="' + esc(p.id) + '"><span class="light ' + esc(p.light) + '"></span><b>' + esc(p.number) + "</b> " +
+          esc(p.category) + "<small>" + esc(p.state) + " · " + esc(p.address) + "</small></li>";
+      }).join("");
+      $("case-list").querySelectorAll("li[data-case]").forEach(function (item) {
+        item.addEventListener("click", function () {
+          var marker = caseMarkers[item.dataset.case];
+          if (marker) caseCluster.zoomToShowLayer(marker, function () { openCase(item.dataset.case); });
+          else openCase(item.dataset.case);
+        });
+      });
+      if (fresh.length && !initial) toast(t("new_cases") + ": " + fresh.map(function (p) { return p.number; }).join(", "));
+    });
+  }
+  function toast(text) {
+    var node = $("toast");
+    node.textContent = text;
+    node.classList.add("show");
+    setTimeout(function () { node.classList.remove("show"); }, 4000);
+  }
+
+  function openCase(id) {
+    openDetail("<p>" + t("loading") + "</p>", "case");
+    G.api("/api/v1/cases/" + id).then(function (c) { renderCase(c); }).catch(function (error) {
+      openDetail("<p>" + esc(error.message) + "</p>", "case");
+    });
+  }
+  function label(value) {
+    if (value === null || value === undefined) return "";
+    if (typeof value === "object") return value.name || value.label || value.name_zh || value.code || "";
+    return value;
+  }
+  function renderCase(c) {
+    var p = c.properties ? Object.assign({ id: c.id }, c.properties) : c;
+    var light = p.light || "none";
+    var html = '<h3 data-case-id="' + esc(p.id) + '"><span class="light ' + esc(light) + '"></span>' + esc(p.number) + "</h3><table>" +
+      row(t("state"), p.state_label || label(p.state)) + row(t("category"), p.category_name || label(p.category)) +
+      row(t("level"), p.level) + row(t("light"), t(light)) + row(t("address"), p.address) +
+      row(t("description"), p.description) + row(t("responsible_unit"), p.responsible_unit_name || label(p.responsible_unit)) +
+      row(t("deadline"), fmt(p.step_deadline_at || p.deadline_at)) + row(t("received_at"), fmt(p.received_at)) + "</table>";
+    var photos = p.photos || [];
+    if (photos.length) {
+      html += "<h4>" + t("photos") + '</h4><div class="photos">' + photos.map(function (ph) {
+        var url = typeof ph === "string" ? ph : ph.url || ph.file;
+        return '<a href="' + esc(url) + '" target="_blank" rel="noopener"><img src="' + esc(url) + '" alt=""></a>';
+      }).join("") + "</div>";
+    }
+    var events = p.events || p.timeline || [];
+    html += "<h4>" + t("timeline") + '</h4><ol class="timeline">' + events.map(function (e) {
+      return "<li><time>" + esc(fmt(e.created_at || e.at)) + "</time><b>" + esc(e.action_label || e.action) + "</b> " +
+        esc(label(e.actor_name || e.actor) || "") + " " + esc(label(e.unit_name || e.unit) || "") +
+        (e.note ? "<br>" + esc(e.note) : "") + "</li>";
+    }).join("") + "</ol>";
+    var actions = p.actions || p.allowed_actions || p.transitions || [];
+    if (actions.length) {
+      html += "<h4>" + t("actions") + '</h4><div class="actions"><textarea id="action-note" rows="2" placeholder="' + esc(t("note")) +
+        '"></textarea>' + actions.map(function (a) {
+          var name = typeof a === "string" ? a : a.action || a.name;
+          return '<button type="button" data-action="' + esc(name) + '">' + esc(typeof a === "string" ? a : a.label || name) + "</button>";
+        }).join("") + "</div>";
+    }
+    openDetail(html, "case");
+    detailBody.querySelectorAll("[data-action]").forEach(function (button) {
+      button.addEventListener("click", function () { act(p, button.dataset.action); });
+    });
+  }
+  function row(k, v) { return v === undefined || v === null || v === "" ? "" : "<tr><th>" + esc(k) + "</th><td>" + esc(v) + "</td></tr>"; }
+  function fmt(value) {
+    if (!value) return "";
+    var d = new Date(value);
+    return isNaN(d) ? value : d.toLocaleString(config.language === "en" ? "en-GB" : "zh-CN", { hour12: false });
+  }
+  function act(p, action) {
+    var note = ($("action-note") || {}).value || "";
+    var body = { action: action, note: note };
+    if (p.version !== undefined) body.version = p.version;
+    G.api("/api/v1/cases/" + p.id + "/transitions", { method: "POST", body: body }).then(function (result) {
+      toast(t("done"));
+      renderCase(result && (result.number || result.properties) ? result : p);
+      if (!(result && (result.number || result.properties))) openCase(p.id);
+      loadCases(false);
+    }).catch(function (error) { toast(t("failed") + ": " + error.message); });
+  }
+
+  if (enabled.has("cases")) {
+    caseCluster = L.markerClusterGroup({ iconCreateFunction: clusterIcon, maxClusterRadius: 50, disableClusteringAtZoom: 17 });
+    ["f-state", "f-light", "f-category", "f-level", "f-from", "f-to"].forEach(function (id) {
+      $(id).addEventListener("change", function () { loadCases(true); });
+    });
+    map.on("moveend", function () { loadCases(true); });
+    pollTimer = setInterval(function () { if (!document.hidden) loadCases(false); }, (config.poll_seconds || 8) * 1000);
+  }
+  window.addEventListener("beforeunload", function () { if (pollTimer) clearInterval(pollTimer); });
+
+  // --- First view: layers on, figures shaded, cases drawn → ready ----------------------------------------
+  document.querySelectorAll("[data-layer]").forEach(function (box) { syncLayer(box.dataset.layer, box.checked); });
+  Promise.all(regionLoads.concat([refreshFigures(), loadCases(true)])).then(function () {
+    if (layers.grids) layers.grids.bringToBack();
+    shadeGrids();
+    G.ready("map", started);
+  }).catch(function (error) {
+    toast(t("failed") + ": " + error.message);
+    G.ready("map", started);
+  });
+  window.__map = map;
+  window.__openCase = openCase;
+})();

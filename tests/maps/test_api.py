@@ -1,0 +1,219 @@
+"""The maps' APIs: unit jurisdictions, per-grid figures, building tiles, search, hex bins, dashboard, public."""
+
+import io
+import json
+
+import mapbox_vector_tile
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
+from rest_framework.test import APIClient
+
+from maps import selectors
+from tests.maps.conftest import X0, Y0
+
+pytestmark = pytest.mark.django_db
+
+BBOX = f"{X0 - 0.01},{Y0 - 0.01},{X0 + 0.05},{Y0 + 0.05}"
+
+
+def client_as(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    import math
+
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def test_everything_but_the_public_page_needs_login(world):
+    anonymous = APIClient()
+    for url in (
+        "/api/v1/units",
+        "/api/v1/grid-figures",
+        "/api/v1/tiles/buildings/16/1000/1000.pbf",
+        "/api/v1/search?q=x",
+        f"/api/v1/dashboard/hexbins?in_bbox={BBOX}&zoom=12",
+        "/api/v1/dashboard/summary",
+    ):
+        assert anonymous.get(url).status_code in (401, 403), url
+    assert anonymous.get("/api/v1/public/stats").status_code == 200
+    assert anonymous.get("/api/v1/public/grids").status_code == 200
+
+
+def test_police_precincts_as_geojson(world):
+    response = client_as(world.accounts["dispatcher"]).get("/api/v1/units?type=police_station")
+    assert response.status_code == 200
+    body = response.json()
+    assert [f["properties"]["name"] for f in body["features"]] == ["清香坪派出所"]
+    assert body["features"][0]["geometry"]["type"] == "MultiPolygon"
+
+
+def test_grid_figures_in_one_query(world_with_cases):
+    world = world_with_cases
+    client = client_as(world.accounts["manager"])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/grid-figures?in_bbox={BBOX}")
+    assert response.status_code == 200
+    figure_queries = [q for q in queries.captured_queries if "grids_grid" in q["sql"]]
+    assert len(figure_queries) == 1
+    figures = response.json()
+    g0, g3 = str(world.grids[0].id), str(world.grids[3].id)
+    assert figures[g0]["buildings"] == 2
+    assert figures[g0]["households"] == 4
+    assert figures[g0]["people"] == 8
+    assert figures[g0]["care"] == 2
+    assert figures[g0]["cases"] == 3 and figures[g0]["open_cases"] == 3
+    assert figures[g0]["cases_per_1000"] == 375.0
+    assert figures[g3]["open_cases"] == 0 and figures[g3]["cases"] == 2
+    assert figures[str(world.grids[1].id)]["cases_per_1000"] is None
+    tagged = client.get(f"/api/v1/grid-figures?in_bbox={BBOX}&care_tag=elderly_alone").json()
+    assert tagged[g0]["care"] == 2
+    only = client.get(f"/api/v1/grid-figures?grid={world.grids[3].code}").json()
+    assert list(only) == [g3]
+
+
+def test_building_tile_is_a_real_mvt_with_cache_headers(world):
+    building = world.buildings[0]
+    centre = building.footprint.centroid
+    x, y = tile_of(centre.x, centre.y, 16)
+    response = client_as(world.accounts["worker"]).get(f"/api/v1/tiles/buildings/16/{x}/{y}.pbf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.mapbox-vector-tile"
+    assert "max-age" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    tile = mapbox_vector_tile.decode(response.content)
+    features = tile["buildings"]["features"]
+    codes = {f["properties"]["code"] for f in features}
+    assert building.code in codes
+    feature = next(f for f in features if f["properties"]["code"] == building.code)
+    assert feature["id"] == building.id
+    assert feature["properties"]["households"] == 2
+    assert feature["geometry"]["type"] == "Polygon"
+    # Far away: an empty tile; below zoom 14: empty without touching the database.
+    assert client_as(world.accounts["worker"]).get("/api/v1/tiles/buildings/16/0/0.pbf").content == b""
+    assert client_as(world.accounts["worker"]).get("/api/v1/tiles/buildings/10/0/0.pbf").content == b""
+    assert client_as(world.accounts["worker"]).get("/api/v1/tiles/buildings/3/9/0.pbf").status_code == 404
+
+
+def test_tile_sql_uses_the_spatial_index(world):
+    x, y = tile_of(X0 + 0.005, Y0 + 0.005, 16)
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("EXPLAIN " + selectors.TILE_SQL, {"z": 16, "x": x, "y": y, "dx": 0, "dy": 0})
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET enable_seqscan = on")
+    assert "grids_building_footprint" in plan  # the GiST index on the 4326 footprint
+
+
+def test_gcj02_tiles_move_footprints_onto_amap(world):
+    from grids.coords import wgs84_to_gcj02
+
+    building = world.buildings[0]
+    centre = building.footprint.centroid
+    glon, glat = wgs84_to_gcj02(centre.x, centre.y)
+    x, y = tile_of(glon, glat, 16)
+    body = client_as(world.accounts["worker"]).get(f"/api/v1/tiles/buildings/16/{x}/{y}.pbf?crs=gcj02").content
+    assert building.code in {f["properties"]["code"] for f in mapbox_vector_tile.decode(body)["buildings"]["features"]}
+
+
+def test_search_finds_people_only_within_scope(world):
+    person = world.people[0]
+    worker = client_as(world.accounts["worker"])
+    results = worker.get("/api/v1/search", {"q": person.name}).json()["results"]
+    assert results[0]["kind"] == "person" and results[0]["building_id"] == world.buildings[0].id
+    assert abs(results[0]["lon"] - (X0 + 0.0052)) < 0.001
+    # A person in another grid: not for this worker; nor any person for a manager.
+    other = world.people[-1]
+    assert not [r for r in worker.get("/api/v1/search", {"q": other.name}).json()["results"] if r["kind"] == "person"]
+    manager = client_as(world.accounts["manager"]).get("/api/v1/search", {"q": "王"}).json()["results"]
+    assert not [r for r in manager if r["kind"] in ("person", "household")]
+    # Buildings by code or address, households by room.
+    by_code = client_as(world.accounts["manager"]).get("/api/v1/search", {"q": world.buildings[2].code}).json()
+    assert by_code["results"][0]["building_id"] == world.buildings[2].id
+    rooms = worker.get("/api/v1/search", {"q": "1101"}).json()["results"]
+    assert [r["kind"] for r in rooms] == ["household"]
+    assert client_as(world.accounts["worker"]).get("/api/v1/search", {"q": ""}).status_code == 400
+
+
+def test_hex_bins_count_every_case_in_view_once(world_with_cases):
+    world = world_with_cases
+    manager = client_as(world.accounts["manager"])
+    for zoom in (11, 13, 15, 17):
+        body = manager.get(f"/api/v1/dashboard/hexbins?in_bbox={BBOX}&zoom={zoom}").json()
+        assert sum(f["properties"]["count"] for f in body["features"]) == len(world.cases), zoom
+        assert all(
+            f["geometry"]["type"] == "Polygon" and len(f["geometry"]["coordinates"][0]) == 7 for f in body["features"]
+        )
+    # Only part of the district in view: only its cases.
+    west = f"{X0 - 0.01},{Y0 - 0.01},{X0 + 0.02},{Y0 + 0.05}"
+    body = manager.get(f"/api/v1/dashboard/hexbins?in_bbox={west}&zoom=14").json()
+    assert sum(f["properties"]["count"] for f in body["features"]) == 3
+    # Date filter: the 40-day-old case drops out; per 1,000 residents uses the people of the buildings in each hexagon.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    since = (timezone.localdate() - timedelta(days=10)).isoformat()
+    body = manager.get(f"/api/v1/dashboard/hexbins?in_bbox={BBOX}&zoom=11&date_from={since}&measure=per_1000").json()
+    assert sum(f["properties"]["count"] for f in body["features"]) == 4
+    assert 0 < sum(f["properties"]["people"] for f in body["features"]) <= 24
+    for props in (f["properties"] for f in body["features"]):
+        expected = round(1000 * props["count"] / props["people"], 2) if props["people"] else None
+        assert props["per_1000"] == expected
+    assert (
+        client_as(world.accounts["worker"]).get(f"/api/v1/dashboard/hexbins?in_bbox={BBOX}&zoom=12").status_code == 403
+    )
+
+
+def test_dashboard_summary_ranks_and_counts(world_with_cases):
+    world = world_with_cases
+    body = client_as(world.accounts["manager"]).get("/api/v1/dashboard/summary").json()
+    assert body["total"] == 5
+    assert body["lights"] == {"green": 1, "yellow": 1, "red": 1}
+    street = body["streets"][0]
+    assert (street["received"], street["closed"], street["closed_on_time"], street["on_time_rate"]) == (5, 2, 1, 50.0)
+    assert sum(m["received"] for m in body["months"]) == 5
+    assert body["units"][0]["name"] == "清香坪街道办"
+
+
+def test_export_csv_and_xlsx(world_with_cases):
+    manager = client_as(world_with_cases.accounts["manager"])
+    csv_response = manager.get(f"/api/v1/dashboard/export.csv?in_bbox={BBOX}&zoom=13")
+    assert csv_response.status_code == 200
+    assert "attachment" in csv_response["Content-Disposition"]
+    text = csv_response.content.decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("section,key,name,count")
+    assert sum(int(line.split(",")[4]) for line in lines if line.startswith("hexagon")) == 5
+    assert "清香坪街道" in text
+    xlsx = manager.get(f"/api/v1/dashboard/export.xlsx?in_bbox={BBOX}&zoom=13")
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "section" and sum(r[3] for r in rows if r[0] == "hexagon") == 5
+
+
+def test_public_page_and_data_disclose_no_person_and_no_exact_location(world_with_cases):
+    world = world_with_cases
+    anonymous = APIClient()
+    stats = anonymous.get("/api/v1/public/stats").json()
+    assert sum(r["received"] for r in stats["rows"]) == 5
+    assert sum(r["closed_on_time"] for r in stats["rows"]) == 1
+    grids = anonymous.get("/api/v1/public/grids").json()
+    assert sum(f["properties"]["received"] for f in grids["features"]) == 5
+    text = json.dumps(stats, ensure_ascii=False) + json.dumps(grids, ensure_ascii=False)
+    page = anonymous.get("/public/").content.decode()
+    for person in world.people:
+        assert person.name not in text and person.name not in page
+    for case in world.cases:
+        assert case.number not in text and case.description not in text and case.address not in text
+        assert f"{case.point.x:.5f}" not in text and f"{case.point.y:.5f}" not in text
+    for building in world.buildings:
+        assert building.address not in text
+    assert "photo" not in text.lower()
