@@ -19,12 +19,13 @@ BBox = tuple[float, float, float, float]
 
 # States in which a case is no longer worked (open = everything else).
 FINISHED_STATES = ("closed", "rejected")
-# A case's light: green below 80% of its step's limit, yellow to 100%, red beyond (DESIGN §4); the yellow and
-# deadline instants are kept on the case by the workflow, suspension moves them.
+# A case's light, as cases.selectors.light_expression computes it: green below 80% of its step's limit, yellow to
+# 100%, red beyond (DESIGN §4), against the thresholds the workflow keeps on the case; frozen while suspended;
+# 'none' when no step runs (closed, rejected).
 LIGHT_SQL = """CASE
-    WHEN {c}.state IN ('closed', 'rejected') THEN 'none'
-    WHEN {c}.step_deadline_at IS NOT NULL AND now() > {c}.step_deadline_at THEN 'red'
-    WHEN {c}.step_yellow_at IS NOT NULL AND now() >= {c}.step_yellow_at THEN 'yellow'
+    WHEN {c}.step_deadline_at IS NULL OR {c}.state IN ('closed', 'rejected') THEN 'none'
+    WHEN {c}.step_deadline_at < COALESCE({c}.suspended_at, now()) THEN 'red'
+    WHEN {c}.step_yellow_at <= COALESCE({c}.suspended_at, now()) THEN 'yellow'
     ELSE 'green' END"""
 # Closed on time: closed no later than its deadline (a case without a deadline counts as on time).
 ON_TIME_SQL = "({c}.state = 'closed' AND ({c}.deadline_at IS NULL OR {c}.closed_at <= {c}.deadline_at))"

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/grid-figures", views.GridFiguresView.as_view(), name="grid-figures"),
     path("api/v1/tiles/buildings/<int:z>/<int:x>/<int:y>.pbf", views.BuildingTileView.as_view(), name="building-tile"),
     path("api/v1/search", views.SearchView.as_view(), name="search"),
+    re_path(r"^api/v1/case-photos/(?P<sha256>[0-9a-f]{64})$", views.CasePhotoView.as_view(), name="case-photo"),
     path("api/v1/dashboard/hexbins", views.HexBinsView.as_view(), name="hexbins"),
     path("api/v1/dashboard/summary", views.DashboardSummaryView.as_view(), name="dashboard-summary"),
     re_path(

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
 from openpyxl import Workbook
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -150,6 +151,12 @@ def _states() -> list[dict]:
     return [{"value": s.value, "label": str(s.label)} for s in State]
 
 
+def _action_labels() -> dict[str, str]:
+    from cases.workflow import TRANSITIONS
+
+    return {name: str(_(transition.label)) for name, transition in TRANSITIONS.items()}
+
+
 def map_page(request):
     role = roles.role_of(request.user)
     return _page(
@@ -163,6 +170,7 @@ def map_page(request):
             "care_tags": [{"value": t.value, "label": str(t.label)} for t in CareTag],
             "categories": _categories() if request.user.is_authenticated else [],
             "states": _states(),
+            "actions": _action_labels(),
             "poll_seconds": 8,
             "tile_min_zoom": 16,
         },
@@ -291,6 +299,28 @@ class SearchView(APIView):
     def get(self, request):
         query = _validated(SearchQuery, request.query_params)
         return Response({"results": selectors.search(user=request.user, text=query["q"])})
+
+
+class CasePhotoView(APIView):
+    """A photo attached to a case event (by its content hash), for those who may see that case; `?thumb=1`."""
+
+    @extend_schema(responses={(200, "image/*"): bytes})
+    def get(self, request, sha256: str):
+        from cases.models import CaseEvent
+        from cases.selectors import visible_cases
+        from mobileapi.models import Photo
+
+        photo = Photo.objects.filter(sha256=sha256).first()
+        referenced = CaseEvent.objects.filter(
+            case__in=visible_cases(request.user).values("id"), attachments__contains=[sha256]
+        ).exists()
+        if photo is None or not referenced:
+            raise NotFound(_("照片不存在或您无权查看"))
+        stored = photo.thumbnail if request.query_params.get("thumb") else photo.image
+        content_type = "image/jpeg" if request.query_params.get("thumb") else photo.content_type
+        response = FileResponse(stored.open("rb"), content_type=content_type)
+        response["Cache-Control"] = "private, max-age=86400, immutable"
+        return response
 
 
 # --- APIs: dashboard ------------------------------------------------------------------------------------------

@@ -236,7 +236,8 @@
   }
 
   // --- Cases: clustered markers coloured by light, filters, polling ---------------------------------------
-  var caseCluster = null, caseMarkers = {}, knownCases = null, pollTimer = null;
+  var caseCluster = null, caseMarkers = {}, knownCases = null, pollTimer = null, stateLabels = {};
+  (config.states || []).forEach(function (s) { stateLabels[s.value] = s.label; });
   function caseIcon(light) {
     return L.divIcon({ className: "case-marker " + (light || "none"), iconSize: [14, 14] });
   }
@@ -256,21 +257,21 @@
   function caseFilters() {
     return {
       state: $("f-state").value, light: $("f-light").value, category: $("f-category").value, level: $("f-level").value,
-      date_from: $("f-from").value, date_to: $("f-to").value,
+      received_from: $("f-from").value, received_to: $("f-to").value,
     };
   }
   function caseProps(feature) {
     var p = feature.properties || {};
     return {
       id: feature.id !== undefined ? feature.id : p.id,
-      number: p.number || "", light: p.light || "none", state: p.state_label || p.state || "",
-      category: p.category_name || p.category_label || (p.category && p.category.name) || p.category || "",
+      number: p.number || "", light: p.light || "none", state: stateLabels[p.state] || p.state || "",
+      category: p.category_name || p.category || "",
       address: p.address || "", received: p.received_at || "",
     };
   }
   function loadCases(initial) {
     if (!caseCluster) return Promise.resolve();
-    var params = Object.assign({ in_bbox: G.bbox(map), page_size: 2000 }, caseFilters());
+    var params = Object.assign({ in_bbox: G.bbox(map), page_size: 1000 }, caseFilters());
     return G.api("/api/v1/cases/" + G.query(params)).then(function (data) {
       var features = (data && data.features) || [];
       var seen = {}, fresh = [];
@@ -316,7 +317,7 @@
 
   function openCase(id) {
     openDetail("<p>" + t("loading") + "</p>", "case");
-    G.api("/api/v1/cases/" + id).then(function (c) { renderCase(c); }).catch(function (error) {
+    Promise.all([G.api("/api/v1/cases/" + id), loadUnits()]).then(function (r) { renderCase(r[0]); }).catch(function (error) {
       openDetail("<p>" + esc(error.message) + "</p>", "case");
     });
   }
@@ -325,39 +326,56 @@
     if (typeof value === "object") return value.name || value.label || value.name_zh || value.code || "";
     return value;
   }
-  function renderCase(c) {
-    var p = c.properties ? Object.assign({ id: c.id }, c.properties) : c;
+  function photoUrls(p) {
+    var refs = [];
+    (p.events || []).forEach(function (e) { (e.attachments || []).forEach(function (a) { if (refs.indexOf(a) < 0) refs.push(a); }); });
+    return refs.map(function (ref) {
+      return /^[0-9a-f]{64}$/.test(ref) ? { full: "/api/v1/case-photos/" + ref, thumb: "/api/v1/case-photos/" + ref + "?thumb=1" } : null;
+    }).filter(Boolean);
+  }
+  function renderCase(p) {
     var light = p.light || "none";
     var html = '<h3 data-case-id="' + esc(p.id) + '"><span class="light ' + esc(light) + '"></span>' + esc(p.number) + "</h3><table>" +
-      row(t("state"), p.state_label || label(p.state)) + row(t("category"), p.category_name || label(p.category)) +
+      row(t("state"), p.state_label || label(p.state)) + row(t("category"), label(p.category)) +
       row(t("level"), p.level) + row(t("light"), t(light)) + row(t("address"), p.address) +
-      row(t("description"), p.description) + row(t("responsible_unit"), p.responsible_unit_name || label(p.responsible_unit)) +
+      row(t("description"), p.description) + row(t("responsible_unit"), label(p.responsible_unit)) +
       row(t("deadline"), fmt(p.step_deadline_at || p.deadline_at)) + row(t("received_at"), fmt(p.received_at)) + "</table>";
-    var photos = p.photos || [];
+    var photos = photoUrls(p);
     if (photos.length) {
       html += "<h4>" + t("photos") + '</h4><div class="photos">' + photos.map(function (ph) {
-        var url = typeof ph === "string" ? ph : ph.url || ph.file;
-        return '<a href="' + esc(url) + '" target="_blank" rel="noopener"><img src="' + esc(url) + '" alt=""></a>';
+        return '<a href="' + esc(ph.full) + '" target="_blank" rel="noopener"><img src="' + esc(ph.thumb) + '" alt=""></a>';
       }).join("") + "</div>";
     }
-    var events = p.events || p.timeline || [];
+    var events = p.events || [];
     html += "<h4>" + t("timeline") + '</h4><ol class="timeline">' + events.map(function (e) {
-      return "<li><time>" + esc(fmt(e.created_at || e.at)) + "</time><b>" + esc(e.action_label || e.action) + "</b> " +
-        esc(label(e.actor_name || e.actor) || "") + " " + esc(label(e.unit_name || e.unit) || "") +
-        (e.note ? "<br>" + esc(e.note) : "") + "</li>";
+      return '<li data-action="' + esc(e.action) + '"><time>' + esc(fmt(e.created_at)) + "</time><b>" + esc(e.action_label || e.action) +
+        "</b> " + esc(e.actor || "") + " " + esc(label(e.unit)) + (e.note ? "<br>" + esc(e.note) : "") + "</li>";
     }).join("") + "</ol>";
-    var actions = p.actions || p.allowed_actions || p.transitions || [];
+    var actions = (p.allowed_actions || []).filter(function (a) { return ACTION_FORMS[a] !== false; });
     if (actions.length) {
-      html += "<h4>" + t("actions") + '</h4><div class="actions"><textarea id="action-note" rows="2" placeholder="' + esc(t("note")) +
-        '"></textarea>' + actions.map(function (a) {
-          var name = typeof a === "string" ? a : a.action || a.name;
-          return '<button type="button" data-action="' + esc(name) + '">' + esc(typeof a === "string" ? a : a.label || name) + "</button>";
-        }).join("") + "</div>";
+      html += "<h4>" + t("actions") + '</h4><div class="actions"><textarea id="action-note" rows="2" placeholder="' + esc(t("note")) + '"></textarea>';
+      if (actions.indexOf("dispatch") >= 0) {
+        html += '<select id="action-unit"><option value="">' + esc(t("dispatch_by_rule")) + "</option>" + (units || []).map(function (u) {
+          return '<option value="' + u.id + '">' + esc(u.properties.name) + "</option>";
+        }).join("") + "</select>";
+      }
+      if (actions.indexOf("extend") >= 0) html += '<input type="number" id="action-hours" min="1" max="720" value="8" title="' + esc(t("hours")) + '">';
+      if (actions.indexOf("evaluate") >= 0) html += '<select id="action-score">' + [5, 4, 3, 2, 1].map(function (n) { return "<option>" + n + "</option>"; }).join("") + "</select>";
+      html += actions.map(function (a) {
+        return '<button type="button" data-do="' + esc(a) + '">' + esc((config.actions || {})[a] || a) + "</button>";
+      }).join("") + "</div>";
     }
     openDetail(html, "case");
-    detailBody.querySelectorAll("[data-action]").forEach(function (button) {
-      button.addEventListener("click", function () { act(p, button.dataset.action); });
+    detailBody.querySelectorAll("[data-do]").forEach(function (button) {
+      button.addEventListener("click", function () { act(p, button.dataset.do); });
     });
+  }
+  // Actions that need what the map cannot give (photos after handling, the case to merge into) stay at the desk.
+  var ACTION_FORMS = { close_on_spot: false, merge: false };
+  var units = null;
+  function loadUnits() {
+    if (units) return Promise.resolve(units);
+    return G.api("/api/v1/units").then(function (data) { units = data.features; return units; });
   }
   function row(k, v) { return v === undefined || v === null || v === "" ? "" : "<tr><th>" + esc(k) + "</th><td>" + esc(v) + "</td></tr>"; }
   function fmt(value) {
@@ -366,15 +384,18 @@
     return isNaN(d) ? value : d.toLocaleString(config.language === "en" ? "en-GB" : "zh-CN", { hour12: false });
   }
   function act(p, action) {
-    var note = ($("action-note") || {}).value || "";
-    var body = { action: action, note: note };
-    if (p.version !== undefined) body.version = p.version;
+    var body = { action: action, version: p.version, note: ($("action-note") || {}).value || "" };
+    if (action === "dispatch" && $("action-unit") && $("action-unit").value) body.unit = Number($("action-unit").value);
+    if (action === "extend") body.hours = Number(($("action-hours") || {}).value || 8);
+    if (action === "evaluate") body.score = Number(($("action-score") || {}).value || 5);
     G.api("/api/v1/cases/" + p.id + "/transitions", { method: "POST", body: body }).then(function (result) {
-      toast(t("done"));
-      renderCase(result && (result.number || result.properties) ? result : p);
-      if (!(result && (result.number || result.properties))) openCase(p.id);
-      loadCases(false);
-    }).catch(function (error) { toast(t("failed") + ": " + error.message); });
+      toast(t("done") + ": " + ((config.actions || {})[action] || action));
+      if (result && result.number) renderCase(result); else closeDetail();
+      loadCases(true);
+    }).catch(function (error) {
+      toast(t("failed") + ": " + error.message);
+      if (error.status === 409) openCase(p.id);
+    });
   }
 
   if (enabled.has("cases")) {
