@@ -34,69 +34,93 @@ def _polygonal_part(geometry) -> shapely.Geometry | None:
     return shapely.MultiPolygon(polygons) if polygons else None
 
 
-def _type_name(geometry) -> str:
-    return geometry.geom_type if geometry is not None else "none"
+def _slow_path(geometry, valid: bool, kind: str, repair: bool, result: PreparedGeometries, i: int):
+    """Shape one geometry that is not simply a valid polygon; record why it is refused or that it was repaired."""
+    if shapely.get_type_id(geometry) not in (*_POLYGONAL, GeometryType.GEOMETRYCOLLECTION):
+        result.refused[i] = f"a {geometry.geom_type}, not a polygon"
+        return None
+    repaired = False
+    if not valid:
+        if not repair:
+            reason = shapely.is_valid_reason(geometry)
+            result.refused[i] = f"invalid geometry ({reason}); fix it or import without --no-repair"
+            return None
+        geometry = shapely.make_valid(geometry)
+        repaired = True
+    polygons = _polygonal_part(geometry)
+    if polygons is None:
+        result.refused[i] = "cannot be repaired into a polygon" if repaired else "a GeometryCollection with no polygon"
+        return None
+    if kind == POLYGON:
+        count = shapely.get_num_geometries(polygons)
+        if count > 1:
+            after = " after repair" if repaired else ""
+            result.refused[i] = (
+                f"footprint has {count} separate parts{after}; "
+                "a building is one polygon (split it into several buildings)"
+            )
+            return None
+        polygons = shapely.get_geometry(polygons, 0)
+    if repaired:
+        result.repaired.append(i)
+    return polygons
 
 
 def prepare(geometries: np.ndarray, *, kind: str, repair: bool = True) -> PreparedGeometries:
-    """Check and shape `geometries` (already in WGS84) for storage as `kind`."""
-    result = PreparedGeometries(ewkb=[None] * len(geometries))
-    if not len(geometries):
+    """Check and shape `geometries` (already in WGS84) for storage as `kind`.
+
+    The common case (a valid Polygon, or a valid MultiPolygon where one is expected) is handled for the whole
+    batch at once; only the others are looked at one by one.
+    """
+    size = len(geometries)
+    result = PreparedGeometries(ewkb=[None] * size)
+    if not size:
         return result
     geometries = shapely.force_2d(np.asarray(geometries, dtype=object))
     missing = shapely.is_missing(geometries)
     empty = ~missing & shapely.is_empty(geometries)
+    types = shapely.get_type_id(geometries)
     valid = shapely.is_valid(geometries)
-    shaped: list = [None] * len(geometries)
-    for i, geometry in enumerate(geometries):
+    parts = shapely.get_num_geometries(geometries)
+    shaped = np.full(size, None, dtype=object)
+    simple_polygon = valid & ~empty & (types == GeometryType.POLYGON)
+    simple_multi = valid & ~empty & (types == GeometryType.MULTIPOLYGON)
+    if kind == MULTIPOLYGON:
+        if simple_polygon.any():
+            shaped[simple_polygon] = shapely.multipolygons(
+                geometries[simple_polygon], indices=np.arange(simple_polygon.sum())
+            )
+        shaped[simple_multi] = geometries[simple_multi]
+        handled = simple_polygon | simple_multi
+    else:
+        one_part = simple_multi & (parts == 1)
+        shaped[simple_polygon] = geometries[simple_polygon]
+        if one_part.any():
+            shaped[one_part] = shapely.get_geometry(geometries[one_part], 0)
+        handled = simple_polygon | one_part
+    for i in np.flatnonzero(~handled):
         if missing[i]:
             result.refused[i] = "no geometry"
-            continue
-        if empty[i]:
+        elif empty[i]:
             result.refused[i] = "empty geometry"
-            continue
-        if shapely.get_type_id(geometry) not in (*_POLYGONAL, GeometryType.GEOMETRYCOLLECTION):
-            result.refused[i] = f"a {geometry.geom_type}, not a polygon"
-            continue
-        if not valid[i]:
-            reason = shapely.is_valid_reason(geometry)
-            if not repair:
-                result.refused[i] = f"invalid geometry ({reason}); fix it or import without --no-repair"
-                continue
-            geometry = shapely.make_valid(geometry)
-            result.repaired.append(i)
-        polygons = _polygonal_part(geometry)
-        if polygons is None:
-            why = "cannot be repaired into a polygon" if not valid[i] else f"a {_type_name(geometry)}, not a polygon"
-            result.refused[i] = why
-            if i in result.repaired:
-                result.repaired.remove(i)
-            continue
-        if kind == POLYGON:
-            count = shapely.get_num_geometries(polygons)
-            if count > 1:
-                repaired = " after repair" if i in result.repaired else ""
-                result.refused[i] = (
-                    f"footprint has {count} separate parts{repaired}; a building is one polygon "
-                    "(split it into several buildings)"
-                )
-                if i in result.repaired:
-                    result.repaired.remove(i)
-                continue
-            polygons = shapely.get_geometry(polygons, 0)
-        minx, miny, maxx, maxy = polygons.bounds
-        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            result.refused[i] = (
-                f"coordinates ({minx:.0f}, {miny:.0f}) are not longitude/latitude; "
-                f"name the file's CRS with --crs (e.g. EPSG:4543 for CGCS2000 metres, CM 102°E)"
-            )
-            if i in result.repaired:
-                result.repaired.remove(i)
-            continue
-        shaped[i] = polygons
-    keep = [i for i, g in enumerate(shaped) if g is not None]
-    if keep:
-        stored = shapely.set_srid(np.array([shaped[i] for i in keep], dtype=object), 4326)
-        for i, text in zip(keep, shapely.to_wkb(stored, hex=True, include_srid=True), strict=True):
-            result.ewkb[i] = text
+        else:
+            shaped[i] = _slow_path(geometries[i], bool(valid[i]), kind, repair, result, int(i))
+    present = ~shapely.is_missing(shaped)
+    if not present.any():
+        return result
+    bounds = shapely.bounds(shaped[present])
+    inside = (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180) & (bounds[:, 1] >= -90) & (bounds[:, 3] <= 90)
+    positions = np.flatnonzero(present)
+    for i, (minx, miny, _, _) in zip(positions[~inside], bounds[~inside], strict=True):
+        result.refused[int(i)] = (
+            f"coordinates ({minx:.0f}, {miny:.0f}) are not longitude/latitude; "
+            f"name the file's CRS with --crs (e.g. EPSG:4543 for CGCS2000 metres, CM 102°E)"
+        )
+        if int(i) in result.repaired:
+            result.repaired.remove(int(i))
+    keep = positions[inside]
+    stored = shapely.set_srid(shaped[keep], 4326)
+    texts = shapely.to_wkb(stored, hex=True, include_srid=True)
+    for i, text in zip(keep, texts, strict=True):
+        result.ewkb[int(i)] = text
     return result

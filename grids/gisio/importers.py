@@ -302,25 +302,30 @@ class LayerImport:
 
     # -- reading and converting --
 
-    def _convert_row(self, values: dict[str, object]) -> tuple[dict | None, list[str]]:
-        """Converted values of one row by field name, or the reasons it is refused."""
-        errors: list[str] = []
-        out: dict[str, object] = {}
+    def _convert(self, batch) -> tuple[list[str], dict[str, list], dict[int, list[str]]]:
+        """The batch's values by field, converted column by column, and the reasons rows are refused."""
+        size = len(batch)
+        converted: dict[str, list] = {}
+        errors: dict[int, list[str]] = {}
         for spec in self.layer.fields:
             column = self.columns.get(spec.name)
-            raw = values.get(spec.name) if column else None
-            if column is None or is_blank(raw):
-                if spec.required:
-                    errors.append(f"column {column}: empty {spec.name}")
-                out[spec.name] = spec.default
+            if column is None:
+                converted[spec.name] = [spec.default] * size
                 continue
-            try:
-                out[spec.name] = spec.convert(raw)
-            except ValueError as error:
-                errors.append(f"column {column}: {error}")
-        if errors:
-            return None, errors
-        return out, []
+            convert, default, values = spec.convert, spec.default, []
+            for i, raw in enumerate(batch.columns[column]):
+                if is_blank(raw):
+                    if spec.required:
+                        errors.setdefault(i, []).append(f"column {column}: empty {spec.name}")
+                    values.append(default)
+                    continue
+                try:
+                    values.append(convert(raw))
+                except ValueError as error:
+                    errors.setdefault(i, []).append(f"column {column}: {error}")
+                    values.append(None)
+            converted[spec.name] = values
+        return list(converted), converted, errors
 
     def _stage_row(self, row: int, values: dict, geometry: str | None) -> tuple:
         name = self.layer.name
@@ -348,24 +353,25 @@ class LayerImport:
             geometries = batch.geometries if batch.geometries is not None else np.full(len(batch), None, dtype=object)
             geometries = self.crs.to_wgs84(geometries)
             prepared = geometry_module.prepare(geometries, kind=self.layer.geometry, repair=self.options.repair)
+        repaired = set(prepared.repaired) if prepared is not None else set()
+        names, converted, errors = self._convert(batch)
         staged = []
-        columns = {name: batch.columns[column] for name, column in self.columns.items()}
-        for i, row in enumerate(batch.rows):
+        for i, (row, *values) in enumerate(zip(batch.rows, *converted.values(), strict=True)):
             reasons = []
             if i in batch.geometry_errors:
                 reasons.append(batch.geometry_errors[i])
             elif prepared is not None and i in prepared.refused:
                 reasons.append(prepared.refused[i])
-            values, errors = self._convert_row({name: values[i] for name, values in columns.items()})
-            reasons.extend(errors)
-            if values is not None and self.layer.name == "units" and values.get("parent_code") == values["code"]:
+            reasons.extend(errors.get(i, ()))
+            record = dict(zip(names, values, strict=True))
+            if self.layer.name == "units" and not reasons and record.get("parent_code") == record["code"]:
                 reasons.append("a unit cannot be its own parent")
             if reasons:
                 report.refuse(row, "; ".join(reasons))
                 continue
-            if prepared is not None and i in prepared.repaired:
+            if prepared is not None and i in repaired:
                 report.repair(row)
-            staged.append(self._stage_row(row, values, prepared.ewkb[i] if prepared is not None else None))
+            staged.append(self._stage_row(row, record, prepared.ewkb[i] if prepared is not None else None))
         return staged
 
     # -- SQL steps --

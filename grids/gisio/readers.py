@@ -143,17 +143,32 @@ class OgrSource(Source):
         count = int(meta["features"])
         self.count = count if count >= 0 else None
         self.has_geometry = meta["geometry_type"] is not None
+        declared = self._cpg(path, member) if suffix == ".shp" and not notes and not encoding else None
         self.info = SourceInfo(
             path=path,
             format=meta.get("driver", suffix),
             layer=layer,
             count=self.count,
             crs=meta["crs"],
-            encoding=encoding or meta.get("encoding"),
+            encoding=encoding or (f"{declared} (from the .cpg)" if declared else meta.get("encoding")),
             columns=[str(c) for c in meta["fields"]],
             geometry=meta["geometry_type"],
             notes=notes,
         )
+
+    @staticmethod
+    def _cpg(path: Path, member: str | None) -> str | None:
+        """The code page a Shapefile's .cpg declares (GDAL reads it; this is for the summary)."""
+        try:
+            if member:
+                with zipfile.ZipFile(path) as archive:
+                    names = {n.lower(): n for n in archive.namelist()}
+                    name = names.get(f"{member[: -len('.shp')]}.cpg".lower())
+                    return archive.read(name).decode("ascii", "replace").strip() if name else None
+            cpg = next((p for p in (path.with_suffix(".cpg"), path.with_suffix(".CPG")) if p.exists()), None)
+            return cpg.read_text(encoding="ascii", errors="replace").strip() if cpg else None
+        except OSError:
+            return None
 
     @staticmethod
     def _shapefile_encoding(path: Path, member: str | None) -> str | None:

@@ -11,11 +11,15 @@ import openpyxl
 import pyproj
 import pytest
 import shapely
+from django.contrib.admin import AdminSite
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.urls import path
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from grids import pii
+from grids.admin_io import register_import_view
 from grids.coords import wgs84_to_gcj02
 from grids.gisio import crs as crs_module
 from grids.gisio.readers import open_source
@@ -590,3 +594,47 @@ def test_persons_refused_rows_say_why(tmp_path, building):
     assert "row 6: column 电话: 电话号码格式不正确" in summary
     assert re.search(r"row 7: same ID number 510403\*{8}\d{3}[0-9X] as row 2", summary)
     assert good not in summary  # refusals never print a full ID number
+
+
+# --- The admin upload ----------------------------------------------------------------------------------
+
+upload_site = AdminSite(name="admin")
+register_import_view(upload_site)
+urlpatterns = [path("admin/", upload_site.urls)]  # this module's URLs for the admin tests
+
+
+@pytest.mark.urls(__name__)
+def test_admin_upload_dry_run_then_commit(client, admin_user, tmp_path, town):
+    client.force_login(admin_user)
+    assert client.get("/admin/grids/import/").status_code == 200
+    source = tmp_path / "楼栋.gpkg"
+    buildings_frame().to_file(source)
+
+    def post(**extra):
+        with source.open("rb") as handle:
+            upload = SimpleUploadedFile("楼栋.gpkg", handle.read())
+        return client.post("/admin/grids/import/", {"layer": "buildings", "file": upload, **extra})
+
+    response = post()
+    assert response.status_code == 200
+    summary = response.content.decode()
+    assert counts(summary)["new"] == 3 and "DRY RUN" in summary
+    assert Building.objects.count() == 0
+    response = post(commit="on")
+    assert "Committed." in response.content.decode() and Building.objects.count() == 3
+
+    with source.open("rb") as handle:
+        response = client.post(
+            "/admin/grids/import/",
+            {"layer": "buildings", "file": SimpleUploadedFile("b.gpkg", handle.read()), "mapping": "floors=NOPE"},
+        )
+    assert "the file has no column &#x27;NOPE&#x27;" in response.content.decode()
+
+
+@pytest.mark.urls(__name__)
+def test_admin_upload_is_for_administrators_only(client, tmp_path):
+    from tests.factories import StaffFactory, UserFactory
+
+    staff = StaffFactory(role="worker", user=UserFactory(is_staff=True))
+    client.force_login(staff.user)
+    assert client.get("/admin/grids/import/").status_code == 403

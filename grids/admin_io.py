@@ -1,0 +1,146 @@
+"""The import as an upload in the admin: the same import_layer, a dry run first, then commit.
+
+Wire it with `register_import_view(admin.site)` (in grids/admin.py); the page is then at
+/admin/grids/import/ (URL name `admin:grids_import`). Administrators only (superusers or staff with the
+admin role). A Shapefile is uploaded as a .zip of its .shp, .shx, .dbf, .prj and .cpg.
+"""
+
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.template import engines
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from grids.gisio.importers import ImportFailure, ImportOptions, LayerImport
+from grids.gisio.mapping import LAYERS, MappingError, parse_map_options
+from grids.gisio.readers import SUFFIXES
+from grids.models import Role
+
+TEMPLATE = """{% extends "admin/base_site.html" %}
+{% block title %}{{ title }} | {{ site_title|default:"Django site admin" }}{% endblock %}
+{% block breadcrumbs %}<div class="breadcrumbs"><a href="{% url 'admin:index' %}">Home</a> &rsaquo; {{ title }}</div>
+{% endblock %}
+{% block content %}
+<div id="content-main">
+  <p>{{ help }}</p>
+  <form method="post" enctype="multipart/form-data">{% csrf_token %}
+    <fieldset class="module aligned">{% for field in form %}
+      <div class="form-row">{{ field.errors }}{{ field.label_tag }} {{ field }}
+        {% if field.help_text %}<div class="help">{{ field.help_text }}</div>{% endif %}</div>{% endfor %}
+    </fieldset>
+    <div class="submit-row"><input type="submit" class="default" value="{{ submit }}"></div>
+  </form>
+  {% if error %}<h2>{{ error_title }}</h2><pre class="errornote">{{ error }}</pre>{% endif %}
+  {% if summary %}<h2>{{ summary_title }}</h2><pre id="import-summary">{{ summary }}</pre>{% endif %}
+</div>
+{% endblock %}
+"""
+
+
+class ImportForm(forms.Form):
+    layer = forms.ChoiceField(label=_("layer"), choices=[(name, name) for name in LAYERS])
+    file = forms.FileField(
+        label=_("file"),
+        help_text=_(".gpkg, .geojson, .csv, .xlsx, or a .zip holding a Shapefile (.shp .dbf .prj .cpg)"),
+    )
+    mapping = forms.CharField(
+        label=_("columns"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 40}),
+        help_text=_("one field=COLUMN per line, e.g. code=BM (columns with usual names are found by themselves)"),
+    )
+    crs = forms.CharField(
+        label=_("CRS"), required=False, help_text=_("EPSG:4490, EPSG:4543, gcj02 … (default: the file's)")
+    )
+    encoding = forms.CharField(label=_("encoding"), required=False, help_text=_("GBK, UTF-8 … (default: detected)"))
+    source_layer = forms.CharField(label=_("layer or sheet in the file"), required=False)
+    commit = forms.BooleanField(label=_("write (otherwise a dry run)"), required=False)
+    skip_refused = forms.BooleanField(label=_("write the good rows even if some are refused"), required=False)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        suffix = Path(upload.name).suffix.lower()
+        if suffix not in SUFFIXES or suffix in (".shp",):
+            raise forms.ValidationError(_("Upload a .gpkg, .geojson, .csv, .xlsx file, or a Shapefile as a .zip."))
+        return upload
+
+    def clean_mapping(self):
+        lines = [line.strip() for line in self.cleaned_data["mapping"].splitlines() if line.strip()]
+        try:
+            return parse_map_options(lines)
+        except MappingError as error:
+            raise forms.ValidationError(str(error)) from error
+
+
+def may_import(user) -> bool:
+    if user.is_superuser:
+        return True
+    staff = getattr(user, "staff", None)
+    return staff is not None and staff.role == Role.ADMIN
+
+
+def run_upload(form: ImportForm) -> str:
+    """Run the import of a valid form's upload; the summary text (raises ImportFailure when it cannot start)."""
+    data = form.cleaned_data
+    upload = data["file"]
+    with tempfile.TemporaryDirectory(prefix="gridmgmt-import-") as folder:
+        target = Path(folder) / Path(upload.name).name
+        with target.open("wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        options = ImportOptions(
+            mapping=data["mapping"],
+            source_layer=data["source_layer"] or None,
+            encoding=data["encoding"] or None,
+            crs=data["crs"] or None,
+            commit=data["commit"],
+            skip_refused=data["skip_refused"],
+        )
+        report = LayerImport(data["layer"], target, options).run()
+    return "\n".join(report.lines(show=50))
+
+
+def import_view(site):
+    def view(request):
+        if not may_import(request.user):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        summary = error = ""
+        if request.method == "POST" and form.is_valid():
+            try:
+                summary = run_upload(form)
+            except ImportFailure as failure:
+                error = str(failure)
+        context = {
+            **site.each_context(request),
+            "title": _("Import a layer"),
+            "help": _(
+                "A dry run shows what would change (new, changed, unchanged, refused rows and why); tick "
+                "“write” to commit. Rows are matched by code; everything is written in one transaction."
+            ),
+            "submit": _("Import"),
+            "form": form,
+            "summary": summary,
+            "summary_title": _("Summary"),
+            "error": error,
+            "error_title": _("The file cannot be imported"),
+        }
+        template = engines["django"].from_string(TEMPLATE)
+        from django.http import HttpResponse
+
+        return HttpResponse(template.render(context, request))
+
+    return view
+
+
+def register_import_view(site) -> None:
+    """Add /admin/grids/import/ (`admin:grids_import`) to an AdminSite."""
+    original = site.get_urls
+
+    def get_urls():
+        return [path("grids/import/", site.admin_view(import_view(site)), name="grids_import"), *original()]
+
+    site.get_urls = get_urls
