@@ -478,14 +478,20 @@ class LayerImport:
             action = f"DO UPDATE SET {sets} WHERE ROW({left}) IS DISTINCT FROM ROW({right})"
         else:
             action = "DO NOTHING"
-        returning = "RETURNING (t.xmax = 0) AS inserted" + (", t.code" if t.self_parent else "")
-        cursor.execute(f"""
+        insert = f"""
             INSERT INTO {t.table} AS t ({names})
             SELECT {sources} FROM {self._from()} ORDER BY s._row
             ON CONFLICT ({t.conflict}) {action}
-            {returning}
-        """)
-        results = cursor.fetchall()
+        """
+        if not t.self_parent:  # counted in the database: nothing per row comes back
+            cursor.execute(f"""
+                WITH written AS ({insert} RETURNING (t.xmax = 0) AS inserted)
+                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written
+            """)
+            new, changed = cursor.fetchone()
+            return new, changed
+        cursor.execute(f"{insert} RETURNING (t.xmax = 0) AS inserted, t.code")
+        results = cursor.fetchall()  # units: a few hundred
         new = sum(1 for r in results if r[0])
         changed = len(results) - new
         if t.self_parent and "parent_code" in self.columns:
@@ -524,12 +530,14 @@ class LayerImport:
             self.stage.index(self.target.duplicate_key)
             with connection.cursor() as cursor:
                 self._sql_refusals(cursor)
-                new, changed, unchanged = self._classify(cursor)
                 if self.options.commit and not report.blocked:
+                    # The dry run lists what changes; a commit only counts what it wrote.
                     new, changed = self._upsert(cursor)
                     cursor.execute(f"SELECT count(*) FROM {STAGE}")
                     unchanged = cursor.fetchone()[0] - new - changed
                     report.written = True
+                else:
+                    new, changed, unchanged = self._classify(cursor)
                 report.new, report.changed, report.unchanged = new, changed, unchanged
                 self._notes_after(cursor, report.written)
             if not report.written:

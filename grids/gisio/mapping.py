@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -24,6 +25,7 @@ class MappingError(ValueError):
     """A column cannot be found or a mapping option is wrong; the message says what to pass."""
 
 
+@lru_cache(maxsize=65536)
 def normalise_name(name: str) -> str:
     return re.sub(r"[\s_\-（）()]+", "", unicodedata.normalize("NFKC", str(name))).lower()
 
