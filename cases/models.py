@@ -3,13 +3,17 @@
 Writes go through `cases.services`; the allowed transitions live in `cases.workflow`.
 """
 
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GistIndex
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.db.models.functions import Cast
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from grids.models import SRID, Community, Street, Unit, UnitType
+from grids.models import SRID, Community, Grid, Street, Unit, UnitType
 
 # The steps of the cycle whose time is limited, in the order a case meets them.
 STEPS = ("register", "dispatch", "process", "verify", "close")
@@ -197,3 +201,175 @@ class CalendarDay(models.Model):
     def __str__(self) -> str:
         kind = _("上班") if self.is_workday else _("放假")
         return f"{self.date} {self.name} {kind}"
+
+
+class CaseCounter(models.Model):
+    """Per-day sequence behind case numbers (XQ-YYYYMMDD-NNNNN), advanced by an atomic upsert."""
+
+    day = models.DateField(primary_key=True)
+    n = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("案件编号计数")
+        verbose_name_plural = _("案件编号计数")
+
+
+class State(models.TextChoices):
+    REPORTED = "reported", _("已上报")
+    REGISTERED = "registered", _("已立案")
+    DISPATCHED = "dispatched", _("已派遣")
+    PROCESSING = "processing", _("处置中")
+    RESOLVED = "resolved", _("已处置")
+    VERIFIED = "verified", _("已核查")
+    CLOSED = "closed", _("已结案")
+    REJECTED = "rejected", _("不予立案")
+    RETURNED = "returned", _("已回退")
+    SUSPENDED = "suspended", _("挂账")
+    ESCALATED = "escalated", _("已上报上级")
+
+
+class Source(models.TextChoices):
+    HANDHELD = "handheld", _("网格员上报")
+    DESK = "desk", _("窗口受理")
+    HOTLINE = "hotline", _("热线")
+    OPEN311 = "open311", _("Open311")
+
+
+class ClosedAs(models.TextChoices):
+    NONE = "", _("—")
+    NORMAL = "normal", _("正常结案")
+    ON_SPOT = "on_spot", _("就地解决")
+    MERGED = "merged", _("合并结案")
+
+
+class Case(models.Model):
+    number = models.CharField(_("案件编号"), max_length=24, unique=True, editable=False)
+    point = models.PointField(_("位置"), srid=SRID, spatial_index=True)
+    address = models.CharField(_("地址"), max_length=255, blank=True, default="")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="cases", verbose_name=_("类别"))
+    level = models.PositiveSmallIntegerField(_("等级"))
+    description = models.TextField(_("描述"))
+    source = models.CharField(_("来源"), max_length=16, choices=Source.choices)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reported_cases",
+        verbose_name=_("上报人"),
+    )
+    extra_reporters = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="merged_reports", verbose_name=_("合并案件上报人")
+    )
+    external_ref = models.CharField(_("外部单号"), max_length=64, blank=True, default="")
+    client_uuid = models.UUIDField(_("客户端标识"), null=True, blank=True, unique=True, editable=False)
+    intake_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
+    captured_at = models.DateTimeField(_("采集时间"))
+    received_at = models.DateTimeField(_("接收时间"), default=timezone.now)
+
+    responsible_unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="cases", verbose_name=_("主办单位")
+    )
+    co_units = models.ManyToManyField(Unit, blank=True, related_name="co_cases", verbose_name=_("协办单位"))
+    # The unit whose dispatcher last dispatched the case elsewhere; it approves extensions with the command centre.
+    assigned_by_unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("派遣单位")
+    )
+    street = models.ForeignKey(
+        Street, on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("街道")
+    )
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("社区")
+    )
+    grid = models.ForeignKey(
+        Grid, on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("网格")
+    )
+    routing_reason = models.JSONField(_("派遣依据"), default=dict, blank=True)
+
+    state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.REPORTED)
+    resume_state = models.CharField(_("恢复后状态"), max_length=16, choices=State.choices, blank=True, default="")
+    closed_as = models.CharField(_("结案方式"), max_length=16, choices=ClosedAs.choices, blank=True, default="")
+    version = models.PositiveIntegerField(_("版本"), default=1)
+
+    # The running step and its clock; the light is a comparison of now() with these (see selectors.LIGHT).
+    step = models.CharField(_("当前环节"), max_length=16, blank=True, default="")
+    step_seq = models.PositiveIntegerField(default=1, editable=False)
+    step_started_at = models.DateTimeField(_("环节开始"), null=True, blank=True)
+    step_limit_hours = models.FloatField(_("环节时限（工作小时）"), null=True, blank=True)
+    step_paused_hours = models.FloatField(default=0, editable=False)
+    step_yellow_at = models.DateTimeField(_("黄灯时间"), null=True, blank=True)
+    step_deadline_at = models.DateTimeField(_("环节期限"), null=True, blank=True)
+    deadline_at = models.DateTimeField(_("案件期限"), null=True, blank=True)
+    suspended_at = models.DateTimeField(_("挂账时间"), null=True, blank=True)
+    suspended_hours = models.FloatField(_("累计挂账（工作小时）"), default=0)
+    extension_requested_hours = models.FloatField(_("待批延时（工作小时）"), null=True, blank=True)
+    extended_hours = models.FloatField(_("已批延时（工作小时）"), default=0)
+    # The step_seq that escalate_overdue has already handled, so that running it again changes nothing.
+    overdue_handled_seq = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    evaluation = models.PositiveSmallIntegerField(_("评价"), null=True, blank=True)
+
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates", verbose_name=_("疑似重复")
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("案件")
+        verbose_name_plural = _("案件")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "responsible_unit"], name="case_state_unit"),
+            models.Index(fields=["received_at"], name="case_received_at"),
+            models.Index(fields=["category", "received_at"], name="case_category_received"),
+            models.Index(fields=["step_deadline_at"], name="case_step_deadline"),
+            # Duplicate search measures in metres on the geography of the point.
+            GistIndex(Cast("point", output_field=models.PointField(srid=SRID, geography=True)), name="case_point_geog"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(level__gte=1, level__lte=4), name="case_level_1_4"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="case_version_positive"),
+            models.CheckConstraint(condition=~Q(duplicate_of=models.F("id")), name="case_not_own_duplicate"),
+            models.CheckConstraint(
+                condition=Q(evaluation__isnull=True) | Q(evaluation__gte=1, evaluation__lte=5),
+                name="case_evaluation_1_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CaseEvent(models.Model):
+    """One step in a case's history. Append-only: a trigger refuses UPDATE and DELETE."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events", verbose_name=_("案件"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作人"),
+        help_text=_("空表示系统"),
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("操作单位")
+    )
+    action = models.CharField(_("动作"), max_length=32)
+    from_state = models.CharField(_("原状态"), max_length=16, blank=True, default="")
+    to_state = models.CharField(_("新状态"), max_length=16, blank=True, default="")
+    note = models.TextField(_("意见"), blank=True, default="")
+    attachments = models.JSONField(_("附件"), default=list, blank=True)
+    data = models.JSONField(_("数据"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("案件流转记录")
+        verbose_name_plural = _("案件流转记录")
+        ordering = ["case_id", "created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="caseevent_case_time")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action} {self.from_state}→{self.to_state}"

@@ -1,12 +1,20 @@
 """Reads of cases: where a point lies, routing previews, case lists and details. Lists are built in SQL."""
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
-from django.contrib.gis.geos import Point
+from django.conf import settings
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.contrib.gis.geos import Point, Polygon
 from django.db import connection
+from django.db.models import Case as SqlCase
+from django.db.models import CharField, F, JSONField, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, Coalesce, JSONObject, Left, Now
+from django.utils import timezone
 
 from cases import routing
-from cases.models import Category
+from cases.models import Case, Category
+from grids.models import Role, Staff, UnitType
 
 REGIONS_SQL = """
 WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g)
@@ -36,3 +44,214 @@ def regions_at(*, point: Point) -> Regions:
 def resolve_route(*, point: Point, category: Category) -> routing.Route:
     """Where a report of `category` at `point` would go and why; writes nothing."""
     return routing.resolve(point=point, category=category)
+
+
+# --- Likely duplicates ----------------------------------------------------------------------
+
+DUPLICATE_SQL = """
+SELECT c.id
+FROM cases_case c
+WHERE c.category_id = %(category)s
+  AND c.state NOT IN ('closed', 'rejected')
+  AND c.duplicate_of_id IS NULL
+  AND c.received_at >= %(since)s
+  AND ST_DWithin(c.point::geography(POINT,4326),
+                 ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography(POINT,4326), %(radius)s)
+ORDER BY ST_Distance(c.point::geography(POINT,4326),
+                     ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography(POINT,4326)),
+         c.received_at, c.id
+LIMIT 1
+"""
+
+
+def duplicate_radius_m() -> float:
+    return float(getattr(settings, "DUPLICATE_RADIUS_M", 50))
+
+
+def duplicate_window() -> timedelta:
+    return timedelta(hours=float(getattr(settings, "DUPLICATE_WINDOW_HOURS", 72)))
+
+
+def likely_original(*, point: Point, category: Category, now: datetime) -> Case | None:
+    """An open case of the same category within DUPLICATE_RADIUS_M metres, received within the window before `now`.
+
+    Measured on the geography of the points through its GiST index (case_point_geog)."""
+    params = {
+        "category": category.pk,
+        "lon": point.x,
+        "lat": point.y,
+        "radius": duplicate_radius_m(),
+        "since": now - duplicate_window(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(DUPLICATE_SQL, params)
+        row = cursor.fetchone()
+    return Case.objects.get(pk=row[0]) if row else None
+
+
+# --- Time limits ----------------------------------------------------------------------------
+
+
+def light_expression():
+    """green / yellow / red against the stored thresholds of the current step; frozen while suspended; NULL when
+    no step runs (closed, rejected)."""
+    moment = Coalesce(F("suspended_at"), Now())
+    return SqlCase(
+        When(step_deadline_at__isnull=True, then=Value(None, output_field=CharField())),
+        When(step_deadline_at__lt=moment, then=Value("red")),
+        When(step_yellow_at__lte=moment, then=Value("yellow")),
+        default=Value("green"),
+        output_field=CharField(),
+    )
+
+
+def overdue_case_ids(*, now: datetime) -> list[int]:
+    """Cases held by a unit whose current step is past its deadline and not yet handled by escalate_overdue."""
+    from cases.workflow import ESCALATABLE
+
+    return list(
+        Case.objects.filter(state__in=ESCALATABLE, suspended_at__isnull=True, step_deadline_at__lt=now)
+        .exclude(overdue_handled_seq=F("step_seq"))
+        .order_by("step_deadline_at", "id")
+        .values_list("id", flat=True)
+    )
+
+
+# --- Who sees which cases -------------------------------------------------------------------
+
+
+def visible_cases(user) -> QuerySet:
+    """Dispatchers: cases their unit handles or co-handles (a command centre: all). Workers: cases they reported
+    (or that were merged into one they reported) and cases in their grids. Managers and administrators: all."""
+    staff = Staff.objects.select_related("unit").filter(user=user).first()
+    cases = Case.objects.all()
+    if staff is None:
+        return cases if user.is_superuser else cases.none()
+    if staff.role in (Role.MANAGER, Role.ADMIN):
+        return cases
+    if staff.role == Role.DISPATCHER:
+        if staff.unit.type == UnitType.COMMAND_CENTRE:
+            return cases
+        co = Case.co_units.through.objects.filter(unit_id=staff.unit_id).values("case_id")
+        return cases.filter(Q(responsible_unit_id=staff.unit_id) | Q(pk__in=co))
+    if staff.role == Role.WORKER:
+        merged = Case.extra_reporters.through.objects.filter(user_id=user.pk).values("case_id")
+        grids = staff.grids.values("id")
+        return cases.filter(Q(reporter_id=user.pk) | Q(grid_id__in=grids) | Q(pk__in=merged))
+    return cases.none()
+
+
+# --- Lists as GeoJSON built in SQL ----------------------------------------------------------
+
+
+def descendant_ids(category: Category) -> list[int]:
+    """The category and all categories under it (one recursive query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE tree(id) AS (
+                SELECT id FROM cases_category WHERE id = %s
+                UNION ALL SELECT c.id FROM cases_category c JOIN tree ON c.parent_id = tree.id
+            ) SELECT id FROM tree
+            """,
+            [category.pk],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def filter_cases(cases: QuerySet, query: dict) -> QuerySet:
+    """Apply the list filters (already validated: see CaseListQuerySerializer)."""
+    cases = cases.annotate(light=light_expression())
+    if query.get("state"):
+        cases = cases.filter(state__in=query["state"])
+    if query.get("light"):
+        cases = cases.filter(light__in=query["light"])
+    if query.get("category") is not None:
+        cases = cases.filter(category_id__in=descendant_ids(query["category"]))
+    if query.get("level"):
+        cases = cases.filter(level__in=query["level"])
+    if query.get("unit"):
+        cases = cases.filter(responsible_unit__code=query["unit"])
+    if query.get("grid"):
+        cases = cases.filter(grid__code=query["grid"])
+    if query.get("community"):
+        cases = cases.filter(community__code=query["community"])
+    if query.get("street"):
+        cases = cases.filter(street__code=query["street"])
+    if query.get("received_from"):
+        cases = cases.filter(received_at__gte=local_midnight(query["received_from"]))
+    if query.get("received_to"):
+        cases = cases.filter(received_at__lt=local_midnight(query["received_to"] + timedelta(days=1)))
+    if query.get("in_bbox"):
+        cases = cases.filter(point__bboverlaps=Polygon.from_bbox(query["in_bbox"]))
+    if query.get("duplicate") is not None:
+        cases = cases.filter(duplicate_of__isnull=not query["duplicate"])
+    if query.get("source"):
+        cases = cases.filter(source__in=query["source"])
+    return cases
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def feature_expression():
+    """One GeoJSON Feature per case, built by PostgreSQL."""
+    return JSONObject(
+        type=Value("Feature"),
+        id=F("id"),
+        geometry=Cast(AsGeoJSON("point", precision=6), JSONField()),
+        properties=JSONObject(
+            number=F("number"),
+            state=F("state"),
+            level=F("level"),
+            category=F("category__code"),
+            category_name=F("category__name_zh"),
+            description=Left("description", 120),
+            address=F("address"),
+            source=F("source"),
+            responsible_unit=F("responsible_unit__code"),
+            responsible_unit_name=F("responsible_unit__name"),
+            street=F("street__code"),
+            community=F("community__code"),
+            grid=F("grid__code"),
+            received_at=F("received_at"),
+            step=F("step"),
+            step_deadline_at=F("step_deadline_at"),
+            deadline_at=F("deadline_at"),
+            light=F("light"),
+            duplicate_of=F("duplicate_of_id"),
+            version=F("version"),
+        ),
+    )
+
+
+def case_features_page(cases: QuerySet, *, limit: int, offset: int) -> tuple[int, list[dict]]:
+    """(total, one page of Features), newest first; the filters and the JSON both run in SQL."""
+    total = cases.count()
+    rows = cases.order_by("-received_at", "-id").values_list(feature_expression(), flat=True)[offset : offset + limit]
+    return total, list(rows)
+
+
+def case_detail(case_id: int, user) -> Case | None:
+    return (
+        visible_cases(user)
+        .annotate(light=light_expression())
+        .select_related(
+            "category",
+            "responsible_unit",
+            "assigned_by_unit",
+            "grid",
+            "street",
+            "community",
+            "reporter",
+            "duplicate_of",
+        )
+        .prefetch_related("co_units", "extra_reporters", "events__actor", "events__unit")
+        .filter(pk=case_id)
+        .first()
+    )
+
+
+def case_exists(case_id: int) -> bool:
+    return Case.objects.filter(pk=case_id).exists()

@@ -3,9 +3,12 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from cases.models import Category
+from cases.models import Case, CaseEvent, Category, Source, State
+from cases.services import allowed_actions
+from cases.workflow import TRANSITIONS
 from grids.coords import CRS_CHOICES
 from grids.models import Unit
+from grids.serializers import BBoxField
 
 
 class CategoryCodeField(serializers.Field):
@@ -69,3 +72,286 @@ class RoutePreviewSerializer(serializers.Serializer):
     responsible_unit = UnitRefSerializer()
     co_units = UnitRefSerializer(many=True)
     routing_reason = serializers.JSONField()
+
+
+# --- Intake ---------------------------------------------------------------------------------
+
+
+class GeoJSONPointField(serializers.Field):
+    default_error_messages = {
+        "invalid": _('应为 GeoJSON 点，例如 {{"type": "Point", "coordinates": [101.6, 26.58]}}'),
+        "range": _("经度应在 ±180、纬度在 ±90 之内"),
+    }
+
+    def to_internal_value(self, data) -> tuple[float, float]:
+        if not isinstance(data, dict) or data.get("type") != "Point":
+            self.fail("invalid")
+        coordinates = data.get("coordinates")
+        if not isinstance(coordinates, list | tuple) or len(coordinates) not in (2, 3):
+            self.fail("invalid")
+        if not all(isinstance(value, int | float) and not isinstance(value, bool) for value in coordinates):
+            self.fail("invalid")
+        lon, lat = float(coordinates[0]), float(coordinates[1])
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            self.fail("range")
+        return lon, lat
+
+    def to_representation(self, value):
+        return {"type": "Point", "coordinates": list(value)}
+
+
+class AttachmentsField(serializers.ListField):
+    """References to photos already uploaded (content hashes or paths), at most 20."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", serializers.CharField(max_length=255))
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("default", list)
+        super().__init__(**kwargs)
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    category = CategoryCodeField()
+    location = GeoJSONPointField(required=False, help_text=_("GeoJSON 点；或用 lon/lat"))
+    lon = serializers.FloatField(required=False, min_value=-180, max_value=180)
+    lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
+    crs = serializers.ChoiceField(choices=CRS_CHOICES, required=False, default="wgs84")
+    description = serializers.CharField(max_length=2000, trim_whitespace=True)
+    address = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+    captured_at = serializers.DateTimeField(required=False)
+    source = serializers.ChoiceField(choices=[("desk", _("窗口受理")), ("hotline", _("热线"))], default="desk")
+    level = serializers.IntegerField(required=False, min_value=1, max_value=4)
+    client_uuid = serializers.UUIDField(required=False)
+    external_ref = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
+    attachments = AttachmentsField()
+
+    def validate(self, attrs):
+        from django.utils import timezone
+
+        has_point = "location" in attrs
+        has_lonlat = "lon" in attrs or "lat" in attrs
+        if has_point and has_lonlat:
+            raise serializers.ValidationError({"location": [_("location 与 lon/lat 只能给一种")]})
+        if not has_point:
+            missing = {name: [_("缺少位置：请给 location（GeoJSON 点）或 lon 与 lat")] for name in ("lon", "lat")}
+            missing = {name: message for name, message in missing.items() if name not in attrs}
+            if len(missing) == 2:
+                raise serializers.ValidationError({"location": missing["lon"]})
+            if missing:
+                raise serializers.ValidationError(missing)
+            attrs["location"] = (attrs.pop("lon"), attrs.pop("lat"))
+        captured = attrs.get("captured_at")
+        if captured is not None and captured > timezone.now() + timezone.timedelta(minutes=10):
+            raise serializers.ValidationError({"captured_at": [_("采集时间不能晚于当前时间")]})
+        return attrs
+
+
+# --- Transitions ----------------------------------------------------------------------------
+
+
+class TransitionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=sorted(TRANSITIONS))
+    version = serializers.IntegerField(min_value=1)
+    note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+    unit = serializers.IntegerField(required=False, allow_null=True, default=None)
+    attachments = AttachmentsField()
+    hours = serializers.FloatField(required=False, min_value=0.1, max_value=720)
+    approved = serializers.BooleanField(required=False, default=True)
+    score = serializers.IntegerField(required=False, min_value=1, max_value=5)
+    target = serializers.IntegerField(required=False, min_value=1)
+
+    def validate(self, attrs):
+        action = attrs["action"]
+        if action == "extend" and "hours" not in attrs:
+            raise serializers.ValidationError({"hours": [_("申请延时需填写工作小时数")]})
+        if action == "evaluate" and "score" not in attrs:
+            raise serializers.ValidationError({"score": [_("评价需给出1到5分")]})
+        if action == "close_on_spot" and not attrs["attachments"]:
+            raise serializers.ValidationError({"attachments": [_("就地解决需要附处置后照片")]})
+        if attrs.get("unit") is not None and action != "dispatch":
+            raise serializers.ValidationError({"unit": [_("只有派遣可以指定单位")]})
+        return attrs
+
+
+# --- Reading cases --------------------------------------------------------------------------
+
+
+class CommaListField(serializers.CharField):
+    """`a,b,c` → a list of validated choices."""
+
+    def __init__(self, *, choices, child=str, **kwargs):
+        self.allowed = {child(choice) for choice in choices}
+        self.child = child
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        try:
+            values = [self.child(part.strip()) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise serializers.ValidationError(_("无效的取值：%(value)s") % {"value": text}) from None
+        unknown = [str(value) for value in values if value not in self.allowed]
+        if unknown:
+            raise serializers.ValidationError(
+                _("无效的取值：%(values)s；可用：%(allowed)s")
+                % {"values": ", ".join(unknown), "allowed": ", ".join(sorted(map(str, self.allowed)))}
+            )
+        return values
+
+
+class AnyCategoryCodeField(CategoryCodeField):
+    """A category by code, group or leaf (lists match its descendants)."""
+
+    def to_internal_value(self, data) -> Category:
+        if not isinstance(data, str) or not 0 < len(data.strip()) <= 16:
+            self.fail("invalid")
+        category = Category.objects.filter(code=data.strip()).first()
+        if category is None:
+            self.fail("unknown", code=data.strip())
+        return category
+
+
+class CaseListQuerySerializer(serializers.Serializer):
+    state = CommaListField(choices=State.values)
+    light = CommaListField(choices=["green", "yellow", "red"])
+    category = AnyCategoryCodeField(required=False)
+    level = CommaListField(choices=[1, 2, 3, 4], child=int)
+    source = CommaListField(choices=Source.values)
+    unit = serializers.CharField(required=False, max_length=32)
+    street = serializers.CharField(required=False, max_length=15)
+    community = serializers.CharField(required=False, max_length=15)
+    grid = serializers.CharField(required=False, max_length=15)
+    received_from = serializers.DateField(required=False)
+    received_to = serializers.DateField(required=False)
+    in_bbox = BBoxField(required=False)
+    duplicate = serializers.BooleanField(required=False, allow_null=True, default=None)
+    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+
+    def validate(self, attrs):
+        start, end = attrs.get("received_from"), attrs.get("received_to")
+        if start and end and end < start:
+            raise serializers.ValidationError({"received_to": [_("结束日期不能早于开始日期")]})
+        return attrs
+
+
+class RegionRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    unit = UnitRefSerializer(allow_null=True)
+    action_label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CaseEvent
+        fields = [
+            "id",
+            "action",
+            "action_label",
+            "actor",
+            "unit",
+            "from_state",
+            "to_state",
+            "note",
+            "attachments",
+            "data",
+            "created_at",
+        ]
+
+    def get_actor(self, event: CaseEvent) -> str | None:
+        return event.actor.get_username() if event.actor_id else None
+
+    def get_action_label(self, event: CaseEvent) -> str:
+        transition = TRANSITIONS.get(event.action)
+        return transition.label if transition else {"report": _("上报")}.get(event.action, event.action)
+
+
+class CaseRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+
+
+class CaseDetailSerializer(serializers.ModelSerializer):
+    location = serializers.SerializerMethodField()
+    category = CategoryRefSerializer()
+    responsible_unit = UnitRefSerializer()
+    co_units = UnitRefSerializer(many=True)
+    assigned_by_unit = UnitRefSerializer(allow_null=True)
+    street = RegionRefSerializer(allow_null=True)
+    community = RegionRefSerializer(allow_null=True)
+    grid = RegionRefSerializer(allow_null=True)
+    reporter = serializers.SerializerMethodField()
+    extra_reporters = serializers.SerializerMethodField()
+    duplicate_of = CaseRefSerializer(allow_null=True)
+    state_label = serializers.CharField(source="get_state_display")
+    light = serializers.CharField(allow_null=True)
+    allowed_actions = serializers.SerializerMethodField()
+    events = CaseEventSerializer(many=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "number",
+            "state",
+            "state_label",
+            "version",
+            "level",
+            "category",
+            "description",
+            "address",
+            "location",
+            "source",
+            "reporter",
+            "extra_reporters",
+            "external_ref",
+            "client_uuid",
+            "captured_at",
+            "received_at",
+            "responsible_unit",
+            "co_units",
+            "assigned_by_unit",
+            "street",
+            "community",
+            "grid",
+            "routing_reason",
+            "step",
+            "step_started_at",
+            "step_limit_hours",
+            "step_yellow_at",
+            "step_deadline_at",
+            "deadline_at",
+            "light",
+            "suspended_at",
+            "suspended_hours",
+            "resume_state",
+            "extension_requested_hours",
+            "extended_hours",
+            "closed_as",
+            "closed_at",
+            "evaluation",
+            "duplicate_of",
+            "allowed_actions",
+            "events",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_location(self, case: Case) -> dict:
+        return {"type": "Point", "coordinates": [round(case.point.x, 7), round(case.point.y, 7)]}
+
+    def get_reporter(self, case: Case) -> str | None:
+        return case.reporter.get_username() if case.reporter_id else None
+
+    def get_extra_reporters(self, case: Case) -> list[str]:
+        return sorted(user.get_username() for user in case.extra_reporters.all())
+
+    def get_allowed_actions(self, case: Case) -> list[str]:
+        actor = self.context.get("actor")
+        return allowed_actions(case, actor) if actor is not None else []

@@ -4,4 +4,7 @@ from cases import views
 
 urlpatterns = [
     path("route", views.RouteView.as_view(), name="route-preview"),
+    path("cases/", views.CaseListView.as_view(), name="case-list"),
+    path("cases/<int:pk>", views.CaseDetailView.as_view(), name="case-detail"),
+    path("cases/<int:pk>/transitions", views.CaseTransitionView.as_view(), name="case-transitions"),
 ]

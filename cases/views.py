@@ -1,23 +1,75 @@
-"""Cases API: thin views over cases.services (writes) and cases.selectors (reads)."""
+"""Cases API: thin views over cases.services (writes) and cases.selectors (reads).
 
+Refusals of the workflow (action not allowed from the state, by this actor or unit, stale version) are 409
+with a `reason` and the actions this actor may take now; malformed input is 400 with field messages.
+"""
+
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cases import selectors
+from cases import selectors, services
+from cases.models import Source
 from cases.routing import RoutingError
-from cases.serializers import RoutePreviewSerializer, RouteQuerySerializer
+from cases.serializers import (
+    CaseCreateSerializer,
+    CaseDetailSerializer,
+    CaseListQuerySerializer,
+    RoutePreviewSerializer,
+    RouteQuerySerializer,
+    TransitionSerializer,
+)
 from grids.coords import to_wgs84_point
+from grids.models import Role
 
 OUTSIDE_DISTRICT = _("该位置不在任何区县辖区内。The point lies outside every district.")
+
+REFUSAL = inline_serializer(
+    "TransitionRefused",
+    {
+        "detail": drf_serializers.CharField(),
+        "reason": drf_serializers.CharField(),
+        "state": drf_serializers.CharField(),
+        "version": drf_serializers.IntegerField(),
+        "allowed_actions": drf_serializers.ListField(child=drf_serializers.CharField()),
+    },
+)
+FEATURE_COLLECTION = inline_serializer(
+    "CaseFeatureCollection",
+    {
+        "type": drf_serializers.CharField(),
+        "count": drf_serializers.IntegerField(),
+        "next": drf_serializers.CharField(allow_null=True),
+        "previous": drf_serializers.CharField(allow_null=True),
+        "features": drf_serializers.ListField(child=drf_serializers.DictField()),
+    },
+)
 
 
 def validated(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def refusal_response(refusal: services.TransitionRefused) -> Response:
+    body = {"detail": refusal.message, "reason": refusal.reason, "allowed_actions": refusal.allowed}
+    if refusal.case is not None:
+        body.update(state=refusal.case.state, version=refusal.case.version)
+    return Response(body, status=status.HTTP_409_CONFLICT)
+
+
+def detail_response(case_id: int, request, *, status_code: int = 200) -> Response:
+    case = selectors.case_detail(case_id, request.user)
+    if case is None:  # acted on but no longer visible (e.g. dispatched to another unit)
+        return Response({"id": case_id}, status=status_code)
+    actor = services.actor_for(request.user)
+    return Response(CaseDetailSerializer(case, context={"actor": actor}).data, status=status_code)
 
 
 class RouteView(APIView):
@@ -46,3 +98,101 @@ class RouteView(APIView):
             "routing_reason": route.reason,
         }
         return Response(RoutePreviewSerializer(preview).data)
+
+
+class CaseListView(APIView):
+    """GET: the cases you may see as a GeoJSON FeatureCollection, page by page, newest first.
+    POST: take a case at a desk or from the hotline (一窗受理), routed like a handheld report."""
+
+    @extend_schema(parameters=[CaseListQuerySerializer], responses={200: FEATURE_COLLECTION})
+    def get(self, request):
+        query = validated(CaseListQuerySerializer, request.query_params)
+        page, size = query["page"], query["page_size"]
+        cases = selectors.filter_cases(selectors.visible_cases(request.user), query)
+        total, features = selectors.case_features_page(cases, limit=size, offset=(page - 1) * size)
+
+        def page_url(number: int) -> str:
+            params = request.query_params.copy()
+            params["page"] = str(number)
+            return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+        return Response(
+            {
+                "type": "FeatureCollection",
+                "count": total,
+                "next": page_url(page + 1) if page * size < total else None,
+                "previous": page_url(page - 1) if page > 1 else None,
+                "features": features,
+            }
+        )
+
+    @extend_schema(
+        request=CaseCreateSerializer,
+        responses={
+            201: CaseDetailSerializer,
+            200: OpenApiResponse(CaseDetailSerializer, description="a retry with the same client_uuid and content"),
+            409: OpenApiResponse(description="client_uuid already used with different content"),
+        },
+    )
+    def post(self, request):
+        actor = services.actor_for(request.user)
+        if actor.role not in (Role.DISPATCHER, Role.ADMIN, Role.WORKER):
+            raise PermissionDenied(_("只有办理端口、网格员和管理员可以受理案件"))
+        data = validated(CaseCreateSerializer, request.data)
+        lon, lat = data["location"]
+        try:
+            case, created = services.create_case(
+                category=data["category"],
+                point=to_wgs84_point(lon, lat, data["crs"]),
+                description=data["description"],
+                address=data["address"],
+                captured_at=data.get("captured_at"),
+                source=data["source"],
+                level=data.get("level"),
+                client_uuid=data.get("client_uuid"),
+                external_ref=data["external_ref"],
+                attachments=data["attachments"],
+                actor=request.user,
+                reporter=None if data["source"] == Source.HOTLINE else request.user,
+            )
+        except services.InvalidInput as error:
+            raise drf_serializers.ValidationError(error.errors) from None
+        except services.IntakeConflict as conflict:
+            return Response(
+                {
+                    "detail": _("该 client_uuid 已用于内容不同的案件"),
+                    "reason": "client_uuid_reused",
+                    "case": {"id": conflict.existing.pk, "number": conflict.existing.number},
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return detail_response(case.pk, request, status_code=201 if created else 200)
+
+
+class CaseDetailView(APIView):
+    """A case with its routing reason, time limits, light, the actions you may take, and its whole history."""
+
+    @extend_schema(responses={200: CaseDetailSerializer})
+    def get(self, request, pk: int):
+        case = selectors.case_detail(pk, request.user)
+        if case is None:
+            raise Http404
+        actor = services.actor_for(request.user)
+        return Response(CaseDetailSerializer(case, context={"actor": actor}).data)
+
+
+class CaseTransitionView(APIView):
+    """Apply one action of the workflow (see cases/workflow.py) to a case, with the version you last saw."""
+
+    @extend_schema(request=TransitionSerializer, responses={200: CaseDetailSerializer, 409: REFUSAL})
+    def post(self, request, pk: int):
+        data = validated(TransitionSerializer, request.data)
+        if not selectors.case_exists(pk):
+            raise Http404
+        try:
+            case = services.apply_transition(case_id=pk, actor=request.user, **data)
+        except services.InvalidInput as error:
+            raise drf_serializers.ValidationError(error.errors) from None
+        except services.TransitionRefused as refusal:
+            return refusal_response(refusal)
+        return detail_response(case.pk, request)

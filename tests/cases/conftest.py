@@ -23,3 +23,9 @@ def geo(db):
     from tests.cases.geo import build_geography
 
     return build_geography()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Accounts are made by the dozen here; hashing their passwords slowly proves nothing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,49 @@
+"""Small helpers for case tests: people with roles, reports, actions."""
+
+from django.contrib.gis.geos import Point
+from rest_framework.test import APIClient
+
+from cases import services
+from cases.models import Case, Category, Source
+from grids.models import Role
+from tests.factories import StaffFactory
+
+
+def person(role: str = Role.WORKER, *, unit=None, grids=(), username: str | None = None):
+    fields = {"role": role, "unit": unit, "grids": list(grids)}
+    if username:
+        fields["user__username"] = username
+    return StaffFactory(**fields).user
+
+
+def dispatcher(unit, username: str | None = None):
+    return person(Role.DISPATCHER, unit=unit, username=username)
+
+
+def client_of(user) -> APIClient:
+    """An API client acting as `user` (authentication itself is tested elsewhere)."""
+    client = APIClient()
+    client.force_authenticate(user=user)
+    return client
+
+
+def report(point: Point, code: str = "SJ0101", *, reporter=None, source: str = Source.HANDHELD, **kwargs) -> Case:
+    case, _created = services.create_case(
+        category=Category.objects.get(code=code),
+        point=point,
+        description=kwargs.pop("description", "测试案件"),
+        source=source,
+        reporter=reporter,
+        actor=reporter,
+        **kwargs,
+    )
+    return case
+
+
+def act(case: Case, user, action: str, **kwargs) -> Case:
+    version = Case.objects.get(pk=case.pk).version
+    return services.apply_transition(case_id=case.pk, actor=user, action=action, version=version, **kwargs)
+
+
+def fresh(case: Case) -> Case:
+    return Case.objects.get(pk=case.pk)
