@@ -277,10 +277,15 @@ def _plain(value, *, joined: bool = False):
 # --- Writers -----------------------------------------------------------------------------------
 
 
+def _single_table(tables: list[Table], result: ExportResult) -> Table:
+    """The first table, for formats that hold one; the others are named in a warning."""
+    for other in tables[1:]:
+        result.warnings.append(f"{other.spec.name} are not in this format's single table: export gpkg or xlsx for them")
+    return tables[0]
+
+
 def _write_csv(tables: list[Table], path: Path, result: ExportResult) -> None:
-    if len(tables) > 1:
-        raise ExportError("CSV holds one table; export cases as gpkg or xlsx to get their events too")
-    table = tables[0]
+    table = _single_table(tables, result)
     spec = table.spec
     geometry_sql, geometry_names = _geometry_columns(spec, "csv")
     sql, params = _select(table, geometry_sql)
@@ -333,9 +338,7 @@ def _write_xlsx(tables: list[Table], path: Path, result: ExportResult) -> None:
 
 
 def _write_geojson(tables: list[Table], path: Path, result: ExportResult) -> None:
-    if len(tables) > 1:
-        raise ExportError("GeoJSON holds one layer; export cases as gpkg or xlsx to get their events too")
-    table = tables[0]
+    table = _single_table(tables, result)
     spec = table.spec
     properties = ", ".join(f"'{name}', {sql}" for name, sql in spec.columns)
     geometry = f"ST_AsGeoJSON({spec.geometry}, {DECIMALS})::json" if spec.geometry else "NULL"

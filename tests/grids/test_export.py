@@ -9,6 +9,7 @@ from io import BytesIO, StringIO
 import geopandas as gpd
 import openpyxl
 import pytest
+import shapely
 from django.contrib.gis.geos import MultiPolygon
 from django.core.management import CommandError, call_command
 from django.urls import include, path
@@ -175,3 +176,78 @@ def test_api_export_is_for_administrators_and_managers_only(api_client, client_f
     assert manager.get("/api/v1/export/buildings.shp").status_code == 404
     response = manager.get("/api/v1/export/streets.csv", {"grid": town[0].code})
     assert response.status_code == 400 and "cannot be filtered by grid" in response.json()["detail"]
+
+
+# --- Cases with their events ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cases(town):
+    from django.contrib.gis.geos import Point
+    from django.utils import timezone
+
+    from cases.models import Case, CaseEvent, Category
+
+    category = Category.objects.create(code="ZZ99", name_zh="测试类别", kind="event")
+    unit = UnitFactory(code="SO01", name="炳草岗街道办", type="street_office")
+    made = []
+    for n, grid in enumerate(town):
+        point = Point(grid.boundary.centroid.x, grid.boundary.centroid.y, srid=4326)
+        case = Case.objects.create(
+            number=f"XQ-20261127-{n + 1:05d}",
+            point=point,
+            category=category,
+            level=2 + n % 2,
+            description=f"井盖破损{n + 1}",
+            source="handheld",
+            captured_at=timezone.now(),
+            responsible_unit=unit,
+            street=grid.community.street,
+            community=grid.community,
+            grid=grid,
+            state="dispatched" if n % 2 else "reported",
+        )
+        CaseEvent.objects.create(case=case, action="report", to_state="reported", unit=unit)
+        if n % 2:
+            CaseEvent.objects.create(case=case, action="dispatch", from_state="reported", to_state="dispatched")
+        made.append(case)
+    return made
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "xlsx"])
+def test_cases_export_with_their_events(tmp_path, cases, fmt):
+    target = tmp_path / f"cases.{fmt}"
+    out = export("cases", target, "--street", "510403001")
+    assert "Wrote 2 cases, 3 case_events" in out
+    if fmt == "gpkg":
+        frame = gpd.read_file(target, layer="cases")
+        events = gpd.read_file(target, layer="case_events")
+        assert set(frame.geom_type) == {"Point"}
+        assert frame.iloc[0].geometry.distance(shapely.Point(cases[0].point.coords)) < 1e-7
+        assert sorted(frame["number"]) == [cases[0].number, cases[1].number]
+        assert sorted(events["action"]) == ["dispatch", "report", "report"]
+    else:
+        book = openpyxl.load_workbook(target, read_only=True)
+        assert book.sheetnames == ["cases", "case_events"]
+        events = list(book["case_events"].iter_rows(values_only=True))
+        assert len(events) == 4 and events[0][:3] == ("case_number", "time", "action")
+
+
+def test_cases_export_filters(tmp_path, cases):
+    target = tmp_path / "cases.csv"
+    err = StringIO()
+    call_command("export_layer", "cases", "-o", str(target), "--state", "dispatched", stdout=StringIO(), stderr=err)
+    rows = read_rows(target)
+    assert sorted(row["number"] for row in rows) == [cases[1].number, cases[3].number]
+    assert all(row["category"] == "测试类别" and row["lon"].startswith("101.") for row in rows)
+    assert "case_events are not in this format" in err.getvalue()
+    export("cases", target, "--level", "2", "--grid", town_code(cases[2]))
+    assert [row["number"] for row in read_rows(target)] == [cases[2].number]
+    export("cases", target, "--since", "2000-01-01", "--until", "2000-01-02")
+    assert read_rows(target) == []
+    with pytest.raises(CommandError, match="since must be a date"):
+        export("cases", target, "--since", "yesterday")
+
+
+def town_code(case) -> str:
+    return case.grid.code
