@@ -292,8 +292,10 @@ class LayerImport:
             skip_refused=options.skip_refused,
             notes=list(info.notes),
         )
-        if info.geometry and self.layer.geometry and "WKT" not in str(info.geometry) and "points" in str(info.geometry):
+        if info.geometry and self.layer.geometry and str(info.geometry).startswith("points"):
             self.report.notes.append("the file holds points; a polygon layer refuses them")
+        if info.crs and options.crs and self.layer.geometry:
+            self.report.notes.append(f"the file says its CRS is {info.crs}; read as {options.crs} (--crs)")
         self.stage = StagingTable(STAGE, [("_row", "integer"), *self.target.stage])
 
     @property
