@@ -70,6 +70,9 @@ JS_STRINGS = {
     "legend": _("图例"),
     "dispatch_by_rule": _("按派遣规则（或原单位）"),
     "hours": _("工作小时"),
+    "unit_no": _("单元"),
+    "title": _("名称"),
+    "persons": _("人"),
 }
 
 

@@ -157,6 +157,9 @@ EN = {
     "上报": "Report",
     "按派遣规则（或原单位）": "By the routing rules (or the current unit)",
     "工作小时": "Working hours",
+    "单元": "-",
+    "名称": "Name",
+    "人": "people",
     "照片不存在或您无权查看": "No such photo, or you may not see it",
     "已上报上级": "Escalated",
 }

@@ -169,3 +169,34 @@ def world_with_cases(world):
         days_ago=40,
     )
     return world
+
+
+def report_and_register(*, world: World, lon: float, lat: float) -> object:
+    """A case as it really comes in: reported through cases.services (routed, numbered, first event written),
+    then registered (立案) by the street office's dispatcher."""
+    from cases import services
+    from cases.models import Category
+
+    category = (
+        Category.objects.filter(children__isnull=True, handling_unit_type=UnitType.STREET_OFFICE, active=True)
+        .order_by("code")
+        .first()
+    )
+    case, _created = services.create_case(
+        category=category,
+        point=Point(lon, lat, srid=4326),
+        description="井盖缺失，行人有跌落风险",
+        address="攀枝花大道3号旁",
+        source="handheld",
+        actor=world.accounts["worker"],
+        reporter=world.accounts["worker"],
+    )
+    case = services.apply_transition(
+        case_id=case.pk,
+        actor=world.accounts["dispatcher"],
+        action="register",
+        version=case.version,
+        note="符合立案条件",
+    )
+    world.cases.append(case)
+    return case

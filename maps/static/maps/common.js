@@ -130,12 +130,15 @@
   }
   function legend(map, title, max, unit) {
     var control = L.control({ position: "bottomright" });
+    var whole = max >= RAMP.length;
+    function fmt(v) { return whole ? String(Math.round(v)) : String(Math.round(v * 100) / 100); }
     control.onAdd = function () {
       var div = L.DomUtil.create("div", "legend");
       var html = "<b>" + escapeHtml(title) + "</b><br>";
       for (var i = 0; i < RAMP.length; i++) {
-        var lo = Math.round((max * i) / RAMP.length * 10) / 10;
-        html += '<i style="background:' + RAMP[i] + '"></i>' + lo + (unit || "") + (i === RAMP.length - 1 ? "+" : "") + "<br>";
+        var lo = (max * i) / (RAMP.length - 1), hi = (max * (i + 1)) / (RAMP.length - 1);
+        var text = i === RAMP.length - 1 ? "≥ " + fmt(lo) : fmt(lo) + " – " + fmt(hi);
+        html += '<i style="background:' + RAMP[i] + '"></i>' + text + (unit || "") + "<br>";
       }
       div.innerHTML = html;
       return div;

@@ -7,6 +7,11 @@
   var $ = function (id) { return document.getElementById(id); };
   var map = G.createMap("hexmap");
   var hexLayer = L.geoJSON(null, { coordsToLatLng: G.coordsToLatLng }).addTo(map);
+  // Street outlines for orientation, above the hexagons and not clickable.
+  var outlines = L.geoJSON(null, {
+    coordsToLatLng: G.coordsToLatLng, interactive: false,
+    style: function () { return { color: "#123d6a", weight: 1.5, fill: false, opacity: 0.7 }; },
+  }).addTo(map);
   var legend = null, trend = null, seq = 0;
 
   function filters() {
@@ -43,7 +48,7 @@
   }
 
   function rankTable(node, rows) {
-    node.innerHTML = "<tr><th>#</th><th>" + t("name") + "</th><th>" + t("received") + "</th><th>" + t("closed") + "</th><th>" +
+    node.innerHTML = "<tr><th>#</th><th>" + t("title") + "</th><th>" + t("received") + "</th><th>" + t("closed") + "</th><th>" +
       t("closed_on_time") + "</th><th>" + t("on_time_rate") + "</th></tr>" + rows.map(function (r, i) {
         return "<tr><td>" + (i + 1) + "</td><td>" + esc(r.name) + "</td><td>" + r.received + "</td><td>" + r.closed + "</td><td>" +
           r.closed_on_time + "</td><td>" + (r.on_time_rate === null ? "—" : r.on_time_rate + "%") + "</td></tr>";
@@ -71,13 +76,19 @@
     });
   }
 
-  map.on("moveend", loadHexes);
+  var framed = G.api("/api/v1/streets" + G.query({ page_size: 100 })).then(function (data) {
+    outlines.addData(data.features);
+    if (outlines.getLayers().length) map.fitBounds(outlines.getBounds(), { animate: false });
+  });
   ["d-from", "d-to", "d-category"].forEach(function (id) {
     $(id).addEventListener("change", function () { loadHexes(); loadSummary(); });
   });
   $("d-measure").addEventListener("change", loadHexes);
 
-  loadHexes().then(function () { G.ready("heatmap", started); });
+  framed.then(loadHexes).then(function () {
+    G.ready("heatmap", started);
+    map.on("moveend", loadHexes);
+  });
   loadSummary().then(function () { G.ready("summary", started); });
   window.__map = map;
 })();

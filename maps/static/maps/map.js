@@ -113,9 +113,10 @@
       var inArea = (!area.street || p.street_code === area.street) && (!area.community || p.community_code === area.community) &&
         (!area.grid || p.code === area.grid);
       var value = f ? f[figure] : null;
+      var strength = map.getZoom() >= (config.tile_min_zoom || 16) ? 0.25 : 0.6;
       layer.setStyle({
         fillColor: figure ? G.rampColour(value, max) : "#f4f4f4",
-        fillOpacity: inArea ? (figure ? 0.6 : 0.15) : 0.03,
+        fillOpacity: inArea ? (figure ? strength : 0.1) : 0.03,
         opacity: inArea ? 1 : 0.3,
       });
       var tip = "<b>" + esc(p.name) + "</b> " + esc(p.code) + "<br>" + esc(p.community_name || "");
@@ -132,6 +133,7 @@
       " · " + t("buildings") + " " + totals.buildings;
   }
   ["figure", "care-tag"].forEach(function (id) { $(id).addEventListener("change", refreshFigures); });
+  map.on("zoomend", function () { shadeGrids(); });
 
   function fillSelect(select, items, allLabel) {
     select.innerHTML = '<option value="">' + esc(allLabel) + "</option>" + items.map(function (f) {
@@ -182,15 +184,17 @@
       if (!households.length) html += "<p>" + t("no_households") + "</p>";
       html += households.map(function (h) {
         var people = h.people.map(function (p) {
-          return "<tr><td>" + esc(p.name) + "</td><td>" + esc(t(p.sex)) + "</td><td>" + esc(p.age) + "</td><td>" +
-            esc(t(p.residency)) + "</td><td>" + esc(p.id_number) + "<br>" + esc(p.phone) + "</td><td>" +
-            (p.care_tags || []).map(function (tag) { return '<span class="tag">' + esc(t("tag_" + tag)) + "</span>"; }).join("") +
-            "</td></tr>";
+          var tags = (p.care_tags || []).map(function (tag) {
+            var text = typeof tag === "object" ? t("tag_" + tag.code) || tag.label : t("tag_" + tag);
+            return '<span class="tag">' + esc(text) + "</span>";
+          }).join("");
+          return '<li data-person="' + p.id + '"><b>' + esc(p.name) + "</b> " + esc(t(p.sex)) + " · " + esc(p.age) + " · " +
+            esc(t(p.residency)) + (p.relation ? " · " + esc(p.relation) : "") + tags + '<br><span class="masked">' +
+            esc(p.id_number) + (p.phone ? " · " + esc(p.phone) : "") + "</span></li>";
         }).join("");
-        return '<div class="household" data-household="' + h.id + '"><b>' + esc(h.unit_no ? h.unit_no + "-" : "") + esc(h.room) +
-          "</b> <span class=\"counter\">" + esc(t("floor")) + " " + esc(h.floor) + "</span><table><tr><th>" + t("name") + "</th><th>" +
-          t("sex") + "</th><th>" + t("age") + "</th><th>" + t("residency") + "</th><th>" + t("id_number") + " / " + t("phone") +
-          "</th><th>" + t("care_tags") + "</th></tr>" + people + "</table></div>";
+        return '<div class="household" data-household="' + h.id + '"><b>' + esc(h.unit_no ? h.unit_no + t("unit_no") : "") + esc(h.room) +
+          '</b> <span class="counter">' + esc(t("floor")) + " " + esc(h.floor) + " · " + h.people.length + " " + esc(t("persons")) +
+          '</span><ul class="people">' + people + "</ul></div>";
       }).join("");
       openDetail(html, "building");
     }).catch(function (error) {
@@ -236,7 +240,7 @@
   }
 
   // --- Cases: clustered markers coloured by light, filters, polling ---------------------------------------
-  var caseCluster = null, caseMarkers = {}, knownCases = null, pollTimer = null, stateLabels = {};
+  var caseCluster = null, caseMarkers = {}, knownCases = null, pollTimer = null, stateLabels = {}, caseSeq = 0;
   (config.states || []).forEach(function (s) { stateLabels[s.value] = s.label; });
   function caseIcon(light) {
     return L.divIcon({ className: "case-marker " + (light || "none"), iconSize: [14, 14] });
@@ -271,8 +275,9 @@
   }
   function loadCases(initial) {
     if (!caseCluster) return Promise.resolve();
-    var params = Object.assign({ in_bbox: G.bbox(map), page_size: 1000 }, caseFilters());
+    var mine = ++caseSeq, params = Object.assign({ in_bbox: G.bbox(map), page_size: 1000 }, caseFilters());
     return G.api("/api/v1/cases/" + G.query(params)).then(function (data) {
+      if (mine !== caseSeq) return;  // a newer request (moved map, changed filter) answers instead
       var features = (data && data.features) || [];
       var seen = {}, fresh = [];
       features.forEach(function (feature) {
@@ -403,19 +408,25 @@
     ["f-state", "f-light", "f-category", "f-level", "f-from", "f-to"].forEach(function (id) {
       $(id).addEventListener("change", function () { loadCases(true); });
     });
-    map.on("moveend", function () { loadCases(true); });
     pollTimer = setInterval(function () { if (!document.hidden) loadCases(false); }, (config.poll_seconds || 8) * 1000);
   }
   window.addEventListener("beforeunload", function () { if (pollTimer) clearInterval(pollTimer); });
 
   // --- First view: layers on, figures shaded, cases drawn → ready ----------------------------------------
   document.querySelectorAll("[data-layer]").forEach(function (box) { syncLayer(box.dataset.layer, box.checked); });
-  Promise.all(regionLoads.concat([refreshFigures(), loadCases(true)])).then(function () {
+  // The first view frames the district (its streets) once they are loaded, then the cases of that view are drawn.
+  var framed = regionLoads.length ? regionLoads[0].then(function () {
+    if (layers.streets && layers.streets.getLayers().length) map.fitBounds(layers.streets.getBounds(), { animate: false });
+  }) : Promise.resolve();
+  var casesDrawn = framed.then(function () { return loadCases(true); });
+  Promise.all(regionLoads.concat([refreshFigures(), casesDrawn])).then(function () {
     if (layers.grids) layers.grids.bringToBack();
     shadeGrids();
+    if (caseCluster) map.on("moveend", function () { loadCases(true); });
     G.ready("map", started);
   }).catch(function (error) {
     toast(t("failed") + ": " + error.message);
+    if (caseCluster) map.on("moveend", function () { loadCases(true); });
     G.ready("map", started);
   });
   window.__map = map;

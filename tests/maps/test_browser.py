@@ -1,0 +1,289 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright against a live server.
+
+Every page must load without a JavaScript error or a failed request logged to the console; each saves a
+screenshot into test-artifacts/. The time until the map's first view (with its cases) and the dashboard's first
+heatmap are drawn is measured in the browser (`window.__ready`, set by the pages) and printed.
+"""
+
+import csv
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from tests.maps.conftest import PASSWORD, X0, Y0, make_case, report_and_register
+
+# Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make between browser steps
+# are ordinary blocking calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+TIMINGS: dict[str, int] = {}
+
+
+@pytest.fixture(scope="session")
+def plain_http():
+    """The live server speaks plain http: no redirect to https, cookies without the Secure flag."""
+    with override_settings(SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False):
+        yield
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+    if TIMINGS:
+        print("\nfirst view ready (ms, measured in the browser):", TIMINGS)
+
+
+@pytest.fixture
+def server(plain_http, live_server):
+    return live_server.url
+
+
+class Session:
+    """A browser context for one person, failing the test on any console error or page error."""
+
+    def __init__(self, browser, base_url: str):
+        self.context = browser.new_context(
+            base_url=base_url, viewport={"width": 1400, "height": 900}, locale="zh-CN", accept_downloads=True
+        )
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on(
+            "requestfailed",
+            lambda r: (
+                self.errors.append(f"request failed: {r.url} {r.failure}")
+                if not r.url.endswith(".pbf")  # tiles still in flight when the map moves are cancelled, not failed
+                else None
+            ),
+        )
+
+    def login(self, username: str, password: str = PASSWORD):
+        page = self.page
+        page.goto("/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button.primary")
+        page.wait_for_load_state("networkidle")
+
+    def menu(self) -> list[str]:
+        return self.page.eval_on_selector_all("#menu a", "links => links.map(a => a.dataset.page)")
+
+    def layers(self) -> list[str]:
+        return self.page.eval_on_selector_all("[data-layer]", "boxes => boxes.map(b => b.dataset.layer)")
+
+    def wait_ready(self, name: str, timeout: float = 20_000) -> int:
+        self.page.wait_for_function(f"window.__ready && window.__ready[{name!r}] !== undefined", timeout=timeout)
+        return self.page.evaluate(f"window.__ready[{name!r}]")
+
+    def shot(self, name: str):
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+    def close(self):
+        self.context.close()
+        assert not self.errors, "\n".join(self.errors)
+
+
+@pytest.fixture
+def session(browser, server):
+    opened: list[Session] = []
+
+    def make() -> Session:
+        s = Session(browser, server)
+        opened.append(s)
+        return s
+
+    yield make
+    for s in opened:
+        s.close()
+
+
+def test_login_page_in_chinese_and_english(session, world):
+    s = session()
+    page = s.page
+    page.goto("/")
+    assert "/accounts/login/" in page.url
+    assert page.locator("h1").inner_text() == "网格化管理系统"
+    s.shot("01-login-zh")
+    page.click("button[data-lang=en]")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text() == "Grid Management System"
+    assert page.locator("button.primary").inner_text() == "Log in"
+    s.shot("02-login-en")
+    page.click("button[data-lang=zh-hans]")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("button.primary").inner_text() == "登录"
+    page.fill("input[name=username]", "t-worker")
+    page.fill("input[name=password]", "wrong-password")
+    page.click("button.primary")
+    assert "用户名或密码不正确" in page.locator(".error").inner_text()
+
+
+def test_worker_sees_own_grid_and_walks_from_a_person_to_the_building(session, world_with_cases):
+    world = world_with_cases
+    s = session()
+    s.login("t-worker")
+    page = s.page
+    assert page.url.endswith("/map/")
+    assert s.menu() == ["map", "public"]
+    assert s.layers() == ["streets", "communities", "grids", "buildings", "cases"]
+    TIMINGS["map (worker)"] = s.wait_ready("map")
+    # Cases of the worker's grid only.
+    assert page.locator("#case-count").inner_text() == "(3)"
+    s.shot("03-map-worker")
+    # 人 → 户 → 楼 → 图: search a person, fly to the building, list its households (masked).
+    person = world.people[0]
+    page.fill("#search", person.name)
+    page.click("#search-form button")
+    page.wait_for_selector("#detail.open .household")
+    panel = page.locator("#detail-body").inner_text()
+    assert person.name in panel
+    assert person.id_number_masked in panel and "****" in panel
+    page.wait_for_function("window.__map.getZoom() >= 17", timeout=10_000)
+    page.wait_for_timeout(1200)  # building tiles at zoom 18
+    s.shot("04-map-worker-building")
+    # 图 → 楼: a click on a footprint opens the same building.
+    page.click("#detail-close")
+    centre = world.buildings[1].footprint.point_on_surface
+    page.evaluate(f"window.__map.setView([{centre.y}, {centre.x}], 18, {{animate: false}})")
+    page.wait_for_timeout(500)
+    point = page.evaluate(
+        f"(() => {{ const p = window.__map.latLngToContainerPoint([{centre.y}, {centre.x}]); return [p.x, p.y]; }})()"
+    )
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    page.wait_for_selector("#detail.open .household")
+    assert world.people[4].name in page.locator("#detail-body").inner_text()
+
+
+def test_dispatcher_sees_new_cases_without_reload_and_dispatches_one(session, world_with_cases):
+    world = world_with_cases
+    target = report_and_register(world=world, lon=X0 + 0.015, lat=Y0 + 0.015)
+    assert target.state == "registered" and target.responsible_unit == world.office
+    s = session()
+    s.login("t-dispatcher")
+    page = s.page
+    assert page.url.endswith("/map/")
+    assert s.menu() == ["map", "public"]
+    assert s.layers() == ["streets", "communities", "grids", "precincts", "buildings", "cases"]
+    TIMINGS["map (dispatcher)"] = s.wait_ready("map")
+    assert page.locator("#case-count").inner_text() == "(6)"
+    page.check("[data-layer=precincts]")
+    page.wait_for_timeout(300)
+    s.shot("05-map-dispatcher")
+    # A new report arrives: it shows up within 10 s, without a reload.
+    make_case(world=world, lon=X0 + 0.018, lat=Y0 + 0.012, grid=world.grids[0])
+    page.wait_for_function("document.getElementById('case-count').textContent === '(7)'", timeout=10_000)
+    assert page.locator("#toast").inner_text().startswith("新案件")
+    # Open the registered case from the map and dispatch it.
+    page.evaluate(f"window.__openCase({target.id})")
+    page.wait_for_selector(f"#detail.open h3[data-case-id='{target.id}']")
+    assert page.locator("#detail [data-do=dispatch]").count() == 1
+    assert page.locator("#detail .timeline li[data-action=register]").count() == 1
+    s.shot("06-case-panel")
+    page.fill("#action-note", "请街道城管队处置")
+    page.click("#detail [data-do=dispatch]")
+    page.wait_for_function("document.getElementById('toast').textContent.startsWith('操作成功')", timeout=10_000)
+    target.refresh_from_db()
+    assert target.state == "dispatched"
+    assert target.events.filter(action="dispatch", note="请街道城管队处置").exists()
+    page.wait_for_timeout(300)
+    s.shot("07-case-dispatched")
+    # Filters: only red cases.
+    page.select_option("#f-light", "red")
+    page.wait_for_function("document.getElementById('case-count').textContent === '(1)'", timeout=10_000)
+
+
+def test_manager_sees_figures_not_residents_and_switches_language(session, world_with_cases):
+    s = session()
+    s.login("t-manager")
+    page = s.page
+    assert page.url.endswith("/dashboard/")
+    assert s.menu() == ["map", "dashboard", "public"]
+    page.goto("/map/")
+    assert s.layers() == ["streets", "communities", "grids", "precincts", "cases"]
+    s.wait_ready("map")
+    page.select_option("#figure", "cases_per_1000")
+    page.wait_for_timeout(500)
+    assert "人口" in page.locator("#region-figures").inner_text()
+    s.shot("08-map-manager-shaded")
+    page.fill("#search", "王")
+    page.click("#search-form button")
+    page.wait_for_selector("#search-results li")
+    assert "人员" not in page.locator("#search-results").inner_text()
+    page.click("button[data-lang=en]")
+    page.wait_for_load_state("networkidle")
+    s.wait_ready("map")
+    assert page.locator("#menu a[data-page=map]").inner_text() == "Command map"
+    assert page.locator("[data-layer=grids] + .layer-name").inner_text() == "Grid"
+    s.shot("09-map-manager-en")
+    page.click("button[data-lang=zh-hans]")
+    page.wait_for_load_state("networkidle")
+
+
+def test_manager_dashboard_heatmap_and_export(session, world_with_cases, tmp_path):
+    s = session()
+    s.login("t-manager")
+    page = s.page
+    TIMINGS["dashboard heatmap"] = s.wait_ready("heatmap")
+    s.wait_ready("summary")
+    page.evaluate(f"window.__map.fitBounds([[{Y0}, {X0}], [{Y0 + 0.04}, {X0 + 0.04}]], {{animate: false}})")
+    page.wait_for_function("Number(document.documentElement.dataset.hexagons) > 0", timeout=10_000)
+    page.wait_for_timeout(500)
+    assert page.locator(".lights [data-light=red]").inner_text().startswith("1")
+    assert "清香坪街道" in page.locator("#rank-streets").inner_text()
+    s.shot("10-dashboard")
+    with page.expect_download() as csv_download:
+        page.click("#export-csv")
+    path = tmp_path / "view.csv"
+    csv_download.value.save_as(path)
+    text = path.read_text(encoding="utf-8-sig")
+    assert text.startswith("section,key,name,count")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert sum(int(row[3]) for row in rows if row[0] == "hexagon") == 5
+    with page.expect_download() as xlsx_download:
+        page.click("#export-xlsx")
+    assert xlsx_download.value.suggested_filename.endswith(".xlsx")
+    page.select_option("#d-measure", "per_1000")
+    page.wait_for_timeout(500)
+    s.shot("11-dashboard-per-1000")
+
+
+def test_public_page_without_login(session, world_with_cases):
+    world = world_with_cases
+    s = session()
+    page = s.page
+    page.goto("/public/")
+    TIMINGS["public"] = s.wait_ready("public")
+    assert s.menu() == ["public"]
+    body = page.content()
+    assert "清香坪街道" in body
+    for person in world.people:
+        assert person.name not in body
+    for case in world.cases:
+        assert case.number not in body and case.address not in body
+    assert not re.search(r"\d+\.\d{6,}", page.locator("#p-table").inner_text())
+    s.shot("12-public")
