@@ -285,6 +285,8 @@ class Case(models.Model):
         Grid, on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("网格")
     )
     routing_reason = models.JSONField(_("派遣依据"), default=dict, blank=True)
+    # The reporter solved it on the spot (level 1): the case closes when the after-photo arrives.
+    resolved_on_site = models.BooleanField(_("现场已解决"), default=False)
 
     state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.REPORTED)
     resume_state = models.CharField(_("恢复后状态"), max_length=16, choices=State.choices, blank=True, default="")

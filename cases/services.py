@@ -246,6 +246,7 @@ def create_case(
     external_ref: str = "",
     attachments: Iterable[str] = (),
     received_at: datetime | None = None,
+    resolved_on_site: bool = False,
 ) -> tuple[Case, bool]:
     """Take a report: locate it, route it, number it, look for a likely duplicate, write the first event.
 
@@ -269,6 +270,7 @@ def create_case(
             reporter=getattr(reporter, "pk", None),
             external_ref=external_ref,
             attachments=attachments,
+            resolved_on_site=resolved_on_site,
         )
         existing = _replay(client_uuid, digest)
         if existing is not None:
@@ -311,6 +313,7 @@ def create_case(
                 routing_reason=route.reason,
                 state=State.REPORTED,
                 duplicate_of=original,
+                resolved_on_site=resolved_on_site,
                 step_seq=0,
             )
             _start_step(case, "register", received_at)
