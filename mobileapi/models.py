@@ -96,3 +96,30 @@ class Patrol(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} {self.grid} {self.started_at:%Y-%m-%d}"
+
+
+class PhotoKind(models.TextChoices):
+    BEFORE = "before", _("处置前")
+    AFTER = "after", _("处置后")
+
+
+class CasePhoto(models.Model):
+    """A photo attached to a case from a handheld, with how far its camera position and time are from the report."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="photos")
+    photo = models.ForeignKey(Photo, on_delete=models.PROTECT, related_name="uses")
+    kind = models.CharField(_("kind"), max_length=8, choices=PhotoKind.choices)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    distance_m = models.FloatField(_("distance from the report (m)"), null=True, blank=True)
+    time_gap_hours = models.FloatField(_("time from the report (h)"), null=True, blank=True)
+    flagged = models.BooleanField(_("position or time far from the report"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("case photo")
+        verbose_name_plural = _("case photos")
+        ordering = ["case_id", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["case", "photo", "kind"], name="case_photo_once_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.photo}"

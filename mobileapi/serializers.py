@@ -6,8 +6,10 @@ from django.contrib.gis.geos import LineString
 from django.utils import timezone
 from rest_framework import serializers
 
+from cases.serializers import CategoryCodeField
 from grids.coords import CRS_CHOICES, to_wgs84_point
 from grids.models import Grid, Unit
+from mobileapi.models import PhotoKind
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -114,3 +116,91 @@ class PatrolSerializer(serializers.Serializer):
     ended_at = serializers.DateTimeField()
     length_m = serializers.FloatField()
     coverage = serializers.FloatField(help_text="share of the grid's area within 25 m of the track, 0–1")
+
+
+# --- Reports ---------------------------------------------------------------------------------
+
+REPORT_MAX_AGE = timedelta(days=30)
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+class ReportRequestSerializer(serializers.Serializer):
+    client_uuid = serializers.UUIDField()
+    category = CategoryCodeField()
+    level = serializers.IntegerField(required=False, min_value=1, max_value=4)
+    description = serializers.CharField(max_length=2000)
+    location = GeoJSONGeometryField(geom_type="Point")
+    crs = serializers.ChoiceField(choices=CRS_CHOICES, default="wgs84")
+    address = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+    captured_at = serializers.DateTimeField()
+    resolved_on_site = serializers.BooleanField(default=False)
+
+    def validate_captured_at(self, value):
+        now = timezone.now()
+        if value > now + CLOCK_SKEW:
+            raise serializers.ValidationError("采集时间在将来，请校准终端时钟。captured_at is in the future.")
+        if value < now - REPORT_MAX_AGE:
+            raise serializers.ValidationError("采集时间早于30天前。captured_at is more than 30 days ago.")
+        return value
+
+    def validate(self, data):
+        (lon, lat), crs = data.pop("location")[0], data.pop("crs")
+        data["point"] = to_wgs84_point(lon, lat, crs)
+        level = data.get("level") or data["category"].default_level
+        if data["resolved_on_site"] and level != 1:
+            raise serializers.ValidationError(
+                {"resolved_on_site": "只有一级（就地解决）案件可现场办结。Only level-1 cases are solved on the spot."}
+            )
+        return data
+
+
+class ReportSerializer(serializers.Serializer):
+    """What a handheld learns about its report: where it went, its deadline and its light."""
+
+    id = serializers.IntegerField()
+    client_uuid = serializers.UUIDField()
+    case_no = serializers.CharField(source="number")
+    state = serializers.CharField()
+    category = serializers.CharField(source="category.code")
+    level = serializers.IntegerField()
+    unit = UnitBriefSerializer(source="responsible_unit")
+    co_units = UnitBriefSerializer(many=True)
+    deadline = serializers.DateTimeField(source="deadline_at", allow_null=True)
+    step_deadline = serializers.DateTimeField(source="step_deadline_at", allow_null=True)
+    light = serializers.CharField(allow_null=True)
+    duplicate_of = serializers.SerializerMethodField()
+    received_at = serializers.DateTimeField()
+    captured_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_duplicate_of(self, case) -> dict | None:
+        original = case.duplicate_of
+        return {"id": original.pk, "case_no": original.number} if original else None
+
+
+class ReportListQuerySerializer(serializers.Serializer):
+    since = serializers.DateTimeField(required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=200)
+
+
+class PhotoUploadSerializer(serializers.Serializer):
+    photo = serializers.FileField(help_text="JPEG, PNG or WebP, 10 MB at most")
+    kind = serializers.ChoiceField(choices=PhotoKind.choices)
+
+
+class CasePhotoSerializer(serializers.Serializer):
+    sha256 = serializers.CharField(source="photo.sha256")
+    kind = serializers.CharField()
+    content_type = serializers.CharField(source="photo.content_type")
+    width = serializers.IntegerField(source="photo.width")
+    height = serializers.IntegerField(source="photo.height")
+    taken_at = serializers.DateTimeField(source="photo.taken_at", allow_null=True)
+    camera_position = serializers.SerializerMethodField()
+    distance_m = serializers.FloatField(allow_null=True)
+    time_gap_hours = serializers.FloatField(allow_null=True)
+    flagged = serializers.BooleanField()
+    case_state = serializers.CharField(source="case.state")
+
+    def get_camera_position(self, attached) -> dict | None:
+        gps = attached.photo.gps
+        return {"type": "Point", "coordinates": [gps.x, gps.y]} if gps else None

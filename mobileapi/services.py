@@ -8,11 +8,14 @@ from django.contrib.gis.geos import LineString, Point
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from pyproj import Geod
 from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
 
+from cases import services as case_services
+from cases.models import Case, CaseEvent, Source, State
 from gridmgmt import login_guard
 from mobileapi import idempotency, photos
-from mobileapi.models import AccessToken, Patrol, Photo
+from mobileapi.models import AccessToken, CasePhoto, Patrol, Photo, PhotoKind
 
 
 def issue_token(*, request, username: str, password: str, device_id: str) -> tuple[AccessToken, str]:
@@ -111,3 +114,83 @@ def record_patrol(*, worker, client_uuid, track: LineString, started_at, ended_a
         )
 
     return idempotency.create_once(model=Patrol, client_uuid=client_uuid, digest=digest, create=create)
+
+
+# --- Reports --------------------------------------------------------------------------------
+
+
+def submit_report(
+    *, worker, client_uuid, category, point, description, captured_at, address="", level=None, resolved_on_site=False
+) -> tuple[Case, bool]:
+    """A report from a handheld becomes a case (once per client UUID): (case, whether it is new)."""
+    try:
+        case, created = case_services.create_case(
+            category=category,
+            point=point,
+            description=description,
+            source=Source.HANDHELD,
+            actor=worker,
+            reporter=worker,
+            address=address,
+            captured_at=captured_at,
+            level=level,
+            client_uuid=client_uuid,
+            resolved_on_site=resolved_on_site,
+        )
+    except case_services.InvalidInput as error:
+        raise ValidationError(error.errors) from None
+    return case, created
+
+
+PHOTO_FAR_M = 200
+PHOTO_LATE_HOURS = 24
+_GEOD = Geod(ellps="WGS84")
+
+
+def attach_photo(*, case: Case, data: bytes, kind: str, uploader) -> tuple[CasePhoto, bool]:
+    """Keep a photo for a report (once per content and kind), compare its camera position and time with the report,
+    and close a level-1 report solved on the spot when its after-photo arrives."""
+    photo, _ = store_photo(data=data, uploader=uploader)
+    distance_m = time_gap = None
+    if photo.gps is not None:
+        distance_m = _GEOD.inv(case.point.x, case.point.y, photo.gps.x, photo.gps.y)[2]
+    if photo.taken_at is not None:
+        time_gap = abs((photo.taken_at - case.captured_at).total_seconds()) / 3600
+    flagged = (distance_m or 0) > PHOTO_FAR_M or (time_gap or 0) > PHOTO_LATE_HOURS
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        attached, created = CasePhoto.objects.get_or_create(
+            case=case,
+            photo=photo,
+            kind=kind,
+            defaults={
+                "uploaded_by": uploader,
+                "distance_m": distance_m,
+                "time_gap_hours": time_gap,
+                "flagged": flagged,
+            },
+        )
+        if not created:
+            return attached, False
+        on_spot = kind == PhotoKind.AFTER and case.resolved_on_site and case.state == State.REPORTED
+        if on_spot:
+            case_services.apply_transition(
+                case_id=case.pk,
+                actor=uploader,
+                action="close_on_spot",
+                version=case.version,
+                note="现场已解决 / solved on the spot",
+                attachments=[photo.sha256],
+            )
+        else:
+            # Not a transition: the photo joins the case's timeline without changing its state or version.
+            CaseEvent.objects.create(
+                case=case,
+                actor=uploader,
+                action="photo",
+                from_state=case.state,
+                to_state=case.state,
+                attachments=[photo.sha256],
+                data={"kind": kind, "distance_m": distance_m, "time_gap_hours": time_gap, "flagged": flagged},
+            )
+    return attached, True

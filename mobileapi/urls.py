@@ -6,4 +6,6 @@ urlpatterns = [
     path("auth/token", views.TokenView.as_view(), name="mobile-token"),
     path("me", views.MeView.as_view(), name="mobile-me"),
     path("patrols", views.PatrolView.as_view(), name="mobile-patrols"),
+    path("reports", views.ReportsView.as_view(), name="mobile-reports"),
+    path("reports/<uuid:client_uuid>/photos", views.ReportPhotosView.as_view(), name="mobile-report-photos"),
 ]

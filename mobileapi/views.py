@@ -1,16 +1,26 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotAuthenticated
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import NotAuthenticated, NotFound, ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mobileapi import idempotency, selectors, services
+from cases.models import Case
+from cases.services import IntakeConflict
+from grids.models import Role
+from mobileapi import idempotency, photos, selectors, services
 from mobileapi.models import AccessToken
 from mobileapi.serializers import (
+    CasePhotoSerializer,
     PatrolRequestSerializer,
     PatrolSerializer,
+    PhotoUploadSerializer,
+    ReportListQuerySerializer,
+    ReportRequestSerializer,
+    ReportSerializer,
     TokenRequestSerializer,
     TokenResponseSerializer,
     WorkerSerializer,
@@ -79,4 +89,82 @@ class PatrolView(APIView):
             )
         return Response(
             PatrolSerializer(patrol).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class WorkersOnly(BasePermission):
+    message = "只有网格员可以使用此接口。Only grid workers may use this."
+
+    def has_permission(self, request, view):
+        staff = getattr(request.user, "staff", None)
+        return bool(staff and staff.role == Role.WORKER)
+
+
+class ReportsView(APIView):
+    """POST a report (idempotent by client_uuid); GET the worker's reports changed since a time."""
+
+    permission_classes = [IsAuthenticated, WorkersOnly]
+
+    @extend_schema(
+        request=ReportRequestSerializer,
+        responses={200: ReportSerializer, 201: ReportSerializer, 409: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        data = ReportRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            case, created = services.submit_report(worker=request.user, **data.validated_data)
+        except IntakeConflict as conflict:
+            return Response(
+                {
+                    "detail": "该 client_uuid 已用于内容不同的另一份上报。client_uuid was used for a different report.",
+                    "code": "client_uuid_conflict",
+                    "existing": {"id": conflict.existing.pk, "case_no": conflict.existing.number},
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        body = ReportSerializer(selectors.report(case_id=case.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(parameters=[ReportListQuerySerializer], responses={200: ReportSerializer(many=True)})
+    def get(self, request):
+        query = ReportListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        reports = selectors.reports_of(user=request.user, **query.validated_data)
+        return Response(ReportSerializer(reports, many=True).data)
+
+
+class ReportPhotosView(APIView):
+    """Upload a before/after photo for one of the worker's reports (idempotent by content and kind)."""
+
+    permission_classes = [IsAuthenticated, WorkersOnly]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={200: CasePhotoSerializer, 201: CasePhotoSerializer},
+    )
+    def post(self, request, client_uuid):
+        if int(request.META.get("CONTENT_LENGTH") or 0) > photos.MAX_BYTES + 1024 * 1024:
+            return Response(
+                {"photo": ["照片超过 10 MB。The photo is larger than 10 MB."]},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        case = Case.objects.filter(client_uuid=client_uuid, reporter=request.user).first()
+        if case is None:
+            raise NotFound("没有这份上报（或不是您上报的）。No such report of yours.")
+        data = PhotoUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["photo"]
+        if upload.size > photos.MAX_BYTES:
+            raise ValidationError({"photo": ["照片超过 10 MB。The photo is larger than 10 MB."]})
+        try:
+            attached, created = services.attach_photo(
+                case=case, data=upload.read(), kind=data.validated_data["kind"], uploader=request.user
+            )
+        except photos.PhotoRejected as rejected:
+            raise ValidationError({"photo": [str(rejected)]}) from None
+        attached.case.refresh_from_db()
+        return Response(
+            CasePhotoSerializer(attached).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

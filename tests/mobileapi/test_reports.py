@@ -1,0 +1,223 @@
+"""A handheld's reports: offline retries never lose or double a case, and bad input changes nothing."""
+
+import io
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from PIL import Image
+from rest_framework.test import APIClient
+
+from cases.models import Case, CaseEvent, State
+from grids.coords import wgs84_to_gcj02
+from grids.models import Role
+from mobileapi.models import CasePhoto
+from tests.mobileapi.test_photos import camera_jpeg
+
+URL = "/api/mobile/v1/reports"
+LEVEL_1 = "SJ0102"  # 暴露垃圾: solved on the spot by the worker when possible
+LEVEL_3 = "BJ0101"  # 上水井盖: the street office's
+
+
+def report(point, **extra):
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "category": LEVEL_3,
+        "description": "井盖缺失，有行人踏空危险",
+        "location": {"type": "Point", "coordinates": [point.x, point.y]},
+        "captured_at": (timezone.now() - timedelta(hours=2)).isoformat(),
+        **extra,
+    }
+
+
+@pytest.fixture
+def worker(client_for, geo):
+    client = client_for(Role.WORKER)
+    client.staff.grids.set([geo.grids["W1"]])
+    return client
+
+
+def test_a_report_becomes_a_case_routed_to_the_street_office(worker, geo):
+    response = worker.post(URL, report(geo.point("W1", "S")), format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["case_no"].startswith("XQ-")
+    assert body["state"] == State.REPORTED
+    assert body["unit"]["id"] == geo.offices["W"].pk
+    assert body["light"] == "green" and body["deadline"]
+    case = Case.objects.get(pk=body["id"])
+    assert case.reporter == worker.staff.user and case.source == "handheld"
+    assert case.captured_at < case.received_at
+
+
+def test_gcj02_positions_are_converted_once(worker, geo):
+    truth = geo.point("E2", "N")
+    lon, lat = wgs84_to_gcj02(truth.x, truth.y)
+    body = worker.post(
+        URL, report(truth, location={"type": "Point", "coordinates": [lon, lat]}, crs="gcj02"), format="json"
+    ).json()
+    case = Case.objects.get(pk=body["id"])
+    assert case.point.distance(truth) < 1e-7
+    assert body["unit"]["id"] == geo.offices["E"].pk
+
+
+def test_retry_returns_the_same_body_and_reuse_is_409(worker, geo):
+    payload = report(geo.point("W1", "S"))
+    first = worker.post(URL, payload, format="json")
+    again = worker.post(URL, payload, format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    changed = worker.post(URL, {**payload, "description": "另一件事"}, format="json")
+    assert changed.status_code == 409
+    assert changed.json()["existing"]["case_no"] == first.json()["case_no"]
+    assert Case.objects.count() == 1 and CaseEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_from_several_connections_make_one_case(client_for, geo):
+    worker = client_for(Role.WORKER)
+    payload = report(geo.point("W2", "N"))
+    statuses = []
+
+    def send():
+        try:
+            client = APIClient()
+            client.credentials(**worker._credentials)
+            statuses.append(client.post(URL, payload, format="json").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 7 + [201]
+    assert Case.objects.count() == 1
+    assert CaseEvent.objects.count() == 1
+
+
+def _bad(geo):
+    inside = geo.point("W1", "S")
+    return [
+        ({"category": "ZZ9999"}, "category"),
+        ({"category": "BJ01"}, "category"),
+        ({"category": 12}, "category"),
+        ({"client_uuid": "123"}, "client_uuid"),
+        ({"description": ""}, "description"),
+        ({"description": "x" * 2001}, "description"),
+        ({"location": {"type": "Point", "coordinates": [100.0, 30.0]}}, "location"),
+        ({"location": {"type": "Point", "coordinates": ["101.6", 26.6]}}, "location"),
+        ({"location": {"type": "Point", "coordinates": [181, 26.6]}}, "location"),
+        ({"location": {"type": "LineString", "coordinates": [[inside.x, inside.y], [inside.x, inside.y]]}}, "location"),
+        ({"location": [inside.x, inside.y]}, "location"),
+        ({"crs": "bd09"}, "crs"),
+        ({"captured_at": "tomorrow"}, "captured_at"),
+        ({"captured_at": (timezone.now() + timedelta(days=1)).isoformat()}, "captured_at"),
+        ({"level": 7}, "level"),
+        ({"level": "high"}, "level"),
+        ({"resolved_on_site": True}, "resolved_on_site"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(17))
+def test_bad_input_is_400_with_a_field_message_and_writes_nothing(worker, geo, index):
+    change, field = _bad(geo)[index]
+    response = worker.post(URL, {**report(geo.point("W1", "S")), **change}, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert Case.objects.count() == 0 and CaseEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize("field", ["client_uuid", "category", "description", "location", "captured_at"])
+def test_missing_fields_are_named(worker, geo, field):
+    payload = report(geo.point("W1", "S"))
+    del payload[field]
+    response = worker.post(URL, payload, format="json")
+    assert response.status_code == 400 and field in response.json()
+    assert Case.objects.count() == 0
+
+
+@pytest.mark.parametrize("body", ["{", "[]", "null", '"text"', '{"client_uuid": }'])
+def test_malformed_json_is_400(worker, body):
+    response = worker.post(URL, body, content_type="application/json")
+    assert response.status_code == 400
+    assert Case.objects.count() == 0
+
+
+def test_only_workers_report_and_only_with_a_token(client_for, geo):
+    assert APIClient().post(URL, report(geo.point("W1", "S")), format="json").status_code == 401
+    manager = client_for(Role.MANAGER)
+    assert manager.post(URL, report(geo.point("W1", "S")), format="json").status_code == 403
+    assert Case.objects.count() == 0
+
+
+def test_list_since_shows_the_workers_reports_with_their_state(worker, geo):
+    before = timezone.now() - timedelta(seconds=1)
+    worker.post(URL, report(geo.point("W1", "S")), format="json")
+    worker.post(URL, report(geo.point("W1", "N")), format="json")
+    listed = worker.get(URL, {"since": before.isoformat()}).json()
+    assert [r["state"] for r in listed] == [State.REPORTED, State.REPORTED]
+    assert worker.get(URL, {"since": timezone.now().isoformat()}).json() == []
+    assert worker.get(URL, {"since": "last week"}).status_code == 400
+
+
+def upload(client, case_uuid, data: bytes, kind="before", name="p.jpg"):
+    return client.post(
+        f"{URL}/{case_uuid}/photos", {"photo": (io.BytesIO(data), name), "kind": kind}, format="multipart"
+    )
+
+
+def test_photos_attach_once_and_are_compared_with_the_report(worker, geo, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    point = geo.point("W1", "S")
+    payload = report(point)
+    worker.post(URL, payload, format="json")
+    near = camera_jpeg(lon=point.x + 0.0005, lat=point.y, when=timezone.localtime().strftime("%Y:%m:%d %H:%M:%S"))
+    first = upload(worker, payload["client_uuid"], near)
+    assert first.status_code == 201, first.content
+    assert first.json()["flagged"] is False and 40 < first.json()["distance_m"] < 60
+    assert upload(worker, payload["client_uuid"], near).status_code == 200
+    far = camera_jpeg(lon=point.x + 0.01, lat=point.y)
+    flagged = upload(worker, payload["client_uuid"], far).json()
+    assert flagged["flagged"] is True and flagged["distance_m"] > 200
+    assert CasePhoto.objects.count() == 2
+    timeline = CaseEvent.objects.filter(case__client_uuid=payload["client_uuid"], action="photo")
+    assert timeline.count() == 2
+    assert Case.objects.get().version == 1  # a photo does not make a dispatcher's view stale
+
+
+def test_bad_photos_are_400_and_attach_nothing(worker, geo, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    payload = report(geo.point("W1", "S"))
+    worker.post(URL, payload, format="json")
+    assert upload(worker, payload["client_uuid"], b"not an image at all").status_code == 400
+    assert upload(worker, payload["client_uuid"], camera_jpeg(), kind="during").status_code == 400
+    assert upload(worker, uuid.uuid4(), camera_jpeg()).status_code == 404
+    assert CasePhoto.objects.count() == 0
+
+
+def test_oversize_photo_is_refused(worker, geo, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    payload = report(geo.point("W1", "S"))
+    worker.post(URL, payload, format="json")
+    response = upload(worker, payload["client_uuid"], b"\xff\xd8" + b"\x00" * (12 * 1024 * 1024))
+    assert response.status_code in (400, 413) and "photo" in response.json()
+    assert CasePhoto.objects.count() == 0
+
+
+def test_level_1_solved_on_the_spot_closes_with_its_after_photo(worker, geo, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    payload = report(geo.point("W1", "S"), category=LEVEL_1, resolved_on_site=True)
+    assert worker.post(URL, payload, format="json").json()["state"] == State.REPORTED
+    assert upload(worker, payload["client_uuid"], camera_jpeg(), kind="before").json()["case_state"] == State.REPORTED
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "blue").save(buffer, format="PNG")
+    after = upload(worker, payload["client_uuid"], buffer.getvalue(), kind="after", name="after.png")
+    assert after.json()["case_state"] == State.CLOSED
+    case = Case.objects.get(client_uuid=payload["client_uuid"])
+    assert case.closed_as == "on_spot"
+    assert case.events.filter(action="close_on_spot").get().attachments == [after.json()["sha256"]]
