@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include("grids.urls")),
     path("api/v1/", include("cases.urls")),
     path("api/mobile/v1/", include("mobileapi.urls")),
+    path("open311/v2/", include("mobileapi.open311.urls")),
     path("desk/", include("cases.desk_urls")),
     path("", include("maps.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -123,3 +123,57 @@ class CasePhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.photo}"
+
+
+class TaskCompletion(models.Model):
+    """A worker's answer to a 核实 (verify a report on site) or 核查 (check the handling) task, once per client UUID."""
+
+    class Kind(models.TextChoices):
+        CONFIRM = "confirm", _("核实")
+        CHECK = "check", _("核查")
+
+    client_uuid = models.UUIDField(unique=True)
+    fingerprint = models.CharField(max_length=64)
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="task_completions")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    result = models.CharField(max_length=16)
+    note = models.TextField(blank=True, default="")
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("task completion")
+        verbose_name_plural = _("task completions")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.result}"
+
+
+class Open311Key(models.Model):
+    """An API key for an Open311 GeoReport v2 client (a city app, a hotline system). Only its SHA-256 is stored."""
+
+    name = models.CharField(_("client name"), max_length=128)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("key begins with"), max_length=8, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Open311 API key")
+        verbose_name_plural = _("Open311 API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, *, name: str, key: str | None = None) -> tuple["Open311Key", str]:
+        key = key or secrets.token_urlsafe(24)
+        api_key, _ = cls.objects.update_or_create(
+            digest=token_digest(key), defaults={"name": name, "prefix": key[:8], "active": True, "revoked_at": None}
+        )
+        return api_key, key
+
+    @classmethod
+    def find_active(cls, key: str) -> "Open311Key | None":
+        return cls.objects.filter(digest=token_digest(key), active=True).first() if key else None
