@@ -20,42 +20,41 @@ from dataclasses import dataclass, field
 from django.contrib.gis.geos import Point
 from django.db import connection
 
-from grids.models import Unit, UnitType
+from grids.models import Community, Street, Unit, UnitType
 
-RULES_SQL = """
+POINT_SQL = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
+RULES_SQL = f"""
 WITH RECURSIVE chain(id, code, parent_id, distance) AS (
     SELECT id, code, parent_id, 0 FROM cases_category WHERE id = %(category)s
     UNION ALL
     SELECT c.id, c.code, c.parent_id, chain.distance + 1
     FROM cases_category c JOIN chain ON c.id = chain.parent_id
-),
-pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g)
+)
 SELECT r.id, r.role, r.unit_type, r.unit_id AS named_unit, r.priority, r.is_default,
-       chain.code, chain.distance,
-       s.code AS street_code, cm.code AS community_code, r.area IS NOT NULL AS has_area,
-       m.unit_id
-FROM cases_routingrule r
-JOIN chain ON chain.id = r.category_id
-CROSS JOIN pt
-LEFT JOIN grids_street s ON s.id = r.street_id
-LEFT JOIN grids_community cm ON cm.id = r.community_id
+       chain.code, chain.distance, r.street_id, r.community_id, r.area IS NOT NULL AS has_area,
+       u.id AS unit_id, u.code AS unit_code, u.name AS unit_name, u.type AS unit_kind,
+       u.parent_id AS unit_parent_id, u.phone AS unit_phone
+FROM chain
+JOIN cases_routingrule r ON r.category_id = chain.id AND r.active
 CROSS JOIN LATERAL (
     SELECT a.unit_id FROM cases_unitarea a
-    WHERE a.geom && pt.g AND ST_Covers(a.geom, pt.g)
+    WHERE a.geom && {POINT_SQL} AND ST_Covers(a.geom, {POINT_SQL})
       AND a.unit_type = r.unit_type
       AND (r.unit_id IS NULL OR a.unit_id = r.unit_id)
       AND a.unit_id <> ALL(%(exclude)s::bigint[])
     ORDER BY a.unit_area, a.unit_id
     LIMIT 1
 ) m
-WHERE r.active
-  AND (r.street_id IS NULL OR ST_Covers(s.boundary, pt.g))
-  AND (r.community_id IS NULL OR ST_Covers(cm.boundary, pt.g))
-  AND (r.area IS NULL OR ST_Covers(r.area, pt.g))
+JOIN grids_unit u ON u.id = m.unit_id
+WHERE (r.street_id IS NULL
+       OR EXISTS (SELECT 1 FROM grids_street s WHERE s.id = r.street_id AND ST_Covers(s.boundary, {POINT_SQL})))
+  AND (r.community_id IS NULL
+       OR EXISTS (SELECT 1 FROM grids_community c WHERE c.id = r.community_id AND ST_Covers(c.boundary, {POINT_SQL})))
+  AND (r.area IS NULL OR ST_Covers(r.area, {POINT_SQL}))
 ORDER BY chain.distance,
          (r.street_id IS NOT NULL OR r.community_id IS NOT NULL OR r.area IS NOT NULL) DESC,
          r.priority DESC, r.id
-"""
+"""  # only the fixed point expression is formatted in; values are parameters
 
 COMMAND_CENTRE_SQL = """
 WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g)
@@ -99,13 +98,23 @@ class Route:
 
 
 def _region(row: dict) -> dict | None:
-    if row["street_code"]:
-        return {"street": row["street_code"]}
-    if row["community_code"]:
-        return {"community": row["community_code"]}
+    if row["street_id"]:
+        return {"street": Street.objects.values_list("code", flat=True).get(pk=row["street_id"])}
+    if row["community_id"]:
+        return {"community": Community.objects.values_list("code", flat=True).get(pk=row["community_id"])}
     if row["has_area"]:
         return {"area": True}
     return None
+
+
+UNIT_COLUMNS = {"id": "unit_id", "code": "unit_code", "name": "unit_name", "type": "unit_kind"}
+UNIT_COLUMNS |= {"parent_id": "unit_parent_id", "phone": "unit_phone"}
+
+
+def _unit(row: dict) -> Unit:
+    """A Unit from the rule query's columns; its jurisdiction is deferred (loaded only if asked for)."""
+    fields = [field.attname for field in Unit._meta.concrete_fields if field.attname in UNIT_COLUMNS]
+    return Unit.from_db(connection.alias, fields, [row[UNIT_COLUMNS[name]] for name in fields])
 
 
 def matching_rules(*, point: Point, category_id: int, exclude: tuple[int, ...] = ()) -> list[dict]:
@@ -124,13 +133,13 @@ def command_centre_at(point: Point) -> Unit:
         row = cursor.fetchone()
     if row is None:
         raise RoutingError("没有配置指挥中心，无法为该位置派遣案件")
-    return Unit.objects.get(pk=row[0])
+    return Unit.objects.defer("jurisdiction").get(pk=row[0])
 
 
 def resolve(*, point: Point, category, exclude: tuple[int, ...] = ()) -> Route:
     """Where a case of `category` at `point` goes, and why. `point` in EPSG:4326."""
     rows = matching_rules(point=point, category_id=category.pk, exclude=exclude)
-    units = Unit.objects.in_bulk({row["unit_id"] for row in rows})
+    units = {row["unit_id"]: _unit(row) for row in rows}
 
     def match(row: dict) -> Match:
         return Match(

@@ -144,10 +144,11 @@ def test_no_command_centre_at_all_is_a_routing_error(db):
 def test_resolver_is_one_query_for_rules_and_units(geo: Geography):
     leaf = cat(SUSPICIOUS)
     with CaptureQueriesContext(connection) as queries:
-        resolve(point=geo.point("W1", "N"), category=leaf)
-    # one query finds rules and units (subdivided jurisdictions, spatial index), one loads the unit rows
-    assert len(queries) == 2
+        route = resolve(point=geo.point("W1", "N"), category=leaf)
+    # rules, the subdivided jurisdictions (spatial index) and the unit rows, in one query
+    assert len(queries) == 1
     assert "cases_unitarea" in queries[0]["sql"] and "ST_Covers" in queries[0]["sql"]
+    assert route.responsible.name == "北片派出所" and route.responsible.parent == geo.centre
 
 
 # --- GET /api/v1/route --------------------------------------------------------------
