@@ -2,7 +2,8 @@
 
 信息采集 → 立案 → 派遣 → 处置 → 处置反馈 → 核查 → 结案 → 评价 (DESIGN §4), with the side paths
 不予立案 (reject), 回退 (return: re-routed), 挂账 (suspend/resume), 延时 (extend/approve_extension),
-上报上级 (escalate), 就地解决 (close_on_spot), and duplicates (merge/not_duplicate).
+上报上级 (escalate), 就地解决 (close_on_spot), 现场核实 by a grid worker (confirm), and duplicates
+(merge/not_duplicate).
 
 `roles` are grids.models.Role values (system administrators may always act); `scope` says which of those
 actors, relative to the case, may act — see `cases.services.actor_may`.
@@ -66,6 +67,7 @@ TRANSITIONS: dict[str, Transition] = {
     ),
     "evaluate": t({S.CLOSED}, None, {W, M, D}, Scope.EVALUATOR, "评价"),
     "close_on_spot": t({S.REPORTED}, S.CLOSED, {W}, Scope.REPORTER, "就地解决"),
+    "confirm": t({S.REPORTED}, None, {W}, Scope.VERIFIER, "现场核实"),
     "merge": t(
         {S.REPORTED, S.REGISTERED, S.RETURNED, S.ESCALATED, S.DISPATCHED}, S.CLOSED, {D}, Scope.DESK, "合并重复案件"
     ),

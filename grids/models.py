@@ -10,6 +10,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 SRID = 4326
@@ -96,6 +97,8 @@ class Building(models.Model):
     grid = models.ForeignKey(
         Grid, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="buildings"
     )
+    # Kept by the database (default and update trigger) so handheld packages can send only what changed.
+    updated_at = models.DateTimeField(_("updated at"), db_default=Now(), editable=False, db_index=True)
 
     class Meta:
         verbose_name = _("building")
@@ -122,6 +125,8 @@ class Household(models.Model):
     floor = models.SmallIntegerField(_("floor"))
     room = models.CharField(_("room"), max_length=16)
     type = models.CharField(_("type"), max_length=16, choices=HouseholdType.choices, default=HouseholdType.FAMILY)
+    # Kept by the database (default and update trigger) so handheld packages can send only what changed.
+    updated_at = models.DateTimeField(_("updated at"), db_default=Now(), editable=False, db_index=True)
 
     class Meta:
         verbose_name = _("household")
@@ -179,6 +184,8 @@ class Person(models.Model):
     phone_cipher = models.TextField(editable=False, blank=True, default="")
     phone_digest = models.CharField(max_length=64, editable=False, blank=True, default="", db_index=True)
     phone_masked = models.CharField(_("phone"), max_length=16, editable=False, blank=True, default="")
+    # Kept by the database (default and update trigger) so handheld packages can send only what changed.
+    updated_at = models.DateTimeField(_("updated at"), db_default=Now(), editable=False, db_index=True)
 
     class Meta:
         verbose_name = _("person")

@@ -1,7 +1,11 @@
 """Reads of the handheld API."""
 
-from cases.models import Case
+from django.db import connection
+from django.db.models import Q
+
+from cases.models import Case, State
 from cases.selectors import light_expression
+from mobileapi.models import TaskCompletion
 
 
 def worker_profile(*, user) -> dict:
@@ -35,3 +39,78 @@ def report_queryset():
 
 def report(*, case_id: int) -> Case:
     return report_queryset().get(pk=case_id)
+
+
+# --- Offline grid package -------------------------------------------------------------------
+
+# One statement builds the whole package; `%(since)s` NULL means everything.
+_PACKAGE_SQL = """
+WITH g AS (
+    SELECT g.id, g.code, g.name, c.name AS community, s.name AS street, g.boundary
+    FROM grids_grid g JOIN grids_community c ON c.id = g.community_id JOIN grids_street s ON s.id = c.street_id
+    WHERE g.id = %(grid)s
+),
+b AS (SELECT * FROM grids_building WHERE grid_id = %(grid)s),
+h AS (
+    SELECT h.*, people.n AS people, people.tags, people.changed_at
+    FROM grids_household h JOIN b ON b.id = h.building_id
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS n, max(p.updated_at) AS changed_at,
+               (SELECT COALESCE(json_object_agg(tag, k), '{}') FROM
+                   (SELECT tag, count(*) AS k FROM grids_person q, unnest(q.care_tags) tag
+                    WHERE q.household_id = h.id GROUP BY tag) t) AS tags
+        FROM grids_person p WHERE p.household_id = h.id
+    ) people ON true
+),
+open_cases AS (
+    SELECT c.*, cat.code AS category_code FROM cases_case c JOIN cases_category cat ON cat.id = c.category_id
+    WHERE c.grid_id = %(grid)s AND c.state NOT IN ('closed', 'rejected')
+)
+SELECT json_build_object(
+    'grid', (SELECT json_build_object('id', id, 'code', code, 'name', name, 'community', community, 'street', street,
+                                      'boundary', ST_AsGeoJSON(boundary, 6)::json) FROM g),
+    'buildings', (SELECT COALESCE(json_agg(json_build_object(
+            'id', id, 'code', code, 'name', name, 'address', address, 'floors', floors, 'use', use,
+            'footprint', ST_AsGeoJSON(footprint, 6)::json) ORDER BY code), '[]')
+        FROM b WHERE %(since)s::timestamptz IS NULL OR updated_at > %(since)s),
+    'building_ids', (SELECT COALESCE(json_agg(id ORDER BY id), '[]') FROM b),
+    'households', (SELECT COALESCE(json_agg(json_build_object(
+            'id', id, 'building_id', building_id, 'unit_no', unit_no, 'floor', floor, 'room', room, 'type', type,
+            'people', people, 'care_tags', tags) ORDER BY building_id, unit_no, floor, room), '[]')
+        FROM h WHERE %(since)s::timestamptz IS NULL OR updated_at > %(since)s OR changed_at > %(since)s),
+    'household_ids', (SELECT COALESCE(json_agg(id ORDER BY id), '[]') FROM h),
+    'open_cases', (SELECT COALESCE(json_agg(json_build_object(
+            'id', id, 'case_no', number, 'category', category_code, 'level', level, 'state', state,
+            'description', description, 'address', address, 'received_at', received_at,
+            'step_deadline', step_deadline_at, 'location', ST_AsGeoJSON(point, 6)::json) ORDER BY received_at), '[]')
+        FROM open_cases WHERE %(since)s::timestamptz IS NULL OR updated_at > %(since)s),
+    'open_case_ids', (SELECT COALESCE(json_agg(id ORDER BY id), '[]') FROM open_cases),
+    'categories', (SELECT COALESCE(json_agg(json_build_object(
+            'code', c.code, 'name_zh', c.name_zh, 'name_en', c.name_en, 'default_level', c.default_level,
+            'group', p.code) ORDER BY c.code), '[]')
+        FROM cases_category c LEFT JOIN cases_category p ON p.id = c.parent_id
+        WHERE c.active AND NOT EXISTS (SELECT 1 FROM cases_category k WHERE k.parent_id = c.id))
+)::text
+"""
+
+
+def grid_package(*, grid_id: int, since=None) -> str:
+    """What a worker needs offline for one grid, as JSON text: boundary, buildings, household summaries (counts and
+    care tags, never names or ID numbers), open cases and the categories to report with. With `since`, only what
+    changed after it, plus the full id lists so the handheld can drop what is gone."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PACKAGE_SQL, {"grid": grid_id, "since": since})
+        return cursor.fetchone()[0]
+
+
+# --- Tasks ------------------------------------------------------------------------------------
+
+
+def open_tasks(*, user) -> list[Case]:
+    """核实: reports made by others in the worker's grids waiting to be confirmed on site.
+    核查: resolved cases the worker reported or that lie in their grids, waiting to be checked."""
+    grids = user.staff.grids.values("id")
+    confirmed = TaskCompletion.objects.filter(kind=TaskCompletion.Kind.CONFIRM).values("case_id")
+    to_confirm = Q(state=State.REPORTED, grid_id__in=grids) & ~Q(reporter=user) & ~Q(pk__in=confirmed)
+    to_check = Q(state=State.RESOLVED) & (Q(reporter=user) | Q(grid_id__in=grids))
+    return list(report_queryset().filter(to_confirm | to_check).order_by("step_deadline_at", "id"))

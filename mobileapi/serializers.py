@@ -10,6 +10,7 @@ from cases.serializers import CategoryCodeField
 from grids.coords import CRS_CHOICES, to_wgs84_point
 from grids.models import Grid, Unit
 from mobileapi.models import PhotoKind
+from mobileapi.photos import MAX_BYTES
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -183,8 +184,16 @@ class ReportListQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=200)
 
 
-class PhotoUploadSerializer(serializers.Serializer):
+class PhotoFileSerializer(serializers.Serializer):
     photo = serializers.FileField(help_text="JPEG, PNG or WebP, 10 MB at most")
+
+    def validate_photo(self, upload):
+        if upload.size > MAX_BYTES:
+            raise serializers.ValidationError("照片超过 10 MB。The photo is larger than 10 MB.")
+        return upload
+
+
+class PhotoUploadSerializer(PhotoFileSerializer):
     kind = serializers.ChoiceField(choices=PhotoKind.choices)
 
 
@@ -204,3 +213,47 @@ class CasePhotoSerializer(serializers.Serializer):
     def get_camera_position(self, attached) -> dict | None:
         gps = attached.photo.gps
         return {"type": "Point", "coordinates": [gps.x, gps.y]} if gps else None
+
+
+class PackageQuerySerializer(serializers.Serializer):
+    since = serializers.DateTimeField(required=False, help_text="only what changed after this time")
+
+
+class TaskSerializer(ReportSerializer):
+    kind = serializers.SerializerMethodField()
+    description = serializers.CharField()
+    address = serializers.CharField()
+    version = serializers.IntegerField()
+    location = serializers.SerializerMethodField()
+
+    def get_kind(self, case) -> str:
+        return "confirm" if case.state == "reported" else "check"
+
+    def get_location(self, case) -> dict:
+        return {"type": "Point", "coordinates": [case.point.x, case.point.y]}
+
+
+class TaskCompleteSerializer(serializers.Serializer):
+    client_uuid = serializers.UUIDField()
+    result = serializers.ChoiceField(choices=["confirmed", "not_found", "pass", "fail"])
+    note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+    photos = serializers.ListField(
+        child=serializers.RegexField(r"^[0-9a-f]{64}$"), required=False, default=list, max_length=20
+    )
+
+
+class TaskCompletionSerializer(serializers.Serializer):
+    client_uuid = serializers.UUIDField()
+    case_id = serializers.IntegerField()
+    kind = serializers.CharField()
+    result = serializers.CharField()
+    case_state = serializers.CharField(source="case.state")
+    created_at = serializers.DateTimeField()
+
+
+class PhotoSerializer(serializers.Serializer):
+    sha256 = serializers.CharField()
+    content_type = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    taken_at = serializers.DateTimeField(allow_null=True)

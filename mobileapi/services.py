@@ -15,7 +15,7 @@ from cases import services as case_services
 from cases.models import Case, CaseEvent, Source, State
 from gridmgmt import login_guard
 from mobileapi import idempotency, photos
-from mobileapi.models import AccessToken, CasePhoto, Patrol, Photo, PhotoKind
+from mobileapi.models import AccessToken, CasePhoto, Patrol, Photo, PhotoKind, TaskCompletion
 
 
 def issue_token(*, request, username: str, password: str, device_id: str) -> tuple[AccessToken, str]:
@@ -194,3 +194,48 @@ def attach_photo(*, case: Case, data: bytes, kind: str, uploader) -> tuple[CaseP
                 data={"kind": kind, "distance_m": distance_m, "time_gap_hours": time_gap, "flagged": flagged},
             )
     return attached, True
+
+
+# --- Tasks ----------------------------------------------------------------------------------
+
+TASK_RESULTS = {
+    TaskCompletion.Kind.CONFIRM: {"confirmed": ("confirm", "核实属实"), "not_found": ("confirm", "核实不属实")},
+    TaskCompletion.Kind.CHECK: {"pass": ("verify", "核查通过"), "fail": ("rework", "核查不通过，需返工")},
+}
+
+
+class TaskClosed(Exception):
+    """The case is no longer waiting for this worker's answer."""
+
+
+def complete_task(*, worker, case: Case, client_uuid, result: str, note: str = "", photos: list[str] = ()):
+    """Answer a 核实/核查 task once per client UUID, moving the case through the cycle: (completion, created)."""
+    photos = list(photos)
+    digest = idempotency.fingerprint({"case": case.pk, "result": result, "note": note, "photos": photos})
+
+    def create() -> TaskCompletion:
+        kind = {State.REPORTED: TaskCompletion.Kind.CONFIRM, State.RESOLVED: TaskCompletion.Kind.CHECK}.get(case.state)
+        if kind is None:
+            raise TaskClosed(case)
+        if result not in TASK_RESULTS[kind]:
+            raise ValidationError({"result": [f"应为 {' / '.join(TASK_RESULTS[kind])} 之一。"]})
+        known = set(Photo.objects.filter(sha256__in=photos).values_list("sha256", flat=True))
+        if missing := [ref for ref in photos if ref not in known]:
+            raise ValidationError({"photos": [f"照片尚未上传：{', '.join(missing)}。Upload them first."]})
+        action, label = TASK_RESULTS[kind][result]
+        try:
+            case_services.apply_transition(
+                case_id=case.pk,
+                actor=worker,
+                action=action,
+                version=case.version,
+                note=f"{label}。{note}".rstrip("。") if note else label,
+                attachments=photos,
+            )
+        except case_services.InvalidInput as error:
+            raise ValidationError(error.errors) from None
+        return TaskCompletion.objects.create(
+            client_uuid=client_uuid, fingerprint=digest, case=case, kind=kind, result=result, note=note, worker=worker
+        )
+
+    return idempotency.create_once(model=TaskCompletion, client_uuid=client_uuid, digest=digest, create=create)

@@ -8,4 +8,8 @@ urlpatterns = [
     path("patrols", views.PatrolView.as_view(), name="mobile-patrols"),
     path("reports", views.ReportsView.as_view(), name="mobile-reports"),
     path("reports/<uuid:client_uuid>/photos", views.ReportPhotosView.as_view(), name="mobile-report-photos"),
+    path("photos", views.PhotosView.as_view(), name="mobile-photos"),
+    path("grids/<int:pk>/package", views.GridPackageView.as_view(), name="mobile-grid-package"),
+    path("tasks", views.TasksView.as_view(), name="mobile-tasks"),
+    path("tasks/<int:pk>/complete", views.TaskCompleteView.as_view(), name="mobile-task-complete"),
 ]

@@ -1,26 +1,37 @@
+import hashlib
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotAuthenticated, NotFound, ValidationError
+from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.models import Case
-from cases.services import IntakeConflict
-from grids.models import Role
+from cases.selectors import visible_cases
+from cases.services import IntakeConflict, TransitionRefused
+from grids.models import Grid, Role
 from mobileapi import idempotency, photos, selectors, services
 from mobileapi.models import AccessToken
 from mobileapi.serializers import (
     CasePhotoSerializer,
+    PackageQuerySerializer,
     PatrolRequestSerializer,
     PatrolSerializer,
+    PhotoFileSerializer,
+    PhotoSerializer,
     PhotoUploadSerializer,
     ReportListQuerySerializer,
     ReportRequestSerializer,
     ReportSerializer,
+    TaskCompleteSerializer,
+    TaskCompletionSerializer,
+    TaskSerializer,
     TokenRequestSerializer,
     TokenResponseSerializer,
     WorkerSerializer,
@@ -156,8 +167,6 @@ class ReportPhotosView(APIView):
         data = PhotoUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["photo"]
-        if upload.size > photos.MAX_BYTES:
-            raise ValidationError({"photo": ["照片超过 10 MB。The photo is larger than 10 MB."]})
         try:
             attached, created = services.attach_photo(
                 case=case, data=upload.read(), kind=data.validated_data["kind"], uploader=request.user
@@ -168,3 +177,90 @@ class ReportPhotosView(APIView):
         return Response(
             CasePhotoSerializer(attached).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+
+class GridPackageView(APIView):
+    """Everything a worker needs offline for one of their grids, with an ETag (304 when unchanged) and `?since=`."""
+
+    permission_classes = [IsAuthenticated, WorkersOnly]
+
+    @extend_schema(parameters=[PackageQuerySerializer], responses={200: OpenApiTypes.OBJECT, 304: None})
+    def get(self, request, pk: int):
+        grid = get_object_or_404(Grid, pk=pk)
+        if not request.user.staff.grids.filter(pk=grid.pk).exists():
+            raise PermissionDenied("这不是您负责的网格。This grid is not one of yours.")
+        query = PackageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        body = selectors.grid_package(grid_id=grid.pk, since=query.validated_data.get("since"))
+        etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+        if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(body, content_type="application/json")
+        response["ETag"] = etag
+        response["Cache-Control"] = "private, no-cache"
+        return response
+
+
+class TasksView(APIView):
+    """核实 and 核查 tasks waiting for this worker."""
+
+    permission_classes = [IsAuthenticated, WorkersOnly]
+
+    @extend_schema(responses={200: TaskSerializer(many=True)})
+    def get(self, request):
+        return Response(TaskSerializer(selectors.open_tasks(user=request.user), many=True).data)
+
+
+class TaskCompleteView(APIView):
+    """Answer a task (idempotent by client_uuid); the case moves on: verify, rework or a 核实 record."""
+
+    permission_classes = [IsAuthenticated, WorkersOnly]
+
+    @extend_schema(
+        request=TaskCompleteSerializer,
+        responses={200: TaskCompletionSerializer, 201: TaskCompletionSerializer, 409: OpenApiTypes.OBJECT},
+    )
+    def post(self, request, pk: int):
+        case = visible_cases(request.user).filter(pk=pk).first()
+        if case is None:
+            raise NotFound("没有这项任务。No such task.")
+        data = TaskCompleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            completion, created = services.complete_task(worker=request.user, case=case, **data.validated_data)
+        except idempotency.ReplayConflict as conflict:
+            return conflict_response(conflict.existing, "该 client_uuid 已用于另一次任务提交。client_uuid reused.")
+        except services.TaskClosed:
+            return Response(
+                {
+                    "detail": "该任务已不再等待办理（案件状态已变化）。The task is no longer open.",
+                    "code": "task_closed",
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        except TransitionRefused as refusal:
+            return Response({"detail": refusal.message, "code": refusal.reason}, status=status.HTTP_409_CONFLICT)
+        completion.case.refresh_from_db()
+        body = TaskCompletionSerializer(completion).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class PhotosView(APIView):
+    """Upload a photo on its own (for a task), once per content; answers its content hash to cite."""
+
+    permission_classes = [IsAuthenticated, WorkersOnly]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": PhotoFileSerializer}, responses={200: PhotoSerializer, 201: PhotoSerializer}
+    )
+    def post(self, request):
+        data = PhotoFileSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["photo"]
+        try:
+            photo, created = services.store_photo(data=upload.read(), uploader=request.user)
+        except photos.PhotoRejected as rejected:
+            raise ValidationError({"photo": [str(rejected)]}) from None
+        return Response(PhotoSerializer(photo).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
