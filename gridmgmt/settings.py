@@ -233,6 +233,7 @@ BASEMAP = os.environ.get("BASEMAP", "none").strip().lower() or "none"
 TIANDITU_KEY = os.environ.get("TIANDITU_KEY", "")
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "gridmgmt-demo")
+OPEN311_DEMO_KEY = os.environ.get("OPEN311_DEMO_KEY", "gridmgmt-demo-open311")
 # Further demo loaders that `seed_demo` runs after the registry, each called as
 # step(scale=..., seed=..., stdout=...) with dotted paths to functions.
 DEMO_SEED_STEPS: list[str] = []
