@@ -15,7 +15,6 @@ setup:
 # Database schema, static files and (on an empty database) the demo.
 prepare: setup
 	@$(MANAGE) migrate --noinput -v 0
-	@$(MANAGE) createcachetable
 	@$(MANAGE) collectstatic --noinput -v 0
 	@$(MANAGE) seed_demo --scale $(SCALE) --if-empty
 

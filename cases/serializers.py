@@ -1,16 +1,18 @@
 """Shapes of the cases API. Field-level messages in Chinese first."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.models import Case, CaseEvent, Category, Source, State
 from cases.services import allowed_actions
 from cases.workflow import TRANSITIONS
 from grids.coords import CRS_CHOICES
-from grids.models import Unit
-from grids.serializers import BBoxField
+from grids.serializers import BBoxField, GeoJSONGeometryField, RegionRefSerializer, UnitRefSerializer
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class CategoryCodeField(serializers.Field):
     """A category by its code; only active leaves (小类) can be reported against."""
 
@@ -41,14 +43,6 @@ class CategoryRefSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name_zh", "name_en", "kind", "default_level"]
 
 
-class UnitRefSerializer(serializers.ModelSerializer):
-    type_label = serializers.CharField(source="get_type_display")
-
-    class Meta:
-        model = Unit
-        fields = ["id", "code", "name", "type", "type_label"]
-
-
 class RouteQuerySerializer(serializers.Serializer):
     lon = serializers.FloatField(min_value=-180, max_value=180)
     lat = serializers.FloatField(min_value=-90, max_value=90)
@@ -77,29 +71,6 @@ class RoutePreviewSerializer(serializers.Serializer):
 # --- Intake ---------------------------------------------------------------------------------
 
 
-class GeoJSONPointField(serializers.Field):
-    default_error_messages = {
-        "invalid": _('应为 GeoJSON 点，例如 {{"type": "Point", "coordinates": [101.6, 26.58]}}'),
-        "range": _("经度应在 ±180、纬度在 ±90 之内"),
-    }
-
-    def to_internal_value(self, data) -> tuple[float, float]:
-        if not isinstance(data, dict) or data.get("type") != "Point":
-            self.fail("invalid")
-        coordinates = data.get("coordinates")
-        if not isinstance(coordinates, list | tuple) or len(coordinates) not in (2, 3):
-            self.fail("invalid")
-        if not all(isinstance(value, int | float) and not isinstance(value, bool) for value in coordinates):
-            self.fail("invalid")
-        lon, lat = float(coordinates[0]), float(coordinates[1])
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            self.fail("range")
-        return lon, lat
-
-    def to_representation(self, value):
-        return {"type": "Point", "coordinates": list(value)}
-
-
 class AttachmentsField(serializers.ListField):
     """References to photos already uploaded (content hashes or paths), at most 20."""
 
@@ -113,7 +84,7 @@ class AttachmentsField(serializers.ListField):
 
 class CaseCreateSerializer(serializers.Serializer):
     category = CategoryCodeField()
-    location = GeoJSONPointField(required=False, help_text=_("GeoJSON 点；或用 lon/lat"))
+    location = GeoJSONGeometryField(geom_type="Point", required=False, help_text=_("GeoJSON 点；或用 lon/lat"))
     lon = serializers.FloatField(required=False, min_value=-180, max_value=180)
     lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
     crs = serializers.ChoiceField(choices=CRS_CHOICES, required=False, default="wgs84")
@@ -235,12 +206,6 @@ class CaseListQuerySerializer(serializers.Serializer):
         if start and end and end < start:
             raise serializers.ValidationError({"received_to": [_("结束日期不能早于开始日期")]})
         return attrs
-
-
-class RegionRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    code = serializers.CharField()
-    name = serializers.CharField()
 
 
 class CaseEventSerializer(serializers.ModelSerializer):

@@ -104,7 +104,7 @@ class CaseListView(APIView):
     """GET: the cases you may see as a GeoJSON FeatureCollection, page by page, newest first.
     POST: take a case at a desk or from the hotline (一窗受理), routed like a handheld report."""
 
-    @extend_schema(parameters=[CaseListQuerySerializer], responses={200: FEATURE_COLLECTION})
+    @extend_schema(operation_id="cases_list", parameters=[CaseListQuerySerializer], responses={200: FEATURE_COLLECTION})
     def get(self, request):
         query = validated(CaseListQuerySerializer, request.query_params)
         page, size = query["page"], query["page_size"]

@@ -210,6 +210,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "UnitTypeEnum": "grids.models.UnitType",
         "HouseholdTypeEnum": "grids.models.HouseholdType",
+        "CaseStateEnum": "cases.models.State",
     },
 }
 

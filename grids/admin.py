@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from grids import models, pii, services
+from grids.admin_io import register_import_view
 
 
 @admin.register(models.District)
@@ -125,3 +126,6 @@ class StaffAdmin(admin.ModelAdmin):
     search_fields = ["user__username"]
     filter_horizontal = ["grids"]
     raw_id_fields = ["user", "unit", "street", "community"]
+
+
+register_import_view(admin.site)  # /admin/grids/import/: the import_layer command as an upload

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from grids import views
 from mobileapi.views import TokenView
@@ -20,3 +20,4 @@ for level, plural in (
     urlpatterns.append(
         path(f"{plural}/<int:pk>/stats", views.RegionStatsView.as_view(level=level), name=f"{level}-stats")
     )
+urlpatterns.append(path("", include("grids.io_urls")))  # /api/v1/export/<layer>.<fmt>

@@ -1,5 +1,3 @@
-import json
-import math
 from datetime import timedelta
 
 from django.contrib.gis.geos import LineString
@@ -9,6 +7,7 @@ from rest_framework import serializers
 from cases.serializers import CategoryCodeField
 from grids.coords import CRS_CHOICES, to_wgs84_point
 from grids.models import Grid, Unit
+from grids.serializers import GeoJSONGeometryField
 from mobileapi.models import PhotoKind
 from mobileapi.photos import MAX_BYTES
 
@@ -46,44 +45,6 @@ class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
     expires_at = serializers.DateTimeField()
     worker = WorkerSerializer()
-
-
-class GeoJSONGeometryField(serializers.Field):
-    """A GeoJSON geometry of one type, in WGS84 or GCJ-02 lon/lat; checked coordinate by coordinate."""
-
-    default_error_messages = {
-        "invalid": "应为 GeoJSON {geom_type} 对象。Expected a GeoJSON {geom_type} object.",
-        "coordinates": "坐标无效：{reason}。Invalid coordinates: {reason}.",
-    }
-
-    def __init__(self, *, geom_type: str, **kwargs):
-        self.geom_type = geom_type
-        super().__init__(**kwargs)
-
-    def _position(self, value) -> tuple[float, float]:
-        if not isinstance(value, list | tuple) or len(value) not in (2, 3):
-            self.fail("coordinates", reason="每个位置应为 [经度, 纬度] / each position must be [lon, lat]")
-        lon, lat = value[0], value[1]
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lon, lat)):
-            self.fail("coordinates", reason="经纬度须为数字 / lon and lat must be numbers")
-        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-            self.fail("coordinates", reason="超出经纬度范围 / out of range")
-        return float(lon), float(lat)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict) or data.get("type") != self.geom_type or "coordinates" not in data:
-            self.fail("invalid", geom_type=self.geom_type)
-        coordinates = data["coordinates"]
-        if self.geom_type == "Point":
-            return [self._position(coordinates)]
-        if not isinstance(coordinates, list) or len(coordinates) < 2:
-            self.fail("coordinates", reason="线至少需要两个点 / a line needs at least two positions")
-        if len(coordinates) > 20000:
-            self.fail("coordinates", reason="点数过多（上限 20000）/ too many positions (20000 at most)")
-        return [self._position(position) for position in coordinates]
-
-    def to_representation(self, value):
-        return json.loads(value.geojson)
 
 
 def positions_to_wgs84(positions: list[tuple[float, float]], crs: str) -> list[tuple[float, float]]:
@@ -145,7 +106,7 @@ class ReportRequestSerializer(serializers.Serializer):
         return value
 
     def validate(self, data):
-        (lon, lat), crs = data.pop("location")[0], data.pop("crs")
+        (lon, lat), crs = data.pop("location"), data.pop("crs")
         data["point"] = to_wgs84_point(lon, lat, crs)
         level = data.get("level") or data["category"].default_level
         if data["resolved_on_site"] and level != 1:
