@@ -38,9 +38,9 @@ def create_accounts() -> dict[str, Staff]:
     }
     taken = 0
     for i, username in enumerate(WORKERS, start=1):
-        count = 1 if i % 2 else 2
-        mine = grids[taken : taken + count]
-        taken += count
+        mine = grids[taken : taken + (1 if i % 2 else 2)]
+        mine = [g for g in mine if g.community_id == mine[0].community_id]  # one community per worker
+        taken += len(mine)
         committee = Unit.objects.get(code=f"{mine[0].code[:12]}-JWH")
         wanted[username] = dict(role=Role.WORKER, unit=committee, grids=mine, first_name=f"网格员{i}")
 

@@ -185,7 +185,7 @@ def district_map(plan: DistrictPlan, scale: Scale, rng: np.random.Generator) -> 
     for street_plan, street in zip(plan.streets, streets, strict=True):
         wanted = list(street_plan.communities)
         if scale.communities_per_street:
-            # Keep the biggest (urban) ones first so a small demo still looks like a town.
+            # The first ones listed (the town centres, then villages) make the small demo.
             wanted = wanted[: scale.communities_per_street]
         street_m = frame.geom_to_m(street.boundary)
         living = street_m.intersection(settled_m)

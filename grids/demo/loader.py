@@ -65,10 +65,6 @@ class Summary:
         return out
 
 
-def registry_is_empty() -> bool:
-    return not any(model.objects.exists() for model in (District, Street, Community, Grid, Building, Unit))
-
-
 def _dependents(registry: list[str]) -> dict[str, list[tuple[str, bool]]]:
     """Tables outside the registry with foreign keys into it: table -> [(column, NOT NULL)]."""
     with connection.cursor() as cursor:

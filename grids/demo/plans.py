@@ -21,12 +21,13 @@ FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "panzhihua_districts.geojson"
 
 @dataclass(frozen=True)
 class Scale:
+    """What one --scale loads (described for users in the seed_demo command's help)."""
+
     name: str
     districts: tuple[str, ...]  # district codes, 西区 first
     communities_per_street: int | None  # None = all the plan's communities
     households_per_community: int | None  # None = the plan's own figures
     households_per_grid: int
-    help: str
 
 
 SCALES = {
@@ -36,7 +37,6 @@ SCALES = {
         2,
         500,
         250,
-        "西区 with its six streets, two communities each, about 6k households and 16k people (seconds; for tests)",
     ),
     "district": Scale(
         "district",
@@ -44,7 +44,6 @@ SCALES = {
         None,
         None,
         340,
-        "西区 in full: 6 streets, 36 communities, ~160 grids, ~10k buildings, ~55k households, ~150k people",
     ),
     "city": Scale(
         "city",
@@ -52,8 +51,6 @@ SCALES = {
         None,
         None,
         340,
-        "all five districts of 攀枝花 (西区 as at district scale plus 东区, 仁和区, 米易县, 盐边县 generated "
-        "from their real outlines), about ten times district scale: ~550k households, ~1.5M people",
     ),
 }
 

@@ -311,6 +311,7 @@ def test_demo_accounts_have_their_roles_units_and_grids(small_demo):
         worker = staff[f"worker{i}"]
         grids = list(worker.grids.order_by("code"))
         assert worker.role == Role.WORKER and 1 <= len(grids) <= 2
+        assert {g.community_id for g in grids} == {grids[0].community_id}
         assert worker.unit.code == f"{grids[0].community.code}-JWH"
         held += [g.code for g in grids]
     assert len(held) == len(set(held))
