@@ -284,36 +284,41 @@ def hex_size_for_zoom(zoom: int) -> float:
 HEX_SQL = """
     WITH env AS (SELECT ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326) AS g4326),
     hex AS (
-        SELECT h.i, h.j, h.geom FROM env, ST_HexagonGrid(%(size)s, ST_Transform(env.g4326, 3857)) AS h
+        SELECT h.i, h.j, h.geom, ST_Transform(h.geom, 4326) AS g4326
+        FROM env, ST_HexagonGrid(%(size)s, ST_Transform(env.g4326, 3857)) AS h
     ),
-    pts AS (
-        SELECT c.id, ST_Transform(c.point, 3857) AS p FROM cases_case c, env
-        WHERE c.point && env.g4326 AND ST_Intersects(c.point, env.g4326) AND {case_where}
-    ),
-    -- Each case in exactly one hexagon, even on a shared edge.
+    -- Each case in view in exactly one hexagon (even on a shared edge). Per hexagon (LATERAL), the && on its
+    -- 4326 box lets the GiST index on cases_case.point find the candidates; the exact test is made in EPSG:3857.
     binned AS (
-        SELECT DISTINCT ON (pts.id) pts.id, hex.i, hex.j FROM pts JOIN hex ON ST_Intersects(hex.geom, pts.p)
-        ORDER BY pts.id, hex.i, hex.j
+        SELECT DISTINCT ON (k.id) k.id, hex.i, hex.j
+        FROM env, hex, LATERAL (
+            SELECT c.id FROM cases_case c
+            WHERE c.point && hex.g4326 AND ST_Intersects(hex.geom, ST_Transform(c.point, 3857))
+              AND ST_Intersects(c.point, env.g4326) AND {case_where}
+        ) k
+        ORDER BY k.id, hex.i, hex.j
     ),
     counts AS (SELECT i, j, count(*) AS n FROM binned GROUP BY i, j){people_cte}
     SELECT COALESCE(json_agg(json_build_object(
         'type', 'Feature',
-        'geometry', ST_AsGeoJSON(ST_Transform(hex.geom, 4326), 6)::json,
+        'geometry', ST_AsGeoJSON(hex.g4326, 6)::json,
         'properties', json_build_object('count', counts.n, 'people', {people_value}, 'per_1000', {per_1000})
     ) ORDER BY hex.i, hex.j), '[]'::json)::text
     FROM counts JOIN hex ON hex.i = counts.i AND hex.j = counts.j {people_join}
 """
-# Residents counted at their building (a point on its footprint), per hexagon.
+# Residents counted at their building (a point on its footprint), for the hexagons that have cases.
 HEX_PEOPLE_CTE = """,
-    people AS (
-        SELECT hex.i, hex.j, sum(bp.n) AS n FROM (
-            SELECT ST_Transform(ST_PointOnSurface(b.footprint), 3857) AS p, count(*) AS n
-            FROM env, grids_building b
-            JOIN grids_household hh ON hh.building_id = b.id
-            JOIN grids_person pe ON pe.household_id = hh.id
-            WHERE b.footprint && env.g4326
-            GROUP BY b.id
-        ) bp JOIN hex ON ST_Intersects(hex.geom, bp.p) GROUP BY hex.i, hex.j
+    people AS MATERIALIZED (
+        SELECT hex.i, hex.j, sum(b.n) AS n
+        FROM counts JOIN hex ON hex.i = counts.i AND hex.j = counts.j,
+        LATERAL (
+            SELECT (SELECT count(*) FROM grids_household hh JOIN grids_person pe ON pe.household_id = hh.id
+                    WHERE hh.building_id = b.id) AS n
+            FROM grids_building b
+            WHERE b.footprint && hex.g4326
+              AND ST_Intersects(hex.geom, ST_Transform(ST_PointOnSurface(b.footprint), 3857))
+        ) b
+        GROUP BY hex.i, hex.j
     )"""
 
 

@@ -151,6 +151,12 @@ def _states() -> list[dict]:
     return [{"value": s.value, "label": str(s.label)} for s in State]
 
 
+def _open_states() -> list[str]:
+    from cases.models import State
+
+    return [state.value for state in State if state.value not in selectors.FINISHED_STATES]
+
+
 def _action_labels() -> dict[str, str]:
     from cases.workflow import TRANSITIONS
 
@@ -170,6 +176,7 @@ def map_page(request):
             "care_tags": [{"value": t.value, "label": str(t.label)} for t in CareTag],
             "categories": _categories() if request.user.is_authenticated else [],
             "states": _states(),
+            "open_states": _open_states(),
             "actions": _action_labels(),
             "poll_seconds": 8,
             "tile_min_zoom": 16,

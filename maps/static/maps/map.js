@@ -297,7 +297,9 @@
         if (!seen[id]) { caseCluster.removeLayer(caseMarkers[id]); delete caseMarkers[id]; }
       });
       knownCases = Object.assign(knownCases || {}, seen);
-      $("case-count").textContent = "(" + features.length + ")";
+      var total = data && data.count !== undefined ? data.count : features.length;
+      // The cases API pages at 1000: beyond that the newest are drawn, and zooming in shows the rest.
+      $("case-count").textContent = "(" + (total > features.length ? features.length + "/" + total : features.length) + ")";
       $("case-list").innerHTML = features.slice(0, 50).map(function (feature) {
         var p = caseProps(feature);
         return '<li data-case="' + esc(p.id) + '"><span class="light ' + esc(p.light) + '"></span><b>' + esc(p.number) + "</b> " +
