@@ -23,7 +23,7 @@ class CategoryCodeField(serializers.Field):
     }
 
     def to_internal_value(self, data) -> Category:
-        if not isinstance(data, str) or not 0 < len(data.strip()) <= 16:
+        if not isinstance(data, str) or not 0 < len(data.strip()) <= 16 or "\x00" in data:
             self.fail("invalid")
         code = data.strip()
         category = Category.objects.filter(code=code, active=True).first()
@@ -176,7 +176,7 @@ class AnyCategoryCodeField(CategoryCodeField):
     """A category by code, group or leaf (lists match its descendants)."""
 
     def to_internal_value(self, data) -> Category:
-        if not isinstance(data, str) or not 0 < len(data.strip()) <= 16:
+        if not isinstance(data, str) or not 0 < len(data.strip()) <= 16 or "\x00" in data:
             self.fail("invalid")
         category = Category.objects.filter(code=data.strip()).first()
         if category is None:

@@ -1,3 +1,5 @@
+from urllib.parse import unquote
+
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
@@ -27,3 +29,28 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, (OperationalError, InterfaceError)):
             return database_unavailable_response()
         return None
+
+
+class RejectNulMiddleware:
+    """PostgreSQL text cannot hold NUL: a request carrying one in its query or its JSON/form body is a clear 400."""
+
+    CHECKED_BODIES = ("application/json", "application/x-www-form-urlencoded")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.META.get("QUERY_STRING", "")
+        carries_nul = "%00" in query or "\x00" in unquote(query)
+        if not carries_nul and request.content_type in self.CHECKED_BODIES:
+            body = request.body
+            carries_nul = b"\x00" in body or b"\\u0000" in body or b"%00" in body
+        if carries_nul:
+            return JsonResponse(
+                {
+                    "detail": "请求中含有空字符（NUL），请删除后重试。The request contains a NUL character.",
+                    "code": "nul",
+                },
+                status=400,
+            )
+        return self.get_response(request)

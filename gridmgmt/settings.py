@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gridmgmt.middleware.DatabaseUnavailableMiddleware",
+    "gridmgmt.middleware.RejectNulMiddleware",
 ]
 
 ROOT_URLCONF = "gridmgmt.urls"
@@ -229,7 +230,8 @@ LEAFLET_CONFIG = {
 }
 
 # Base map of the /map/, /dashboard/ and /public/ pages: none (blank background, works offline), osm,
-# tianditu (needs TIANDITU_KEY) or amap (GCJ-02: the pages shift every overlay to match, see maps/static/maps/coords.js).
+# tianditu (needs TIANDITU_KEY) or amap (GCJ-02: the pages shift every overlay to match,
+# see maps/static/maps/coords.js).
 BASEMAP = os.environ.get("BASEMAP", "none").strip().lower() or "none"
 TIANDITU_KEY = os.environ.get("TIANDITU_KEY", "")
 
@@ -237,7 +239,7 @@ DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "gridmgmt-demo")
 OPEN311_DEMO_KEY = os.environ.get("OPEN311_DEMO_KEY", "gridmgmt-demo-open311")
 # Further demo loaders that `seed_demo` runs after the registry, each called as
 # step(scale=..., seed=..., stdout=...) with dotted paths to functions.
-DEMO_SEED_STEPS: list[str] = []
+DEMO_SEED_STEPS: list[str] = ["mobileapi.open311.services.seed_demo_key"]
 
 LOGGING = {
     "version": 1,

@@ -30,7 +30,7 @@ class BBoxField(serializers.CharField):
 
 class LayerQuerySerializer(serializers.Serializer):
     in_bbox = BBoxField(required=False)
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000, default=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=5000, default=500)
     district = serializers.CharField(required=False, max_length=15)
     street = serializers.CharField(required=False, max_length=15)
@@ -163,5 +163,5 @@ class RegionStatsSerializer(serializers.Serializer):
 
 
 class RevealRequestSerializer(serializers.Serializer):
-    fields = serializers.MultipleChoiceField(choices=["id_number", "phone"])
+    fields = serializers.MultipleChoiceField(choices=["id_number", "phone"], allow_empty=False)
     reason = serializers.CharField(min_length=4, max_length=500, help_text=_("查看理由，将记入审计日志"))

@@ -91,7 +91,10 @@ class PersonRevealView(APIView):
     @extend_schema(
         request=RevealRequestSerializer,
         responses={
-            200: inline_serializer("Revealed", {"id_number": serializers.CharField(), "phone": serializers.CharField()})
+            200: inline_serializer(
+                "Revealed",
+                {"id_number": serializers.CharField(required=False), "phone": serializers.CharField(required=False)},
+            )
         },
     )
     def post(self, request, pk: int):

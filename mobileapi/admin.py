@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from mobileapi import admin_open311  # noqa: F401 - registers the Open311 key admin
 from mobileapi.models import AccessToken
 
 

@@ -39,3 +39,7 @@ def client_for(db):
         return client
 
     return make
+
+
+# Reference data (categories, calendar) and the small case geography, for every test directory.
+from tests.cases.conftest import fast_password_hashing, geo, reference_data  # noqa: E402, F401

@@ -46,3 +46,20 @@ def test_every_page_answers_503_json_while_the_database_is_down(path):
     assert response.json()["code"] == "database_unavailable"
     # And it answers again as soon as the database is back.
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "method, path, body, content_type",
+    [
+        ("get", "/api/v1/route?lon=101.6&lat=26.6&category=%00BJ", None, None),
+        ("post", "/api/v1/cases/", '{"category": "\\u0000BJ0101"}', "application/json"),
+        ("post", "/api/v1/cases/", "category=%00x&lon=101.6", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_a_nul_character_anywhere_is_a_clear_400(client_for, method, path, body, content_type):
+    client = client_for("admin")
+    kwargs = {"data": body, "content_type": content_type} if body is not None else {}
+    response = getattr(client, method)(path, **kwargs)
+    assert response.status_code == 400
+    assert response.json()["code"] == "nul"

@@ -1,10 +1,6 @@
 """The database goes away for a while under a real server: answers turn 503 JSON, then recover by themselves."""
 
 import json
-import os
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -15,16 +11,11 @@ from django.db import connection
 
 from grids.models import Role
 from mobileapi.models import AccessToken
+from tests import live
 from tests.factories import StaffFactory
 from tests.faults.proxy import CuttableProxy
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(base: str, path: str, *, token: str | None = None, body: dict | None = None) -> tuple[int, dict]:
@@ -43,57 +34,14 @@ def call(base: str, path: str, *, token: str | None = None, body: dict | None = 
         return error.code, json.loads(raw)
 
 
-def wait_for(predicate, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False
-
-
 @pytest.fixture
 def server_behind_proxy(transactional_db):
     db = connection.settings_dict
     proxy = CuttableProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@127.0.0.1:{proxy.port}/{db['NAME']}",
-        "DEBUG": "0",
-        "HTTPS": "0",
-        "DB_CONNECT_TIMEOUT": "2",
-    }
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "gridmgmt.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--timeout",
-            "30",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return call(base, "/healthz")[0] == 200
-        except (OSError, AssertionError):
-            return False
-
     try:
-        assert wait_for(healthy), "the server did not come up"
-        yield base, proxy, healthy
+        with live.gunicorn(db_url=live.database_url(port=proxy.port), DB_CONNECT_TIMEOUT="2") as base:
+            yield base, proxy, lambda: live.is_up(base)
     finally:
-        server.terminate()
-        server.wait(timeout=20)
         proxy.close()
 
 
@@ -112,5 +60,5 @@ def test_outage_answers_503_json_and_service_resumes_by_itself(server_behind_pro
         assert body["code"] == "database_unavailable"
 
     proxy.restore()
-    assert wait_for(healthy, 20), "service did not resume after the database came back"
+    assert live.wait_for(healthy, 20), "service did not resume after the database came back"
     assert call(base, "/api/mobile/v1/me", token=token)[0] == 200

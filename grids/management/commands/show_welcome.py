@@ -18,6 +18,7 @@ class Command(BaseCommand):
             f"  接口 API             {url}/api/v1/",
             f"  接口文档 API docs    {url}/api/docs/",
             f"  管理后台 admin       {url}/admin/",
+            f"  Open311              {url}/open311/v2/discovery.json",
         ]
         demo = list(
             get_user_model()
@@ -30,5 +31,6 @@ class Command(BaseCommand):
         if demo:
             lines.append(f"  演示账号 demo accounts (密码 password: {settings.DEMO_PASSWORD}):")
             lines.append("    " + ", ".join(demo))
+            lines.append(f"  Open311 演示 api_key: {settings.OPEN311_DEMO_KEY}")
         lines.append("")
         self.stdout.write("\n".join(lines))

@@ -1,0 +1,71 @@
+"""A real gunicorn server on the test database, for tests that must cross a real HTTP and process boundary."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url(*, port: int | None = None) -> str:
+    db = connection.settings_dict
+    return f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{port or db['PORT']}/{db['NAME']}"
+
+
+def is_up(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def wait_for(predicate, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+@contextlib.contextmanager
+def gunicorn(*, db_url: str, workers: int = 2, **env):
+    """Serve the project on a free loopback port; yields the base URL."""
+    port = free_port()
+    environment = {**os.environ, "DATABASE_URL": db_url, "DEBUG": "0", "HTTPS": "0", **env}
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "gridmgmt.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "60",
+        ],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_for(lambda: is_up(base)), "the server did not come up"
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -1,1 +1,0 @@
-from tests.cases.conftest import fast_password_hashing, geo, reference_data  # noqa: F401 - shared fixtures
