@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from openpyxl import Workbook
 from rest_framework import serializers
@@ -208,7 +209,7 @@ class UnitsQuery(serializers.Serializer):
 class UnitsView(APIView):
     """Unit jurisdictions (e.g. police precincts: `type=police_station`) as a GeoJSON FeatureCollection."""
 
-    @extend_schema(parameters=[UnitsQuery])
+    @extend_schema(parameters=[UnitsQuery], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         query = _validated(UnitsQuery, request.query_params)
         features = selectors.units_geojson(unit_type=query.get("type"), bbox=query.get("in_bbox"))
@@ -253,7 +254,7 @@ class GridFiguresQuery(CaseFilterQuery):
 class GridFiguresView(APIView):
     """Per grid in view: buildings, households, people, care-tagged people, cases, open cases, cases per 1,000."""
 
-    @extend_schema(parameters=[GridFiguresQuery])
+    @extend_schema(parameters=[GridFiguresQuery], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         query = _validated(GridFiguresQuery, request.query_params)
         body = selectors.grid_figures(
@@ -302,7 +303,7 @@ class SearchQuery(serializers.Serializer):
 class SearchView(APIView):
     """Find a person (by name), household (by room), or building (by code, name or address) → its building."""
 
-    @extend_schema(parameters=[SearchQuery])
+    @extend_schema(parameters=[SearchQuery], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         query = _validated(SearchQuery, request.query_params)
         return Response({"results": selectors.search(user=request.user, text=query["q"])})
@@ -349,7 +350,7 @@ class HexBinsView(APIView):
 
     permission_classes = [SeesDashboard]
 
-    @extend_schema(parameters=[HexBinsQuery])
+    @extend_schema(parameters=[HexBinsQuery], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         query = _validated(HexBinsQuery, request.query_params)
         features = selectors.hex_bins(
@@ -367,7 +368,7 @@ class DashboardSummaryView(APIView):
 
     permission_classes = [SeesDashboard]
 
-    @extend_schema(parameters=[CaseFilterQuery])
+    @extend_schema(parameters=[CaseFilterQuery], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         query = _validated(CaseFilterQuery, request.query_params)
         return Response(stats.dashboard_summary(cases=case_filter(query)))
@@ -457,6 +458,7 @@ class PublicStatsView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         return Response(stats.public_stats(), headers={"Cache-Control": "public, max-age=300"})
 
@@ -467,6 +469,7 @@ class PublicGridsView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         body = '{"type": "FeatureCollection", "features": ' + stats.public_grid_figures() + "}"
         return _json(body, cache="public, max-age=300")

@@ -272,6 +272,21 @@ def test_manager_dashboard_heatmap_and_export(session, world_with_cases, tmp_pat
     s.shot("11-dashboard-per-1000")
 
 
+def test_the_pages_gcj02_shift_is_the_python_one(session, world):
+    """The AMap base map needs every overlay shifted to GCJ-02 in the browser: the JS port must agree."""
+    from grids.coords import gcj02_to_wgs84, wgs84_to_gcj02
+
+    s = session()
+    s.page.goto("/public/")
+    s.wait_ready("public")
+    for lon, lat in ((101.60, 26.58), (101.72, 26.55), (116.39, 39.91)):
+        js = s.page.evaluate(f"Grid.wgs84ToGcj02({lon}, {lat})")
+        assert abs(js[0] - wgs84_to_gcj02(lon, lat)[0]) < 1e-9 and abs(js[1] - wgs84_to_gcj02(lon, lat)[1]) < 1e-9
+        back = s.page.evaluate(f"Grid.gcj02ToWgs84({js[0]}, {js[1]})")
+        assert abs(back[0] - lon) < 1e-7 and abs(back[1] - lat) < 1e-7
+        assert abs(back[0] - gcj02_to_wgs84(*js)[0]) < 1e-9
+
+
 def test_public_page_without_login(session, world_with_cases):
     world = world_with_cases
     s = session()

@@ -77,3 +77,47 @@ def test_logout(world):
     response = client.post("/logout/")
     assert response["Location"] == "/accounts/login/"
     assert client.get("/map/").status_code == 302
+
+
+def test_base_map_choice(settings):
+    from maps.views import basemap_config
+
+    settings.BASEMAP = "none"
+    assert basemap_config() == {"name": "none", "gcj02": False, "layers": []}
+    settings.BASEMAP = "tianditu"
+    settings.TIANDITU_KEY = ""
+    assert basemap_config()["name"] == "none"  # 天地图 needs a key
+    settings.TIANDITU_KEY = "k123"
+    tianditu = basemap_config()
+    assert tianditu["gcj02"] is False and len(tianditu["layers"]) == 2
+    assert all("tk=k123" in layer["url"] and "{layer}" not in layer["url"] for layer in tianditu["layers"])
+    settings.BASEMAP = "amap"
+    assert basemap_config()["gcj02"] is True
+    settings.BASEMAP = "osm"
+    assert basemap_config()["layers"][0]["url"].startswith("https://")
+
+
+def test_amap_pages_are_told_to_shift_overlays(world, settings):
+    import json
+
+    settings.BASEMAP = "amap"
+    html = logged_in(world.accounts["dispatcher"]).get("/map/").content.decode()
+    config = json.loads(
+        re.search(r'<script id="page-config" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
+    assert config["basemap"]["gcj02"] is True
+
+
+def test_gcj02_tiles_shift_matches_the_python_conversion():
+    from grids.coords import wgs84_to_gcj02
+    from maps.views import tile_shift
+    from tests.maps.test_api import tile_of
+
+    z = 16
+    x, y = tile_of(101.59, 26.58, z)
+    dx, dy = tile_shift(z, x, y, "gcj02")
+    assert 0.001 < abs(dx) < 0.01 and 0.001 < abs(dy) < 0.01
+    assert tile_shift(z, x, y, "wgs84") == (0.0, 0.0)
+    lon, lat = 101.59, 26.58
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    assert abs((glon - lon) - dx) < 1e-4 and abs((glat - lat) - dy) < 1e-4
