@@ -4,7 +4,11 @@ Counters live in the shared cache (a database table), so every server process se
 """
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
 
 WINDOW_SECONDS = 15 * 60
 
@@ -39,3 +43,40 @@ def record_success(*, username: str, address: str) -> None:
 
 def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
+
+
+class LockoutBackend(ModelBackend):
+    """The model backend behind the lockout: a locked name or address gets no password check at all.
+
+    Every way in (the login page, the admin, API tokens) passes through here, so one rule covers them.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None:
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
+        address = client_address(request) if request is not None else ""
+        if seconds_locked(username=username or "", address=address):
+            raise PermissionDenied("locked")  # stops authenticate(); user_login_failed is still sent
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            record_failure(username=username or "", address=address)
+        else:
+            record_success(username=username or "", address=address)
+        return user
+
+
+class LockoutAwareAuthenticationForm(AuthenticationForm):
+    """The login page says when an account is locked instead of only "wrong password"."""
+
+    locked_message = ""
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        wait = seconds_locked(username=username, address=client_address(self.request) if self.request else "")
+        if wait:
+            minutes = wait // 60
+            self.locked_message = (
+                f"登录失败次数过多，请 {minutes} 分钟后再试。Too many failed logins; try in {minutes} min."
+            )
+            raise ValidationError(self.locked_message, code="locked")
+        return super().clean()

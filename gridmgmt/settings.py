@@ -107,6 +107,8 @@ TEMPLATES = [
     },
 ]
 
+AUTHENTICATION_BACKENDS = ["gridmgmt.login_guard.LockoutBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},

@@ -24,11 +24,9 @@ def issue_token(*, request, username: str, password: str, device_id: str) -> tup
     wait = login_guard.seconds_locked(username=username, address=address)
     if wait:
         raise Throttled(wait=wait, detail=f"登录失败次数过多，请 {wait // 60} 分钟后再试。Too many failed logins.")
-    user = authenticate(request, username=username, password=password)
+    user = authenticate(request, username=username, password=password)  # counts failures (LockoutBackend)
     if user is None:
-        login_guard.record_failure(username=username, address=address)
         raise AuthenticationFailed("用户名或密码错误。Wrong username or password.")
-    login_guard.record_success(username=username, address=address)
     return AccessToken.issue(user=user, device_id=device_id, lifetime=timedelta(days=settings.ACCESS_TOKEN_DAYS))
 
 
