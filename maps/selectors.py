@@ -70,6 +70,7 @@ class CaseFilter:
     states: tuple[str, ...] = ()
     levels: tuple[int, ...] = ()
     street: str | None = None
+    community: str | None = None
 
     def where(self, alias: str = "c") -> tuple[str, list]:
         parts, params = ["TRUE"], []
@@ -98,6 +99,9 @@ class CaseFilter:
         if self.street:
             parts.append(f"{alias}.street_id = (SELECT id FROM grids_street WHERE code = %s)")
             params.append(self.street)
+        if self.community:
+            parts.append(f"{alias}.community_id = (SELECT id FROM grids_community WHERE code = %s)")
+            params.append(self.community)
         return " AND ".join(parts), params
 
 

@@ -48,6 +48,7 @@ def dashboard_summary(*, cases: CaseFilter) -> dict:
                    count(f.id) FILTER (WHERE f.state = 'closed') AS closed,
                    count(f.id) FILTER (WHERE f.on_time) AS closed_on_time
             FROM grids_street s LEFT JOIN f ON f.street_id = s.id GROUP BY s.id
+            HAVING count(f.id) > 0 OR NOT %s
         ),
         units AS (
             SELECT u.code, u.name, u.type, count(*) AS received,
@@ -73,7 +74,8 @@ def dashboard_summary(*, cases: CaseFilter) -> dict:
                 FROM units)
         )
     """
-    return _one(sql, [*params, _tz()])
+    regional = bool(cases.street or cases.community)
+    return _one(sql, [*params, _tz(), regional])
 
 
 def _tz() -> str:

@@ -230,6 +230,18 @@ class CaseFilterQuery(serializers.Serializer):
         return attrs
 
 
+def manager_region(user) -> dict:
+    """A manager with a region (Staff.street / Staff.community) sees the figures of that region only."""
+    staff = getattr(user, "staff", None)
+    if user.is_superuser or staff is None or staff.role != Role.MANAGER:
+        return {}
+    if staff.community_id:
+        return {"community": staff.community.code}
+    if staff.street_id:
+        return {"street": staff.street.code}
+    return {}
+
+
 def case_filter(query: dict, *, default_days: int | None = None) -> selectors.CaseFilter:
     date_from = query.get("date_from")
     if date_from is None and default_days and not query.get("date_to"):
@@ -241,6 +253,7 @@ def case_filter(query: dict, *, default_days: int | None = None) -> selectors.Ca
         states=tuple(query.get("state") or ()),
         levels=tuple(query.get("level") or ()),
         street=query.get("street"),
+        community=query.get("community"),
     )
 
 
@@ -356,7 +369,7 @@ class HexBinsView(APIView):
         features = selectors.hex_bins(
             bbox=query["in_bbox"],
             zoom=query["zoom"],
-            cases=case_filter(query),
+            cases=case_filter({**query, **manager_region(request.user)}),
             per_1000=query["measure"] == "per_1000",
         )
         head = json.dumps({"type": "FeatureCollection", "hex_size_m": selectors.hex_size_for_zoom(query["zoom"])})
@@ -371,7 +384,7 @@ class DashboardSummaryView(APIView):
     @extend_schema(parameters=[CaseFilterQuery], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         query = _validated(CaseFilterQuery, request.query_params)
-        return Response(stats.dashboard_summary(cases=case_filter(query)))
+        return Response(stats.dashboard_summary(cases=case_filter({**query, **manager_region(request.user)})))
 
 
 EXPORT_COLUMNS = ["section", "key", "name", "count", "closed", "closed_on_time", "on_time_rate", "per_1000"]
@@ -423,7 +436,7 @@ class DashboardExportView(APIView):
     @extend_schema(parameters=[HexBinsQuery], responses={(200, "text/csv"): bytes})
     def get(self, request, fmt: str):
         query = _validated(HexBinsQuery, request.query_params)
-        rows = export_rows(query)
+        rows = export_rows({**query, **manager_region(request.user)})
         stamp = date.today().strftime("%Y%m%d")
         if fmt == "csv":
             buffer = io.StringIO()

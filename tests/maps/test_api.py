@@ -218,3 +218,48 @@ def test_public_page_and_data_disclose_no_person_and_no_exact_location(world_wit
     for building in world.buildings:
         assert building.address not in text
     assert "photo" not in text.lower()
+
+
+def test_a_street_manager_sees_only_the_figures_of_that_street(world_with_cases):
+    from django.contrib.gis.geos import MultiPolygon
+
+    from grids.models import Role
+    from tests.factories import StaffFactory, StreetFactory, UserFactory, rect
+
+    world = world_with_cases
+    other = StreetFactory(name="玉泉街道", boundary=MultiPolygon(rect(X0 + 0.05, Y0, 0.02, 0.02), srid=4326))
+    own = StaffFactory(user=UserFactory(username="t-street-manager"), role=Role.MANAGER, street=world.street).user
+    elsewhere = StaffFactory(user=UserFactory(username="t-other-manager"), role=Role.MANAGER, street=other).user
+    assert client_as(own).get("/api/v1/dashboard/summary").json()["total"] == 5
+    summary = client_as(elsewhere).get("/api/v1/dashboard/summary").json()
+    assert summary["total"] == 0 and summary["streets"] == []
+    hexes = client_as(elsewhere).get(f"/api/v1/dashboard/hexbins?in_bbox={BBOX}&zoom=13").json()
+    assert hexes["features"] == []
+
+
+def test_case_photos_only_for_those_who_see_the_case(world, settings, tmp_path):
+    from PIL import Image
+
+    from mobileapi.services import store_photo
+    from tests.maps.conftest import report_and_register
+
+    settings.MEDIA_ROOT = tmp_path
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 80, 40)).save(buffer, format="JPEG")
+    photo, _ = store_photo(data=buffer.getvalue(), uploader=world.accounts["worker"])
+    case = report_and_register(world=world, lon=X0 + 0.006, lat=Y0 + 0.006)
+    from cases.models import CaseEvent
+
+    CaseEvent.objects.create(case=case, actor=world.accounts["worker"], action="comment", attachments=[photo.sha256])
+    url = f"/api/v1/case-photos/{photo.sha256}"
+    response = client_as(world.accounts["dispatcher"]).get(url)
+    assert response.status_code == 200 and response["Content-Type"].startswith("image/")
+    assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"
+    assert client_as(world.accounts["dispatcher"]).get(url + "?thumb=1").status_code == 200
+    assert client_as(world.accounts["manager"]).get(url).status_code == 200  # managers see every case
+    from grids.models import Role
+    from tests.factories import StaffFactory, UserFactory
+
+    stranger = StaffFactory(user=UserFactory(username="t-far-worker"), role=Role.WORKER, grids=[world.grids[3]]).user
+    assert client_as(stranger).get(url).status_code == 404
+    assert client_as(world.accounts["dispatcher"]).get("/api/v1/case-photos/" + "0" * 64).status_code == 404
