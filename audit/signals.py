@@ -5,6 +5,8 @@ from django.dispatch import receiver
 
 from audit import services
 from audit.models import AuditAction
+from cases.models import CaseEvent
+from cases.signals import case_transitioned
 
 
 def _address(request) -> str:
@@ -38,3 +40,22 @@ def on_admin_change(sender, instance: LogEntry, created, **kwargs):
             target=f"{instance.content_type.app_label}.{instance.content_type.model}:{instance.object_id}",
             detail={"flag": instance.action_flag, "message": instance.get_change_message()},
         )
+
+
+@receiver(case_transitioned)
+def on_case_transition(sender, case_id, action, to_state, **kwargs):
+    event = CaseEvent.objects.filter(case_id=case_id, action=action).select_related("actor", "unit", "case")
+    event = event.order_by("-id").first()
+    if event is None:
+        return
+    services.record(
+        action=AuditAction.TRANSITION,
+        actor=event.actor.get_username() if event.actor else "system",
+        target=f"cases.case:{event.case.number}",
+        detail={
+            "action": action,
+            "from": event.from_state,
+            "to": to_state,
+            "unit": event.unit.name if event.unit else "",
+        },
+    )

@@ -82,7 +82,7 @@ def may_import(user) -> bool:
     return staff is not None and staff.role == Role.ADMIN
 
 
-def run_upload(form: ImportForm) -> str:
+def run_upload(form: ImportForm, *, actor: str) -> str:
     """Run the import of a valid form's upload; the summary text (raises ImportFailure when it cannot start)."""
     data = form.cleaned_data
     upload = data["file"]
@@ -98,6 +98,7 @@ def run_upload(form: ImportForm) -> str:
             crs=data["crs"] or None,
             commit=data["commit"],
             skip_refused=data["skip_refused"],
+            actor=actor,
         )
         report = LayerImport(data["layer"], target, options).run()
     return "\n".join(report.lines(show=50))
@@ -111,7 +112,7 @@ def import_view(site):
         summary = error = ""
         if request.method == "POST" and form.is_valid():
             try:
-                summary = run_upload(form)
+                summary = run_upload(form, actor=request.user.get_username())
             except ImportFailure as failure:
                 error = str(failure)
         context = {

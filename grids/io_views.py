@@ -51,10 +51,17 @@ class ExportView(APIView):
         if layer in PERSONAL_LAYERS and role != Role.ADMIN:
             raise PermissionDenied("Managers see figures, not residents: the persons layer is not theirs to export.")
         filters = {name: request.query_params[name] for name in FILTERS if request.query_params.get(name)}
+        staff = getattr(request.user, "staff", None)
+        if role == Role.MANAGER and staff is not None:
+            # A street or community manager exports only their own region, whatever the query asks.
+            if staff.community_id:
+                filters["community"] = staff.community.code
+            elif staff.street_id:
+                filters["street"] = staff.street.code
         with tempfile.TemporaryDirectory(prefix="gridmgmt-export-") as folder:
             path = Path(folder) / f"{layer}.{fmt}"
             try:
-                export_layer(layer=layer, fmt=fmt, path=path, filters=filters)
+                export_layer(layer=layer, fmt=fmt, path=path, filters=filters, actor=request.user.get_username())
             except ExportError as error:
                 raise ValidationError({"detail": str(error)}) from error
             handle = path.open("rb")  # stays readable after the folder is removed

@@ -20,6 +20,9 @@ import pandas as pd
 import shapely
 from django.db import connection, transaction
 
+from audit import services as audit
+from audit.models import AuditAction
+
 FORMATS = ("gpkg", "geojson", "csv", "xlsx")
 CONTENT_TYPES = {
     "gpkg": "application/geopackage+sqlite3",
@@ -406,8 +409,10 @@ def _write_gpkg(tables: list[Table], path: Path, result: ExportResult) -> None:
 WRITERS = {"gpkg": _write_gpkg, "geojson": _write_geojson, "csv": _write_csv, "xlsx": _write_xlsx}
 
 
-def export_layer(*, layer: str, fmt: str, path: Path | str, filters: dict[str, str] | None = None) -> ExportResult:
-    """Write `layer` (filtered) to `path` in `fmt`; returns the row counts per table."""
+def export_layer(
+    *, layer: str, fmt: str, path: Path | str, filters: dict[str, str] | None = None, actor: str = "manage.py"
+) -> ExportResult:
+    """Write `layer` (filtered) to `path` in `fmt`; returns the row counts per table. Every export is audited."""
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     path = Path(path)
@@ -415,4 +420,10 @@ def export_layer(*, layer: str, fmt: str, path: Path | str, filters: dict[str, s
     result = ExportResult(path)
     with transaction.atomic():  # server-side cursors live in a transaction
         WRITERS[fmt](tables, path, result)
+        audit.record(
+            action=AuditAction.EXPORT,
+            actor=actor,
+            target=f"grids.{layer}",
+            detail={"format": fmt, "filters": filters or {}, "rows": result.counts},
+        )
     return result

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 from django.db import connection, transaction
 
+from audit import services as audit
+from audit.models import AuditAction
 from grids.gisio import crs as crs_module
 from grids.gisio import geometry as geometry_module
 from grids.gisio.mapping import LAYERS, Layer, MappingError, is_blank, resolve_columns
@@ -247,6 +249,7 @@ class ImportOptions:
     skip_refused: bool = False
     repair: bool = True
     batch_size: int = DEFAULT_BATCH
+    actor: str = "manage.py"  # who imports, for the audit log
 
 
 class LayerImport:
@@ -542,6 +545,13 @@ class LayerImport:
                     new, changed, unchanged = self._classify(cursor)
                 report.new, report.changed, report.unchanged = new, changed, unchanged
                 self._notes_after(cursor, report.written)
+            if report.written:  # in the import's own transaction: no import without its audit line
+                audit.record(
+                    action=AuditAction.IMPORT,
+                    actor=self.options.actor,
+                    target=f"grids.{report.layer}",
+                    detail={"file": report.source, "new": new, "changed": changed, "unchanged": unchanged},
+                )
             if not report.written:
                 transaction.set_rollback(True)
         return report

@@ -93,3 +93,36 @@ def test_reveal_outside_the_workers_grids_is_refused(client_for, resident):
         f"/api/v1/people/{person.pk}/reveal", {"fields": ["phone"], "reason": "入户核实身份"}, format="json"
     )
     assert response.status_code == 403
+
+
+def test_case_transitions_imports_and_exports_are_in_the_log(
+    geo, client_for, tmp_path, django_capture_on_commit_callbacks
+):
+    from cases.models import Category
+    from cases.services import apply_transition, create_case
+    from grids.gisio.exporters import export_layer
+
+    desk = client_for(Role.DISPATCHER, unit=geo.offices["W"]).staff.user
+    case, _ = create_case(
+        category=Category.objects.get(code="BJ0101"), point=geo.point("W1", "S"), description="井盖", source="hotline"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_transition(case_id=case.pk, actor=desk, action="register", version=case.version)
+    entry = AuditEntry.objects.get(action=AuditAction.TRANSITION)
+    assert entry.actor == desk.username and entry.target == f"cases.case:{case.number}"
+    assert entry.detail["action"] == "register" and entry.detail["to"] == "registered"
+
+    export_layer(layer="grids", fmt="csv", path=tmp_path / "grids.csv", actor="exporter")
+    exported = AuditEntry.objects.get(action=AuditAction.EXPORT)
+    assert exported.actor == "exporter" and exported.detail["rows"]["grids"] == 4
+
+    from django.core.management import call_command
+
+    (tmp_path / "streets.csv").write_text(
+        'code,name,wkt\n510403009,新街道,"POLYGON((101.7 26.7,101.71 26.7,101.71 26.71,101.7 26.71,101.7 26.7))"\n',
+        encoding="utf-8",
+    )
+    call_command("import_layer", "streets", str(tmp_path / "streets.csv"), "--commit", "--no-progress")
+    imported = AuditEntry.objects.get(action=AuditAction.IMPORT)
+    assert imported.target == "grids.streets" and imported.detail["new"] == 1
+    call_command("verify_audit")
