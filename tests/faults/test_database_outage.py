@@ -62,3 +62,36 @@ def test_outage_answers_503_json_and_service_resumes_by_itself(server_behind_pro
     proxy.restore()
     assert live.wait_for(healthy, 20), "service did not resume after the database came back"
     assert call(base, "/api/mobile/v1/me", token=token)[0] == 200
+
+
+def test_a_handheld_retrying_through_the_outage_ends_with_one_case_per_report(server_behind_proxy, geo):
+    import uuid
+
+    from django.utils import timezone
+
+    from cases.models import Case
+
+    base, proxy, healthy = server_behind_proxy
+    staff = StaffFactory(role=Role.WORKER)
+    _, token = AccessToken.issue(user=staff.user, device_id="pda", lifetime=timedelta(days=1))
+
+    def report(point):
+        return {
+            "client_uuid": str(uuid.uuid4()),
+            "category": "BJ0101",
+            "description": "井盖缺失",
+            "location": {"type": "Point", "coordinates": [point.x, point.y]},
+            "captured_at": timezone.now().isoformat(),
+        }
+
+    before, during = report(geo.point("W1", "S")), report(geo.point("E1", "N"))
+    assert call(base, "/api/mobile/v1/reports", token=token, body=before)[0] == 201
+    proxy.cut()
+    for body in (during, before, during):
+        status, answer = call(base, "/api/mobile/v1/reports", token=token, body=body)
+        assert status == 503 and answer["code"] == "database_unavailable"
+    proxy.restore()
+    assert live.wait_for(healthy, 20)
+    outcomes = [call(base, "/api/mobile/v1/reports", token=token, body=body)[0] for body in (during, before, during)]
+    assert outcomes == [201, 200, 200]
+    assert Case.objects.count() == 2
