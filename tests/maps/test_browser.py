@@ -198,8 +198,10 @@ def test_dispatcher_sees_new_cases_without_reload_and_dispatches_one(session, wo
     make_case(world=world, lon=X0 + 0.018, lat=Y0 + 0.012, grid=world.grids[0])
     page.wait_for_function("document.getElementById('case-count').textContent === '(5)'", timeout=10_000)
     assert page.locator("#toast").inner_text().startswith("新案件")
-    # Open the registered case from the map and dispatch it.
-    page.evaluate(f"window.__openCase({target.id})")
+    # Open the registered case from the map (a click on its marker) and dispatch it.
+    point = target.point
+    page.evaluate(f"window.__map.setView([{point.y}, {point.x}], 18, {{animate: false}})")
+    page.click(f".leaflet-marker-icon[title='{target.number}']")
     page.wait_for_selector(f"#detail.open h3[data-case-id='{target.id}']")
     assert page.locator("#detail [data-do=dispatch]").count() == 1
     assert page.locator("#detail .timeline li[data-action=register]").count() == 1

@@ -242,6 +242,8 @@
   // --- Cases: clustered markers coloured by light, filters, polling ---------------------------------------
   var caseCluster = null, caseMarkers = {}, knownCases = null, pollTimer = null, stateLabels = {}, caseSeq = 0;
   (config.states || []).forEach(function (s) { stateLabels[s.value] = s.label; });
+  var english = config.language === "en", categoryNames = {};
+  (config.categories || []).forEach(function (c) { categoryNames[c.code] = english && c.name_en ? c.name_en : c.name; });
   function caseIcon(light) {
     return L.divIcon({ className: "case-marker " + (light || "none"), iconSize: [14, 14] });
   }
@@ -269,7 +271,7 @@
     return {
       id: feature.id !== undefined ? feature.id : p.id,
       number: p.number || "", light: p.light || "none", state: stateLabels[p.state] || p.state || "",
-      category: p.category_name || p.category || "",
+      category: categoryNames[p.category] || p.category_name || p.category || "",
       address: p.address || "", received: p.received_at || "",
     };
   }
@@ -343,7 +345,7 @@
   function renderCase(p) {
     var light = p.light || "none";
     var html = '<h3 data-case-id="' + esc(p.id) + '"><span class="light ' + esc(light) + '"></span>' + esc(p.number) + "</h3><table>" +
-      row(t("state"), p.state_label || label(p.state)) + row(t("category"), label(p.category)) +
+      row(t("state"), p.state_label || label(p.state)) + row(t("category"), p.category && (categoryNames[p.category.code] || p.category.name_zh)) +
       row(t("level"), p.level) + row(t("light"), t(light)) + row(t("address"), p.address) +
       row(t("description"), p.description) + row(t("responsible_unit"), label(p.responsible_unit)) +
       row(t("deadline"), fmt(p.step_deadline_at || p.deadline_at)) + row(t("received_at"), fmt(p.received_at)) + "</table>";
