@@ -218,26 +218,27 @@ XIQU = DistrictPlan(
 )
 
 # City scale: the other four districts, generated on their real outlines (see geography.generated_plan).
-# Names of streets/towns are plausible demo data; (name, share of the district's households).
+# Names of streets/towns are plausible demo data; (name, households, streets). The household totals are set so
+# that the city (with 西区) holds a little over 1.5M people.
 OTHER_DISTRICTS = {
     "510402": (
         "东区",
-        190_000,
+        196_000,
         ("炳草岗街道", "大渡口街道", "东华街道", "弄弄坪街道", "瓜子坪街道", "向阳村街道", "南山街道", "银江镇"),
     ),
     "510411": (
         "仁和区",
-        120_000,
+        124_000,
         ("仁和镇", "金江镇", "前进镇", "同德镇", "大田镇", "平地镇", "布德镇", "总发镇", "太平镇", "大龙潭彝族乡"),
     ),
     "510421": (
         "米易县",
-        95_000,
+        98_000,
         ("攀莲镇", "丙谷镇", "撒莲镇", "白马镇", "普威镇", "得石镇", "草场镇", "垭口镇", "新山傈僳族乡", "麻陇彝族乡"),
     ),
     "510422": (
         "盐边县",
-        90_000,
+        93_000,
         ("桐子林镇", "红格镇", "渔门镇", "永兴镇", "新九镇", "惠民镇", "共和乡", "国胜乡", "红果彝族乡", "温泉彝族乡"),
     ),
 }
