@@ -126,11 +126,10 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
 # Front-end libraries for the maps and dashboard, installed by `npm ci` from package-lock.json (scripts/setup.sh)
 # and served from our own server under /static/vendor/… (never from a CDN).
 NODE_MODULES = BASE_DIR / "node_modules"
-STATICFILES_DIRS += [
+STATICFILES_DIRS = [
     ("vendor/leaflet", NODE_MODULES / "leaflet/dist"),
     ("vendor/leaflet.markercluster", NODE_MODULES / "leaflet.markercluster/dist"),
     ("vendor/leaflet.vectorgrid", NODE_MODULES / "leaflet.vectorgrid/dist"),

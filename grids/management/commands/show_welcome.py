@@ -14,6 +14,10 @@ class Command(BaseCommand):
         lines = [
             "",
             "gridmgmt 网格化管理系统",
+            f"  指挥地图 map         {url}/map/",
+            f"  办理端口 desk        {url}/desk/",
+            f"  领导看板 dashboard   {url}/dashboard/",
+            f"  政务公开 public      {url}/public/",
             f"  健康检查 health      {url}/healthz",
             f"  接口 API             {url}/api/v1/",
             f"  接口文档 API docs    {url}/api/docs/",
