@@ -7,19 +7,13 @@ SCALE ?= district
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 
-.PHONY: run test setup prepare serve lint bench
+.PHONY: run test setup lint bench
 
 setup:
 	@scripts/setup.sh
 
-# Database schema, static files and (on an empty database) the demo.
-prepare: setup
-	@$(MANAGE) migrate --noinput -v 0
-	@$(MANAGE) collectstatic --noinput -v 0
-	@$(MANAGE) seed_demo --scale $(SCALE) --if-empty
-
-run: prepare
-	@$(MANAGE) show_welcome --url http://$(HOST):$(PORT)
+run: setup
+	@$(MANAGE) prepare --scale $(SCALE) --url http://$(HOST):$(PORT)
 	@exec .venv/bin/gunicorn gridmgmt.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 \
 		--timeout 120 --access-logfile - --error-logfile -
 
