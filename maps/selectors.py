@@ -77,7 +77,7 @@ class CaseFilter:
         if self.date_from:
             parts.append(f"{alias}.received_at >= %s")
             params.append(timezone.make_aware(datetime.combine(self.date_from, time.min)))
-        if self.date_to:
+        if self.date_to and self.date_to < date.max:
             parts.append(f"{alias}.received_at < %s")
             params.append(timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), time.min)))
         if self.categories:

@@ -263,3 +263,12 @@ def test_case_photos_only_for_those_who_see_the_case(world, settings, tmp_path):
     stranger = StaffFactory(user=UserFactory(username="t-far-worker"), role=Role.WORKER, grids=[world.grids[3]]).user
     assert client_as(stranger).get(url).status_code == 404
     assert client_as(world.accounts["dispatcher"]).get("/api/v1/case-photos/" + "0" * 64).status_code == 404
+
+
+def test_extreme_dates_are_no_server_error(world_with_cases):
+    manager = client_as(world_with_cases.accounts["manager"])
+    for dates in ("date_from=0001-01-01&date_to=9999-12-31", "date_from=0907-10-08", "date_to=0001-01-01"):
+        assert manager.get(f"/api/v1/dashboard/summary?{dates}").status_code == 200, dates
+        assert manager.get(f"/api/v1/dashboard/hexbins?in_bbox={BBOX}&zoom=12&{dates}").status_code == 200, dates
+        assert manager.get(f"/api/v1/grid-figures?{dates}").status_code == 200, dates
+    assert manager.get("/api/v1/dashboard/summary?date_from=2026-02-01&date_to=2026-01-01").status_code == 400
