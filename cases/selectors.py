@@ -122,12 +122,19 @@ def overdue_case_ids(*, now: datetime) -> list[int]:
 
 def visible_cases(user) -> QuerySet:
     """Dispatchers: cases their unit handles or co-handles (a command centre: all). Workers: cases they reported
-    (or that were merged into one they reported) and cases in their grids. Managers and administrators: all."""
+    (or that were merged into one they reported) and cases in their grids. Managers: the cases of their region
+    (Staff.community or Staff.street; all without one). Administrators: all."""
     staff = Staff.objects.select_related("unit").filter(user=user).first()
     cases = Case.objects.all()
     if staff is None:
         return cases if user.is_superuser else cases.none()
-    if staff.role in (Role.MANAGER, Role.ADMIN):
+    if staff.role == Role.ADMIN:
+        return cases
+    if staff.role == Role.MANAGER:
+        if staff.community_id:
+            return cases.filter(community_id=staff.community_id)
+        if staff.street_id:
+            return cases.filter(street_id=staff.street_id)
         return cases
     if staff.role == Role.DISPATCHER:
         if staff.unit.type == UnitType.COMMAND_CENTRE:

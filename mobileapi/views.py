@@ -85,8 +85,18 @@ def conflict_response(existing, message: str) -> Response:
     )
 
 
+class WorkersOnly(BasePermission):
+    message = "只有网格员可以使用此接口。Only grid workers may use this."
+
+    def has_permission(self, request, view):
+        staff = getattr(request.user, "staff", None)
+        return bool(staff and staff.role == Role.WORKER)
+
+
 class PatrolView(APIView):
-    """Record a patrol track; answers the share of the grid's area walked within 25 m."""
+    """Record a patrol track; answers the share of the grid's area walked within 25 m. Grid workers only."""
+
+    permission_classes = [IsAuthenticated, WorkersOnly]
 
     @extend_schema(request=PatrolRequestSerializer, responses={200: PatrolSerializer, 201: PatrolSerializer})
     def post(self, request):
@@ -101,14 +111,6 @@ class PatrolView(APIView):
         return Response(
             PatrolSerializer(patrol).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
-
-
-class WorkersOnly(BasePermission):
-    message = "只有网格员可以使用此接口。Only grid workers may use this."
-
-    def has_permission(self, request, view):
-        staff = getattr(request.user, "staff", None)
-        return bool(staff and staff.role == Role.WORKER)
 
 
 class ReportsView(APIView):

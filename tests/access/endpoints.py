@@ -1,0 +1,476 @@
+"""THE classification: every URL pattern of the project, how to call it, and what each role must get.
+
+Keys are the routes as Django reports them (`ResolverMatch.route`: the patterns joined, a regex's leading ^
+dropped). A pattern missing here fails tests/access/test_access_matrix.py by name; so does an entry here whose
+pattern is gone. Skipped on purpose: /admin/ (Django's own permission system; checked separately in ADMIN_CALLS),
+/i18n/ (the language switch), static and media files.
+
+Each call is made as every role in world.ROLES, once per scope it lists: "in" with an object inside the caller's
+scope, "out" with one outside it (see world.World for which objects those are). `expect` gives the status per role
+as one code (both scopes), a (in, out) pair, or a set of acceptable codes. A call may name canaries it must show
+(`shows`), so that a 200 that hides everything does not pass as scoped. Writes are rolled back after every call.
+
+Codes: 401 = not logged in (DRF), 302 = sent to the login page (pages), 403 = logged in but not this role or not
+this object's scope where the view says so, 404 = an object the caller may not see (not told apart from missing).
+"""
+
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
+
+from tests.access.world import OPEN311_KEY, POLICE_CATEGORY, ROLES, STREET_OFFICE_CATEGORY, World
+
+SKIPPED_PREFIXES = ("admin/", "i18n/", "static/", "media/")
+
+Expect = dict[str, tuple[object, object]]
+
+
+def expect(default, **roles) -> Expect:
+    """Per role (anonymous, worker, dispatcher, police, centre, manager, admin): code, (in, out) or a set of codes."""
+    unknown = set(roles) - set(ROLES)
+    assert not unknown, unknown
+    table = {}
+    for role in ROLES:
+        value = roles.get(role, default)
+        table[role] = value if isinstance(value, tuple) else (value, value)
+    return table
+
+
+PUBLIC = expect(200)
+LOGGED_IN = expect(200, anonymous=401)  # a DRF view any account may use
+PAGE = expect(200, anonymous=302)  # a page any account may open; anonymous is sent to log in
+# An object: one inside the caller's scope, or one it may not see (404, as if missing).
+SCOPED_READ = expect((200, 404), anonymous=401, centre=200, admin=200)
+WORKERS_ONLY = expect(403, anonymous=401, worker=200)
+DASHBOARD = expect(403, anonymous=401, manager=200, admin=200)
+EXPORTERS = expect(403, anonymous=401, manager=200, admin=200)
+
+Path = Callable[[World, str, str], str]  # (world, role, scope) -> path with query string
+
+
+@dataclass(frozen=True)
+class Call:
+    path: Path
+    expect: Expect
+    method: str = "GET"
+    scopes: tuple[str, ...] = ("in",)
+    body: Callable[[World, str, str], object] | None = None
+    encoding: str = "json"  # json | multipart
+    shows: Callable[[World, str, str], list[str]] | None = None  # canaries a 200 must contain
+    fresh_session: bool = False  # the call ends the session (logout): use a throwaway login
+    reveals: frozenset = frozenset()  # roles whose 200 may carry full ID numbers and phones (the reveal itself)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    calls: list[Call] = field(default_factory=list)
+
+
+def const(path: str) -> Path:
+    return lambda w, role, scope: path
+
+
+def tile_of(point, zoom: int = 16) -> tuple[int, int, int]:
+    n = 2**zoom
+    x = int((point.x + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(point.y))) / math.pi) / 2.0 * n)
+    return zoom, x, y
+
+
+def visible_case_texts(w: World, role: str, *keys: str) -> list[str]:
+    keys = keys or tuple(w.cases)
+    return [w.canaries_of(w.cases[key])[0] for key in keys if w.may_see_case(role, w.cases[key])]
+
+
+def residents_shown(w: World, role: str, scope: str) -> list[str]:
+    people = w.people["W1N" if scope == "in" else "E2S"]
+    return [person.name for person in people if w.may_see_resident(role, person)]
+
+
+def point_of(w: World, quadrant: str = "W1N"):
+    return w.buildings[quadrant].footprint.centroid
+
+
+def report_body(w: World, role: str, scope: str) -> dict:
+    point = point_of(w)
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "category": STREET_OFFICE_CATEGORY,
+        "description": "矩阵测试上报",
+        "location": {"type": "Point", "coordinates": [point.x + 0.001, point.y - 0.003]},
+        "captured_at": (timezone.now() - timedelta(minutes=5)).isoformat(),
+    }
+
+
+def patrol_body(w: World, role: str, scope: str) -> dict:
+    point = point_of(w)
+    now = timezone.now()
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "track": {"type": "LineString", "coordinates": [[point.x, point.y], [point.x + 0.001, point.y + 0.001]]},
+        "started_at": (now - timedelta(hours=1)).isoformat(),
+        "ended_at": now.isoformat(),
+    }
+
+
+def desk_case_body(w: World, role: str, scope: str) -> dict:
+    point = point_of(w)
+    return {
+        "category": STREET_OFFICE_CATEGORY,
+        "lon": point.x - 0.001,
+        "lat": point.y - 0.004,
+        "description": "窗口受理：矩阵测试",
+    }
+
+
+def transition_body(w: World, role: str, scope: str) -> dict:
+    return {"action": "register", "version": w.case(role, scope).version, "note": "矩阵测试"}
+
+
+def open311_body(w: World, role: str, scope: str) -> dict:
+    point = point_of(w)
+    return {
+        "api_key": OPEN311_KEY,
+        "service_code": STREET_OFFICE_CATEGORY,
+        "lat": point.y - 0.002,
+        "long": point.x + 0.002,
+        "description": "矩阵测试公开诉求",
+    }
+
+
+def tile_path(w: World, role: str, scope: str) -> str:
+    z, x, y = tile_of(point_of(w, "W1N" if scope == "in" else "E2S"))
+    return f"/api/v1/tiles/buildings/{z}/{x}/{y}.pbf"
+
+
+def bbox(w: World) -> str:
+    x0, y0, x1, y1 = w.geo.district.boundary.extent
+    return f"{x0},{y0},{x1},{y1}"
+
+
+def region_stats(level: str, plural: str) -> Endpoint:
+    def region(w: World, scope: str):
+        if level == "district":
+            return w.geo.district
+        quadrant = "W1" if scope == "in" else "E2"
+        if level == "street":
+            return w.geo.streets[quadrant[0]]
+        return {"community": w.geo.communities, "grid": w.geo.grids}[level][quadrant]
+
+    scopes = ("in",) if level == "district" else ("in", "out")
+    return Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/v1/{plural}/{region(w, scope).pk}/stats",
+                LOGGED_IN,
+                scopes=scopes,
+                note="figures only (counts by residency, sex, care tag): any account, any region",
+            )
+        ]
+    )
+
+
+def layer(name: str) -> Endpoint:
+    return Endpoint([Call(const(f"/api/v1/{name}"), LOGGED_IN, note="geometry, codes, names, addresses: no people")])
+
+
+TOKEN_CALLS = [
+    Call(const("/api/mobile/v1/auth/token"), expect(400), method="POST", body=lambda w, r, s: {}),
+    Call(
+        const("/api/mobile/v1/auth/token"),
+        expect(401),
+        method="DELETE",
+        note="only with the token to revoke (these sessions carry none)",
+    ),
+]
+
+ENDPOINTS: dict[str, Endpoint] = {
+    # --- site ----------------------------------------------------------------------------------------------------
+    "healthz": Endpoint([Call(const("/healthz"), PUBLIC)]),
+    "": Endpoint([Call(const("/"), expect(302))]),
+    "logout/": Endpoint(
+        [
+            Call(const("/logout/"), expect(405)),
+            Call(const("/logout/"), expect(302), method="POST", fresh_session=True),
+        ]
+    ),
+    "map/": Endpoint([Call(const("/map/"), PAGE)]),
+    "dashboard/": Endpoint([Call(const("/dashboard/"), expect(403, anonymous=302, manager=200, admin=200))]),
+    "public/": Endpoint([Call(const("/public/"), PUBLIC)]),
+    "api/schema/": Endpoint([Call(const("/api/schema/"), LOGGED_IN)]),
+    "api/docs/": Endpoint([Call(const("/api/docs/"), LOGGED_IN)]),
+    # --- accounts (django.contrib.auth) --------------------------------------------------------------------------
+    "accounts/login/": Endpoint([Call(const("/accounts/login/"), PUBLIC)]),
+    "accounts/logout/": Endpoint(
+        [
+            Call(const("/accounts/logout/"), expect(405)),
+            Call(const("/accounts/logout/"), expect(200), method="POST", fresh_session=True, note="logged-out page"),
+        ]
+    ),
+    "accounts/password_change/": Endpoint([Call(const("/accounts/password_change/"), PAGE)]),
+    "accounts/password_change/done/": Endpoint([Call(const("/accounts/password_change/done/"), PAGE)]),
+    "accounts/password_reset/": Endpoint([Call(const("/accounts/password_reset/"), PUBLIC)]),
+    "accounts/password_reset/done/": Endpoint([Call(const("/accounts/password_reset/done/"), PUBLIC)]),
+    "accounts/reset/<uidb64>/<token>/": Endpoint(
+        [Call(const("/accounts/reset/MQ/set-password/"), PUBLIC, note="an invalid link: the page says so")]
+    ),
+    "accounts/reset/done/": Endpoint([Call(const("/accounts/reset/done/"), PUBLIC)]),
+    # --- registry API (grids) ------------------------------------------------------------------------------------
+    "api/v1/auth/token": Endpoint(
+        [Call(const("/api/v1/auth/token"), call.expect, call.method, body=call.body) for call in TOKEN_CALLS]
+    ),
+    "api/v1/locate": Endpoint(
+        [Call(lambda w, r, s: f"/api/v1/locate?lon={point_of(w).x}&lat={point_of(w).y}", LOGGED_IN)]
+    ),
+    "api/v1/buildings/<int:pk>/households": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/v1/buildings/{w.building(role, scope).pk}/households",
+                expect((200, 403), anonymous=401, centre=200, manager=403, admin=200),
+                scopes=("in", "out"),
+                shows=residents_shown,
+            )
+        ]
+    ),
+    "api/v1/people/<int:pk>/reveal": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/v1/people/{w.person(role, scope).pk}/reveal",
+                expect(403, anonymous=401, dispatcher=(200, 403), admin=200),
+                method="POST",
+                scopes=("in", "out"),
+                body=lambda w, r, s: {"fields": ["id_number", "phone"], "reason": "核实身份：矩阵测试"},
+                reveals=frozenset({"dispatcher", "admin"}),
+                note="worker and police lack the permission; the manager holds it and is refused all the same",
+            )
+        ]
+    ),
+    "api/v1/streets": layer("streets"),
+    "api/v1/communities": layer("communities"),
+    "api/v1/grids": layer("grids"),
+    "api/v1/buildings": layer("buildings"),
+    "api/v1/districts/<int:pk>/stats": region_stats("district", "districts"),
+    "api/v1/streets/<int:pk>/stats": region_stats("street", "streets"),
+    "api/v1/communities/<int:pk>/stats": region_stats("community", "communities"),
+    "api/v1/grids/<int:pk>/stats": region_stats("grid", "grids"),
+    "api/v1/export/<slug:layer>.<slug:fmt>": Endpoint(
+        [
+            Call(const("/api/v1/export/persons.csv"), expect(403, anonymous=401, admin=200), note="masked only"),
+            Call(
+                const("/api/v1/export/cases.xlsx"),
+                EXPORTERS,
+                shows=lambda w, role, scope: visible_case_texts(w, role),
+                note="a street manager gets their street's cases",
+            ),
+            Call(const("/api/v1/export/buildings.geojson"), EXPORTERS),
+        ]
+    ),
+    # --- cases API -----------------------------------------------------------------------------------------------
+    "api/v1/route": Endpoint(
+        [
+            Call(
+                lambda w, r, s: f"/api/v1/route?lon={point_of(w).x}&lat={point_of(w).y}&category={POLICE_CATEGORY}",
+                LOGGED_IN,
+                note="a routing preview: units, no cases",
+            )
+        ]
+    ),
+    "api/v1/cases/": Endpoint(
+        [
+            Call(const("/api/v1/cases/"), LOGGED_IN, shows=lambda w, role, scope: visible_case_texts(w, role)),
+            Call(
+                const("/api/v1/cases/"),
+                expect(201, anonymous=401, manager=403),
+                method="POST",
+                body=desk_case_body,
+                note="desk / hotline intake (一窗受理); managers take no cases",
+            ),
+        ]
+    ),
+    "api/v1/cases/<int:pk>": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/v1/cases/{w.case(role, scope).pk}",
+                SCOPED_READ,
+                scopes=("in", "out"),
+                shows=lambda w, role, scope: visible_case_texts(w, role, w.case_key(role, scope)),
+            )
+        ]
+    ),
+    "api/v1/cases/<int:pk>/transitions": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/v1/cases/{w.case(role, scope).pk}/transitions",
+                expect(409, anonymous=401, dispatcher=(200, 409), police=(200, 409), centre=200, admin=200),
+                method="POST",
+                scopes=("in", "out"),
+                body=transition_body,
+                note="立案 by the responsible unit or the command centre; anyone else is refused by the workflow "
+                "(409 with state and allowed actions, no case data)",
+            )
+        ]
+    ),
+    # --- handheld API (mobileapi) --------------------------------------------------------------------------------
+    "api/mobile/v1/auth/token": Endpoint(TOKEN_CALLS),
+    "api/mobile/v1/me": Endpoint([Call(const("/api/mobile/v1/me"), LOGGED_IN)]),
+    "api/mobile/v1/patrols": Endpoint(
+        [Call(const("/api/mobile/v1/patrols"), expect(403, anonymous=401, worker=201), "POST", body=patrol_body)]
+    ),
+    "api/mobile/v1/reports": Endpoint(
+        [
+            Call(
+                const("/api/mobile/v1/reports"),
+                WORKERS_ONLY,
+                shows=lambda w, role, scope: [w.cases["E1N-worker"].number],
+                note="the worker's own reports (numbers and states, no descriptions)",
+            ),
+            Call(const("/api/mobile/v1/reports"), expect(403, anonymous=401, worker=201), "POST", body=report_body),
+        ]
+    ),
+    "api/mobile/v1/reports/<uuid:client_uuid>/photos": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: "/api/mobile/v1/reports/{}/photos".format(
+                    w.cases["E1N-worker" if scope == "in" else "W1N-office"].client_uuid
+                ),
+                expect(403, anonymous=401, worker=(400, 404)),
+                method="POST",
+                scopes=("in", "out"),
+                body=lambda w, r, s: {"kind": "before"},
+                encoding="multipart",
+                note="in: the worker's own report (no photo sent: 400); out: another worker's report",
+            )
+        ]
+    ),
+    "api/mobile/v1/photos": Endpoint(
+        [
+            Call(
+                const("/api/mobile/v1/photos"),
+                expect(403, anonymous=401, worker=400),
+                method="POST",
+                body=lambda w, r, s: {},
+                encoding="multipart",
+            )
+        ]
+    ),
+    "api/mobile/v1/grids/<int:pk>/package": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/mobile/v1/grids/{w.grid(role, scope).pk}/package",
+                expect(403, anonymous=401, worker=(200, 403)),
+                scopes=("in", "out"),
+                shows=lambda w, role, scope: visible_case_texts(w, role, "W1N-office", "W1N-police"),
+            )
+        ]
+    ),
+    "api/mobile/v1/tasks": Endpoint(
+        [
+            Call(
+                const("/api/mobile/v1/tasks"),
+                WORKERS_ONLY,
+                shows=lambda w, role, scope: visible_case_texts(w, role, "W1N-office", "W1N-police"),
+            )
+        ]
+    ),
+    "api/mobile/v1/tasks/<int:pk>/complete": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/mobile/v1/tasks/{w.case('worker', scope).pk}/complete",
+                expect(403, anonymous=401, worker=(201, 404)),
+                method="POST",
+                scopes=("in", "out"),
+                body=lambda w, r, s: {"client_uuid": str(uuid.uuid4()), "result": "confirmed"},
+            )
+        ]
+    ),
+    # --- Open311 GeoReport v2 (public by the spec; descriptions only of Open311 requests, 社会治理 withheld) --------
+    "open311/v2/": Endpoint([Call(const("/open311/v2/"), expect(404))]),
+    "open311/v2/discovery\\.(?P<fmt>json|xml)$": Endpoint([Call(const("/open311/v2/discovery.json"), PUBLIC)]),
+    "open311/v2/services\\.(?P<fmt>json|xml)$": Endpoint([Call(const("/open311/v2/services.xml"), PUBLIC)]),
+    "open311/v2/services/(?P<code>[^/]+)\\.(?P<fmt>json|xml)$": Endpoint(
+        [Call(const(f"/open311/v2/services/{STREET_OFFICE_CATEGORY}.json"), PUBLIC)]
+    ),
+    "open311/v2/requests\\.(?P<fmt>json|xml)$": Endpoint(
+        [
+            Call(const("/open311/v2/requests.json"), PUBLIC),
+            Call(const("/open311/v2/requests.xml"), PUBLIC),
+            Call(const("/open311/v2/requests.json"), expect(201), method="POST", body=open311_body),
+            Call(const("/open311/v2/requests.json"), expect(401), method="POST", body=lambda w, r, s: {}),
+        ]
+    ),
+    "open311/v2/requests/(?P<number>[^/]+)\\.(?P<fmt>json|xml)$": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: "/open311/v2/requests/{}.json".format(
+                    w.cases["W1N-office" if scope == "in" else "W1N-police"].number
+                ),
+                expect((200, 404)),
+                scopes=("in", "out"),
+                note="in: a 部件 case (public, coarse, no description); out: a 社会治理 case (withheld)",
+            )
+        ]
+    ),
+    "open311/v2/tokens/(?P<token>[^/]+)\\.(?P<fmt>json|xml)$": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: "/open311/v2/tokens/{}.json".format(
+                    w.open311_case.number if scope == "in" else w.cases["W1N-office"].number
+                ),
+                expect((200, 404)),
+                scopes=("in", "out"),
+                note="tokens are the numbers of Open311 requests only",
+            )
+        ]
+    ),
+    "open311/v2/(?P<path>.+)$": Endpoint([Call(const("/open311/v2/nothing-here.json"), expect(404))]),
+    # --- maps: small APIs behind the pages -----------------------------------------------------------------------
+    "api/v1/units": Endpoint([Call(const("/api/v1/units"), LOGGED_IN)]),
+    "api/v1/grid-figures": Endpoint([Call(lambda w, r, s: f"/api/v1/grid-figures?in_bbox={bbox(w)}", LOGGED_IN)]),
+    "api/v1/tiles/buildings/<int:z>/<int:x>/<int:y>.pbf": Endpoint(
+        [Call(tile_path, LOGGED_IN, scopes=("in", "out"), note="footprints, codes, addresses, household counts")]
+    ),
+    "api/v1/search": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: "/api/v1/search?q=" + ("居民W1N" if scope == "in" else "居民E2S"),
+                LOGGED_IN,
+                scopes=("in", "out"),
+                shows=residents_shown,
+            )
+        ]
+    ),
+    "^api/v1/case-photos/(?P<sha256>[0-9a-f]{64})$": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/v1/case-photos/{w.photos[w.case_key(role, scope)]}",
+                SCOPED_READ,
+                scopes=("in", "out"),
+            )
+        ]
+    ),
+    "api/v1/dashboard/hexbins": Endpoint(
+        [Call(lambda w, r, s: f"/api/v1/dashboard/hexbins?in_bbox={bbox(w)}&zoom=14&measure=per_1000", DASHBOARD)]
+    ),
+    "api/v1/dashboard/summary": Endpoint([Call(const("/api/v1/dashboard/summary"), DASHBOARD)]),
+    "^api/v1/dashboard/export\\.(?P<fmt>csv|xlsx)$": Endpoint(
+        [
+            Call(lambda w, r, s, fmt=fmt: f"/api/v1/dashboard/export.{fmt}?in_bbox={bbox(w)}&zoom=14", DASHBOARD)
+            for fmt in ("csv", "xlsx")
+        ]
+    ),
+    "api/v1/public/stats": Endpoint([Call(const("/api/v1/public/stats"), PUBLIC)]),
+    "api/v1/public/grids": Endpoint([Call(const("/api/v1/public/grids"), PUBLIC)]),
+}
+
+# /admin/ is Django's own: only staff get in; everyone else is sent to the admin login. The administrator's person
+# pages are checked for full ID numbers and phones like every other response.
+ADMIN_CALLS = [
+    Call(const("/admin/"), expect(302, admin=200)),
+    Call(const("/admin/grids/person/"), expect(302, admin=200)),
+    Call(lambda w, role, scope: f"/admin/grids/person/{w.person(role, 'in').pk}/change/", expect(302, admin=200)),
+]
