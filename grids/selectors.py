@@ -167,6 +167,28 @@ def region_stats(*, level: str, region_id: int) -> dict:
     }
 
 
+def figures_visible_to(user, *, level: str, region) -> bool:
+    """Whether `user` may see the figures of `region` (a District, Street, Community or Grid at `level`).
+
+    A manager with a region (Staff.community or Staff.street) sees the figures of that region and of the regions
+    inside it only; every other account (and a manager without a region) sees every region's figures."""
+    staff = getattr(user, "staff", None)
+    if user.is_superuser or staff is None or staff.role != Role.MANAGER:
+        return True
+    if staff.community_id:
+        community_id = {"community": region.pk, "grid": getattr(region, "community_id", None)}.get(level)
+        return community_id == staff.community_id
+    if staff.street_id:
+        if level == "street":
+            return region.pk == staff.street_id
+        if level == "community":
+            return region.street_id == staff.street_id
+        if level == "grid":
+            return Community.objects.filter(pk=region.community_id, street_id=staff.street_id).exists()
+        return False
+    return True
+
+
 # --- Where is this point? ----------------------------------------------------------
 
 

@@ -119,13 +119,15 @@ class PersonRevealView(APIView):
 
 
 class RegionStatsView(APIView):
-    """Buildings, households and people by residency, sex and care tag for one region."""
+    """Buildings, households and people by residency, sex and care tag for one region (a manager: of their own)."""
 
     level = ""
 
     @extend_schema(responses={200: RegionStatsSerializer})
     def get(self, request, pk: int):
         region = get_object_or_404(selectors.REGION_MODELS[self.level], pk=pk)
+        if not selectors.figures_visible_to(request.user, level=self.level, region=region):
+            raise PermissionDenied(_("该区域不在您的管辖范围内。This region is outside yours."))
         figures = selectors.region_stats(level=self.level, region_id=region.pk)
         return Response(
             RegionStatsSerializer({"level": self.level, "code": region.code, "name": region.name, **figures}).data

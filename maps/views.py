@@ -265,11 +265,12 @@ class GridFiguresQuery(CaseFilterQuery):
 
 
 class GridFiguresView(APIView):
-    """Per grid in view: buildings, households, people, care-tagged people, cases, open cases, cases per 1,000."""
+    """Per grid in view: buildings, households, people, care-tagged people, cases, open cases, cases per 1,000.
+    A manager with a region gets the grids of that region only."""
 
     @extend_schema(parameters=[GridFiguresQuery], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        query = _validated(GridFiguresQuery, request.query_params)
+        query = {**_validated(GridFiguresQuery, request.query_params), **manager_region(request.user)}
         body = selectors.grid_figures(
             bbox=query.get("in_bbox"),
             street=query.get("street"),

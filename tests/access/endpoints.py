@@ -60,7 +60,8 @@ class Call:
     scopes: tuple[str, ...] = ("in",)
     body: Callable[[World, str, str], object] | None = None
     encoding: str = "json"  # json | multipart
-    shows: Callable[[World, str, str], list[str]] | None = None  # canaries a 200 must contain
+    shows: Callable[[World, str, str], list[str]] | None = None  # what a 200 must contain (in scope)
+    hides: Callable[[World, str, str], list[str]] | None = None  # what no response may contain, beyond the canaries
     fresh_session: bool = False  # the call ends the session (logout): use a throwaway login
     reveals: frozenset = frozenset()  # roles whose 200 may carry full ID numbers and phones (the reveal itself)
     note: str = ""
@@ -153,6 +154,11 @@ def bbox(w: World) -> str:
     return f"{x0},{y0},{x1},{y1}"
 
 
+def other_street_for_manager(w: World, role: str, scope: str) -> list[str]:
+    """The street manager's figures never name the other street (nor its office, 东街道办事处)."""
+    return [w.geo.streets["E"].name] if role == "manager" else []
+
+
 def region_stats(level: str, plural: str) -> Endpoint:
     def region(w: World, scope: str):
         if level == "district":
@@ -162,14 +168,18 @@ def region_stats(level: str, plural: str) -> Endpoint:
             return w.geo.streets[quadrant[0]]
         return {"community": w.geo.communities, "grid": w.geo.grids}[level][quadrant]
 
-    scopes = ("in",) if level == "district" else ("in", "out")
+    if level == "district":
+        scopes, expected = ("in",), expect(200, anonymous=401, manager=403)
+    else:
+        scopes, expected = ("in", "out"), expect(200, anonymous=401, manager=(200, 403))
     return Endpoint(
         [
             Call(
                 lambda w, role, scope: f"/api/v1/{plural}/{region(w, scope).pk}/stats",
-                LOGGED_IN,
+                expected,
                 scopes=scopes,
-                note="figures only (counts by residency, sex, care tag): any account, any region",
+                note="figures only (counts by residency, sex, care tag): any account, any region, except that a "
+                "street manager gets their street and what lies in it",
             )
         ]
     )
@@ -430,7 +440,16 @@ ENDPOINTS: dict[str, Endpoint] = {
     "open311/v2/(?P<path>.+)$": Endpoint([Call(const("/open311/v2/nothing-here.json"), expect(404))]),
     # --- maps: small APIs behind the pages -----------------------------------------------------------------------
     "api/v1/units": Endpoint([Call(const("/api/v1/units"), LOGGED_IN)]),
-    "api/v1/grid-figures": Endpoint([Call(lambda w, r, s: f"/api/v1/grid-figures?in_bbox={bbox(w)}", LOGGED_IN)]),
+    "api/v1/grid-figures": Endpoint(
+        [
+            Call(
+                lambda w, r, s: f"/api/v1/grid-figures?in_bbox={bbox(w)}",
+                LOGGED_IN,
+                hides=lambda w, role, scope: [w.geo.grids[k].code for k in ("E1", "E2")] if role == "manager" else [],
+                note="per-grid figures; a street manager gets the grids of their street only",
+            )
+        ]
+    ),
     "api/v1/tiles/buildings/<int:z>/<int:x>/<int:y>.pbf": Endpoint(
         [Call(tile_path, LOGGED_IN, scopes=("in", "out"), note="footprints, codes, addresses, household counts")]
     ),
@@ -456,10 +475,16 @@ ENDPOINTS: dict[str, Endpoint] = {
     "api/v1/dashboard/hexbins": Endpoint(
         [Call(lambda w, r, s: f"/api/v1/dashboard/hexbins?in_bbox={bbox(w)}&zoom=14&measure=per_1000", DASHBOARD)]
     ),
-    "api/v1/dashboard/summary": Endpoint([Call(const("/api/v1/dashboard/summary"), DASHBOARD)]),
+    "api/v1/dashboard/summary": Endpoint(
+        [Call(const("/api/v1/dashboard/summary"), DASHBOARD, hides=other_street_for_manager)]
+    ),
     "^api/v1/dashboard/export\\.(?P<fmt>csv|xlsx)$": Endpoint(
         [
-            Call(lambda w, r, s, fmt=fmt: f"/api/v1/dashboard/export.{fmt}?in_bbox={bbox(w)}&zoom=14", DASHBOARD)
+            Call(
+                lambda w, r, s, fmt=fmt: f"/api/v1/dashboard/export.{fmt}?in_bbox={bbox(w)}&zoom=14",
+                DASHBOARD,
+                hides=other_street_for_manager,
+            )
             for fmt in ("csv", "xlsx")
         ]
     ),

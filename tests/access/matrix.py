@@ -7,7 +7,7 @@ Problems are plain sentences naming the endpoint, the role and what went wrong:
   name in any response to a manager or to an anonymous caller; (3) a full ID number (18 characters with a valid
   GB 11643 check digit) or a full phone number in any response but the reveal endpoint's, for a role allowed to
   reveal;
-- an in-scope canary that a call says it must show and did not.
+- an in-scope canary that a call says it must show and did not, or anything a call says it must hide.
 
 Every call runs in a savepoint that is rolled back, so writes (cases taken, transitions, reports, patrols) leave the
 world as it was for the next call.
@@ -31,7 +31,7 @@ from tests.access.world import ROLES, SCOPED_ROLES, World
 
 ID_NUMBER = re.compile(
     r"(?<![0-9])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9])"
-)  # noqa: E501
+)
 MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
@@ -187,6 +187,10 @@ def check_call(world: World, client: Client, route: str, call: Call, role: str, 
     may_reveal = role in call.reveals and response.status_code == 200 and 200 in acceptable
     leaks = leaks_in(text, world=world, role=role, may_reveal=may_reveal)
     problems += [f"LEAK {label}: {leak}" for leak in leaks]
+    if call.hides:
+        shown = [item for item in call.hides(world, role, scope) if item in text]
+        if shown:
+            problems.append(f"{label}: shows what this role may not see: {shown}")
     if call.shows and response.status_code == 200 and scope == "in":
         missing = [canary for canary in call.shows(world, role, scope) if canary not in text]
         if missing:
