@@ -9,7 +9,7 @@ from cases.models import Case, CaseEvent, Category, Source, State
 from cases.services import allowed_actions
 from cases.workflow import TRANSITIONS
 from grids.coords import CRS_CHOICES
-from grids.serializers import BBoxField, GeoJSONGeometryField, RegionRefSerializer, UnitRefSerializer
+from grids.serializers import BBoxField, GeoJSONGeometryField, RegionRefSerializer, UnitRefSerializer, sensible_date
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -194,11 +194,11 @@ class CaseListQuerySerializer(serializers.Serializer):
     street = serializers.CharField(required=False, max_length=15)
     community = serializers.CharField(required=False, max_length=15)
     grid = serializers.CharField(required=False, max_length=15)
-    received_from = serializers.DateField(required=False)
-    received_to = serializers.DateField(required=False)
+    received_from = serializers.DateField(required=False, validators=[sensible_date])
+    received_to = serializers.DateField(required=False, validators=[sensible_date])
     in_bbox = BBoxField(required=False)
     duplicate = serializers.BooleanField(required=False, allow_null=True, default=None)
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000, default=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
 
     def validate(self, attrs):

@@ -11,6 +11,12 @@ from grids.coords import CRS_CHOICES
 from grids.models import CareTag, Household, Person, Unit
 
 
+def sensible_date(value: date) -> None:
+    """Dates outside 2000–2099 are typing mistakes here (and years near 1 or 9999 overflow time zones)."""
+    if not date(2000, 1, 1) <= value <= date(2099, 12, 31):
+        raise serializers.ValidationError(_("日期应在 2000-01-01 至 2099-12-31 之间"))
+
+
 class BBoxField(serializers.CharField):
     """`in_bbox=min_lon,min_lat,max_lon,max_lat` in WGS84."""
 

@@ -42,4 +42,4 @@ def client_for(db):
 
 
 # Reference data (categories, calendar) and the small case geography, for every test directory.
-from tests.cases.conftest import fast_password_hashing, geo, reference_data  # noqa: E402, F401
+from tests.cases.conftest import geo, reference_data  # noqa: E402, F401

@@ -39,7 +39,8 @@ class StreetFactory(factory.django.DjangoModelFactory):
         model = models.Street
 
     district = factory.SubFactory(DistrictFactory)
-    code = factory.Sequence(lambda n: f"510403{n + 1:03d}")
+    # Codes wrap around so that a long test session never outgrows the code pattern.
+    code = factory.Sequence(lambda n: f"510403{n % 999 + 1:03d}")
     name = factory.Sequence(lambda n: f"测试街道{n + 1}")
     boundary = factory.LazyFunction(lambda: multi_square(*ORIGIN, 0.04))
 
@@ -49,7 +50,7 @@ class CommunityFactory(factory.django.DjangoModelFactory):
         model = models.Community
 
     street = factory.SubFactory(StreetFactory)
-    code = factory.LazyAttributeSequence(lambda o, n: f"{o.street.code}{n + 1:03d}")
+    code = factory.LazyAttributeSequence(lambda o, n: f"{o.street.code}{n % 999 + 1:03d}")
     name = factory.Sequence(lambda n: f"测试社区{n + 1}")
     boundary = factory.LazyAttribute(lambda o: o.street.boundary)
 
@@ -59,7 +60,7 @@ class GridFactory(factory.django.DjangoModelFactory):
         model = models.Grid
 
     community = factory.SubFactory(CommunityFactory)
-    code = factory.LazyAttributeSequence(lambda o, n: f"{o.community.code}{n + 1:02d}")
+    code = factory.LazyAttributeSequence(lambda o, n: f"{o.community.code}{n % 99 + 1:02d}")
     name = factory.Sequence(lambda n: f"第{n + 1}网格")
     boundary = factory.LazyAttribute(lambda o: o.community.boundary)
 
