@@ -4,9 +4,9 @@ Problems are plain sentences naming the endpoint, the role and what went wrong:
 - an URL pattern with no entry in endpoints.ENDPOINTS (or an entry whose pattern is gone);
 - a status other than the expected one (a 500 is always wrong);
 - a leak: (1) a canary of an object outside the caller's scope in any response to a scoped role; (2) a resident's
-  name in any response to a manager or to an anonymous caller; (3) a full ID number (18 characters with a valid
-  GB 11643 check digit) or a full phone number in any response but the reveal endpoint's, for a role allowed to
-  reveal;
+  name, masked ID number or masked phone in any response to a manager or to an anonymous caller; (3) a full ID
+  number (18 characters with a valid GB 11643 check digit) or a full phone number in any response but the reveal
+  endpoint's own 200, for a role allowed to reveal;
 - an in-scope canary that a call says it must show and did not, or anything a call says it must hide.
 
 Every call runs in a savepoint that is rolled back, so writes (cases taken, transitions, reports, patrols) leave the
@@ -151,7 +151,7 @@ def leaks_in(text: str, *, world: World, role: str, may_reveal: bool) -> list[st
         if canary.text not in text:
             continue
         if canary.kind == "resident" and role in ("manager", "anonymous"):
-            found.append(f"resident name {canary.text!r} shown to a {role}")
+            found.append(f"resident data {canary.text!r} shown to a {role}")
         elif role in SCOPED_ROLES and not world.may_see(role, canary):
             found.append(f"out-of-scope {canary.kind} canary {canary.text!r}")
         elif role == "anonymous":

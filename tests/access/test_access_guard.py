@@ -46,7 +46,7 @@ def test_a_naively_classified_unscoped_endpoint_fails_with_leaks(leaky_urlconf, 
     for role in ("worker", "dispatcher", "police"):  # names of residents outside their scope
         assert any("out-of-scope resident canary '居民E2S甲哨兵'" in leak for leak in leaks_of(role)), role
     for role in ("manager", "anonymous"):  # any resident's name at all
-        assert any("resident name '居民W1N甲哨兵' shown to a" in leak for leak in leaks_of(role)), role
+        assert any("resident data '居民W1N甲哨兵' shown to a" in leak for leak in leaks_of(role)), role
     for role in ROLES:  # full ID numbers, even to the administrator
         assert any(f"full ID number {world.id_numbers[0]}" in leak for leak in leaks_of(role)), role
     # The command centre and the administrator may see every name: only the ID numbers are leaks for them.

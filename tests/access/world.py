@@ -11,7 +11,8 @@ Built on tests/cases/geo.py (streets W and E, communities/grids W1 W2 E1 E2, str
 
 - worker: grid W1.  dispatcher: the W street office.  police: precinct N.  centre: the command centre (every case;
   its jurisdiction is the district).  manager: street W (figures only).  admin: a superuser.  anonymous: no account.
-- A building with two residents in each of W1N, W2N, E1N and E2S; every resident's name is a unique canary.
+- A building with two residents in each of W1N, W2N, E1N and E2S; every resident's name, masked ID number and
+  masked phone is a unique canary.
   W1N is inside every scoped role's scope, E2S outside all of them; W2N and E1N tell the scopes apart.
 - Cases (made with cases.services.create_case, so routed as in production) with canary descriptions: street-office
   and police cases in W1N, a street-office case in W2N, street-office and police cases in E2S, and a case the worker
@@ -213,7 +214,9 @@ def build_world() -> World:
             world.people.setdefault(quadrant, []).append(person)
             world.id_numbers.append(id_number)
             world.phones.append(phone)
-            world.canaries.append(Canary(person.name, "resident", person))
+            # Its name, and its masked ID number and phone: managers get no resident-level record, masked or not.
+            for text in (person.name, person.id_number_masked, person.phone_masked):
+                world.canaries.append(Canary(text, "resident", person))
 
     other = world.other_worker
     _case(world, "W1N-office", STREET_OFFICE_CATEGORY, reporter=other, client_uuid=uuid.uuid4())
