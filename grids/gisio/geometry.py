@@ -76,7 +76,9 @@ def prepare(geometries: np.ndarray, *, kind: str, repair: bool = True) -> Prepar
     result = PreparedGeometries(ewkb=[None] * size)
     if not size:
         return result
-    geometries = shapely.force_2d(np.asarray(geometries, dtype=object))
+    geometries = np.asarray(geometries, dtype=object)
+    if shapely.has_z(geometries).any():
+        geometries = shapely.force_2d(geometries)
     missing = shapely.is_missing(geometries)
     empty = ~missing & shapely.is_empty(geometries)
     types = shapely.get_type_id(geometries)
@@ -119,8 +121,24 @@ def prepare(geometries: np.ndarray, *, kind: str, repair: bool = True) -> Prepar
         if int(i) in result.repaired:
             result.repaired.remove(int(i))
     keep = positions[inside]
-    stored = shapely.set_srid(shaped[keep], 4326)
-    texts = shapely.to_wkb(stored, hex=True, include_srid=True)
-    for i, text in zip(keep, texts, strict=True):
+    for i, text in zip(keep, hex_ewkb(shaped[keep]), strict=True):
         result.ewkb[int(i)] = text
     return result
+
+
+_EWKB_SRID_FLAG = 0x20000000
+_SRID_4326 = (4326).to_bytes(4, "little")
+
+
+def hex_ewkb(geometries: np.ndarray) -> list[str]:
+    """Hex EWKB with SRID 4326, as PostGIS reads it, for 2D geometries.
+
+    GEOS writes plain little-endian WKB quickly, but its hex EWKB writer (and set_srid on every geometry) cost
+    several times more; the SRID is spliced in here instead: byte order, geometry type with the SRID flag set,
+    the SRID, then the rest of the WKB unchanged (nested parts carry no SRID in EWKB either).
+    """
+    if not len(geometries):
+        return []
+    wkb = shapely.to_wkb(geometries, hex=False, byte_order=1, include_srid=False)
+    flag, srid, from_bytes = _EWKB_SRID_FLAG, _SRID_4326, int.from_bytes
+    return [(b[:1] + (from_bytes(b[1:5], "little") | flag).to_bytes(4, "little") + srid + b[5:]).hex() for b in wkb]

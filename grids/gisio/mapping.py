@@ -174,6 +174,7 @@ class Field:
     convert: Callable[[Any], Any]
     required: bool = False  # the column must be in the file and the value filled in
     default: Any = None  # for a new row when the column is absent or the value blank
+    cacheable: bool = True  # the same value always converts the same way (not so for protected fields)
 
 
 @dataclass(frozen=True)
@@ -305,13 +306,19 @@ LAYERS: dict[str, Layer] = {
                 ),
                 id_number,
                 True,
+                cacheable=False,
             ),
             Field("name", ("name", "xm", "姓名"), text(64), True),
             Field(
                 "sex", ("sex", "gender", "xb", "性别"), choice(Sex, {"1": "M", "2": "F", "male": "M", "female": "F"})
             ),
             Field("birth_date", ("birth_date", "birthday", "csrq", "出生日期", "出生年月日", "生日"), date),
-            Field("phone", ("phone", "mobile", "tel", "dh", "电话", "联系电话", "手机", "手机号", "手机号码"), phone),
+            Field(
+                "phone",
+                ("phone", "mobile", "tel", "dh", "电话", "联系电话", "手机", "手机号", "手机号码"),
+                phone,
+                cacheable=False,
+            ),
             Field(
                 "residency",
                 ("residency", "hj", "户籍", "户籍类型", "人口类型", "户籍性质"),

@@ -26,6 +26,33 @@ def _copy_text(value) -> str:
     return str(value)
 
 
+_NONE = type(None)
+_SPECIAL = ("\\", "\t", "\n", "\r")
+
+
+def column_text(values: list) -> list[str]:
+    """The COPY text of one column: strings escaped, None as \\N, numbers as they print.
+
+    Columns of plain strings (the usual case) are escaped in one pass: joined with NUL (which PostgreSQL text
+    cannot hold, so it never occurs in a value that could be stored), translated once when an escape is needed
+    at all, and split again. Anything else goes value by value.
+    """
+    kinds = set(map(type, values))
+    if kinds <= {str, _NONE}:
+        nulls = [i for i, v in enumerate(values) if v is None] if _NONE in kinds else []
+        texts = ["" if v is None else v for v in values] if nulls else list(values)
+        joined = "\x00".join(texts)
+        if joined.count("\x00") == len(texts) - 1:  # no NUL inside a value
+            if any(special in joined for special in _SPECIAL):
+                texts = joined.translate(_ESCAPES).split("\x00")
+            for i in nulls:
+                texts[i] = "\\N"
+            return texts
+    elif kinds <= {int, _NONE}:
+        return ["\\N" if v is None else str(v) for v in values]
+    return [_copy_text(value) for value in values]
+
+
 class StagingTable:
     def __init__(self, name: str, columns: Sequence[tuple[str, str]]):
         self.name = name
@@ -38,29 +65,41 @@ class StagingTable:
             cursor.execute(f"CREATE TEMP TABLE {self.name} ({definition}) ON COMMIT DROP")
 
     def copy(self, rows: Iterable[Sequence]) -> int:
-        buffer = io.StringIO()
-        count = 0
-        for row in rows:
-            buffer.write("\t".join(_copy_text(value) for value in row))
-            buffer.write("\n")
-            count += 1
+        """COPY rows (tuples in the table's column order)."""
+        rows = list(rows)
+        if not rows:
+            return 0
+        return self.copy_columns([list(column) for column in zip(*rows, strict=True)])
+
+    def copy_columns(self, columns: Sequence[list]) -> int:
+        """COPY a batch given column by column (lists in the table's column order, all of one length).
+
+        The text is built a column at a time (see column_text) and the rows joined in C, so a batch of 10,000 rows
+        costs a few milliseconds of Python instead of one function call per value.
+        """
+        if len(columns) != len(self.columns):
+            raise ValueError(f"{len(columns)} columns given for {len(self.columns)}")
+        count = len(columns[0]) if columns else 0
         if not count:
             return 0
-        buffer.seek(0)
+        texts = [column_text(column) for column in columns]
+        data = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
         names = ", ".join(column for column, _ in self.columns)
         with connection.cursor() as cursor:
             raw = cursor.cursor
             if hasattr(raw, "copy_expert"):  # psycopg2
-                raw.copy_expert(f"COPY {self.name} ({names}) FROM STDIN", buffer)
+                raw.copy_expert(f"COPY {self.name} ({names}) FROM STDIN", io.StringIO(data))
             else:  # psycopg 3
                 with raw.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy:
-                    copy.write(buffer.getvalue())
+                    copy.write(data)
         return count
 
     def index(self, *column_lists: str) -> None:
         """Index the staged rows for the joins that follow (each argument: "col, col"), and let the planner know
-        how many rows there are (temporary tables are never analysed by autovacuum)."""
+        how many rows there are (temporary tables are never analysed by autovacuum). Geometry columns are left
+        out of ANALYZE: no join here filters on them, and their statistics cost the most to gather."""
+        plain = ", ".join(column for column, sql_type in self.columns if not sql_type.startswith("geometry"))
         with connection.cursor() as cursor:
             for columns in column_lists:
                 cursor.execute(f"CREATE INDEX ON {self.name} ({columns})")
-            cursor.execute(f"ANALYZE {self.name}")
+            cursor.execute(f"ANALYZE {self.name} ({plain})")
