@@ -139,7 +139,23 @@ def command_centre_at(point: Point) -> Unit:
 def resolve(*, point: Point, category, exclude: tuple[int, ...] = ()) -> Route:
     """Where a case of `category` at `point` goes, and why. `point` in EPSG:4326."""
     rows = matching_rules(point=point, category_id=category.pk, exclude=exclude)
-    units = {row["unit_id"]: _unit(row) for row in rows}
+    return route_from_rows(rows, point=point, category=category, exclude=exclude)
+
+
+def route_from_rows(
+    rows: list[dict],
+    *,
+    point: Point,
+    category,
+    exclude: tuple[int, ...] = (),
+    centre: Unit | None = None,
+    units: dict[int, Unit] | None = None,
+) -> Route:
+    """The route chosen from the rule rows of RULES_SQL (most specific first) for one point. `centre`, when given,
+    is the command centre at the point (looked up only when no responsible rule matched and it is not given);
+    `units` may hold the rows' units already loaded (by id)."""
+    known = units or {}
+    units = {row["unit_id"]: known.get(row["unit_id"]) or _unit(row) for row in rows}
 
     def match(row: dict) -> Match:
         return Match(
@@ -154,9 +170,8 @@ def resolve(*, point: Point, category, exclude: tuple[int, ...] = ()) -> Route:
     responsible = next((match(row) for row in rows if row["role"] == "responsible"), None)
     fallback = responsible is None
     if fallback:
-        centre = command_centre_at(point)
         responsible = Match(
-            unit=centre,
+            unit=centre if centre is not None else command_centre_at(point),
             rule_id=None,
             rule_category=None,
             unit_type=UnitType.COMMAND_CENTRE,

@@ -199,6 +199,32 @@ def case_limit_hours(category: Category) -> float:
     return sum(category.limit_hours(step) for step in STEPS)
 
 
+def step_started_record(case: Case) -> dict:
+    """What an event says about the step it starts (kept in its data as `step_started`)."""
+    return {
+        "step": case.step,
+        "seq": case.step_seq,
+        "unit": case.responsible_unit_id,
+        "limit_hours": case.step_limit_hours,
+        "deadline_at": case.step_deadline_at.isoformat() if case.step_deadline_at else None,
+    }
+
+
+def step_ended_record(case: Case, *, unit_id: int | None, now: datetime) -> dict:
+    """What an event says about the step it ends (`step_ended`): who held it, its limit, the working hours it took
+    (suspensions excluded) and whether it ended by its deadline (the deadline is in the `step_started` record of the
+    event that began it, same `seq`). The statistics read these (cases/stats.py)."""
+    worked = calendar.working_hours_between(case.step_started_at, now) - (case.step_paused_hours or 0)
+    return {
+        "step": case.step,
+        "seq": case.step_seq,
+        "unit": unit_id,
+        "limit_hours": case.step_limit_hours,
+        "hours": round(max(worked, 0.0), 3),
+        "on_time": case.step_deadline_at is None or now <= case.step_deadline_at,
+    }
+
+
 # --- Intake ---------------------------------------------------------------------------------
 
 
@@ -320,7 +346,11 @@ def create_case(
             case.deadline_at = calendar.add_working_hours(received_at, case_limit_hours(category))
             case.save(force_insert=True)
             case.co_units.set(route.co_units)
-            data = {"routing_reason": route.reason, "captured_at": captured_at.isoformat()}
+            data = {
+                "routing_reason": route.reason,
+                "captured_at": captured_at.isoformat(),
+                "step_started": step_started_record(case),
+            }
             if original is not None:
                 data["likely_duplicate_of"] = {"id": original.pk, "number": original.number}
             CaseEvent.objects.create(
@@ -387,6 +417,7 @@ def apply_transition(
         _check(case, who, action, version)
         transition = TRANSITIONS[action]
         from_state = case.state
+        holder_id = case.responsible_unit_id
         now = timezone.now()
         data: dict = {}
         handler = _HANDLERS.get(action)
@@ -412,10 +443,14 @@ def apply_transition(
             data["resumed_to"] = to_state
         case.state = to_state
         new_step = STEP_OF_STATE.get(to_state)
+        restart = bool(new_step) and (new_step != case.step or action in RESTARTS_STEP)
+        if (to_state in TERMINAL or restart) and case.step and case.step_started_at is not None:
+            data["step_ended"] = step_ended_record(case, unit_id=holder_id, now=now)
         if to_state in TERMINAL:
             _stop_clock(case)
-        elif new_step and (new_step != case.step or action in RESTARTS_STEP):
+        elif restart:
             _start_step(case, new_step, now)
+            data["step_started"] = step_started_record(case)
         case.version += 1
         case.save()
         CaseEvent.objects.create(

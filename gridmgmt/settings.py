@@ -240,7 +240,7 @@ DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "gridmgmt-demo")
 OPEN311_DEMO_KEY = os.environ.get("OPEN311_DEMO_KEY", "gridmgmt-demo-open311")
 # Further demo loaders that `seed_demo` runs after the registry, each called as
 # step(scale=..., seed=..., stdout=...) with dotted paths to functions.
-DEMO_SEED_STEPS: list[str] = ["mobileapi.open311.services.seed_demo_key"]
+DEMO_SEED_STEPS: list[str] = ["mobileapi.open311.services.seed_demo_key", "cases.demo.seed_cases"]
 
 LOGGING = {
     "version": 1,
