@@ -1,7 +1,10 @@
 from urllib.parse import unquote
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 
 
 def database_unavailable_response() -> JsonResponse:
@@ -54,3 +57,19 @@ class RejectNulMiddleware:
                 status=400,
             )
         return self.get_response(request)
+
+
+class ChineseFirstLocaleMiddleware(LocaleMiddleware):
+    """Pages are Chinese unless the user picked another language with the switch (its cookie).
+
+    For pages the browser's Accept-Language is not consulted: a district office's machines often run English
+    systems, and the interface must still open in Chinese. API clients may still ask with Accept-Language.
+    """
+
+    def process_request(self, request):
+        if request.path.startswith(("/api/", "/open311/")):
+            return super().process_request(request)
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()

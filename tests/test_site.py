@@ -43,3 +43,15 @@ def test_openapi_schema_and_docs_need_login_and_serve_without_internet(admin_cli
     docs = admin_client_logged_in.get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/" in docs
     assert "cdn" not in docs.lower()
+
+
+def test_pages_open_in_chinese_whatever_the_browser_asks_until_the_switch_is_used(client):
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert page["Content-Language"] == "zh-hans"
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    assert client.get("/accounts/login/")["Content-Language"] == "en"
+
+
+def test_api_clients_may_still_ask_for_english(client):
+    response = client.get("/open311/v2/services.json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response["Content-Language"] == "en"
