@@ -262,3 +262,71 @@ def case_detail(case_id: int, user) -> Case | None:
 
 def case_exists(case_id: int) -> bool:
     return Case.objects.filter(pk=case_id).exists()
+
+
+# --- Statistics: which cases count and how reporters are grouped ------------------------------
+
+
+def stats_scope(*, user, query: dict, trend: bool = False):
+    """The region, period and visibility of a statistics request (see cases.stats.Scope), and the region described.
+
+    Raises PermissionDenied for accounts without a role, NotFound for an unknown region."""
+    from rest_framework.exceptions import NotFound, PermissionDenied
+
+    from cases.stats import Scope
+    from grids.models import Community, District, Grid, Street
+
+    staff = Staff.objects.select_related("unit").filter(user=user).first()
+    role = Role.ADMIN if user.is_superuser else (staff.role if staff else None)
+    if role is None:
+        raise PermissionDenied("您的账号没有角色，不能查看统计")
+    sees_all = role in (Role.MANAGER, Role.ADMIN) or (
+        role == Role.DISPATCHER and staff.unit is not None and staff.unit.type == UnitType.COMMAND_CENTRE
+    )
+    reporters_by = {Role.MANAGER: "grid", Role.WORKER: "own"}.get(role, "account")
+
+    models = {"district": District, "street": Street, "community": Community, "grid": Grid}
+    level, region = None, None
+    if query.get("region"):
+        code = query["region"].strip()
+        for name in [query["level"]] if query.get("level") else list(models):
+            region = models[name].objects.filter(code=code).only("id", "code", "name").first()
+            if region is not None:
+                level = name
+                break
+    elif query.get("id"):
+        level = query["level"]
+        region = models[level].objects.filter(pk=query["id"]).only("id", "code", "name").first()
+    else:
+        districts = list(District.objects.only("id", "code", "name")[:2])
+        if len(districts) == 1:
+            level, region = "district", districts[0]
+        else:
+            level = "all"
+    if level is None or (level != "all" and region is None):
+        raise NotFound("未找到该区域")
+
+    today = timezone.localdate()
+    end = query.get("date_to") or today
+    if query.get("date_from"):
+        start = query["date_from"]
+    elif trend:
+        first = end.replace(day=1)
+        start = (first - timedelta(days=335)).replace(day=1)  # the 12 months up to `end`'s month
+    else:
+        start = end.replace(day=1)
+    scope = Scope(
+        level=level,
+        region_id=region.pk if region is not None else None,
+        start=start,
+        end=end,
+        visible=None if sees_all else visible_cases(user),
+        reporters_by=reporters_by,
+        user_id=user.pk,
+    )
+    described = (
+        {"level": level, "id": region.pk, "code": region.code, "name": region.name}
+        if region
+        else {"level": "all", "id": None, "code": "", "name": "全部"}
+    )
+    return scope, described

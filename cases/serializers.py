@@ -320,3 +320,39 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     def get_allowed_actions(self, case: Case) -> list[str]:
         actor = self.context.get("actor")
         return allowed_actions(case, actor) if actor is not None else []
+
+
+# --- Statistics -----------------------------------------------------------------------------
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    """A region (by code, or by level and id; default the district) and a period of dates, both ends included."""
+
+    region = serializers.CharField(required=False, max_length=15, help_text=_("区划或网格编码，例如 510403001"))
+    level = serializers.ChoiceField(choices=["district", "street", "community", "grid"], required=False)
+    id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # `from` and `to` are the public names (Python keywords, so not class attributes).
+        self.fields["from"] = serializers.DateField(
+            required=False, source="date_from", help_text=_("起始日期（含），默认本月1日；趋势默认12个月")
+        )
+        self.fields["to"] = serializers.DateField(
+            required=False, source="date_to", help_text=_("截止日期（含），默认今天")
+        )
+
+    def validate(self, attrs):
+        if "id" in attrs and "level" not in attrs:
+            raise serializers.ValidationError({"level": [_("按编号指定区域时需给出层级 level")]})
+        if "id" in attrs and "region" in attrs:
+            raise serializers.ValidationError({"region": [_("region 与 id 只能给一种")]})
+        start, end = attrs.get("date_from"), attrs.get("date_to")
+        for name, value in (("from", start), ("to", end)):
+            if value is not None and not 2000 <= value.year <= 2100:
+                raise serializers.ValidationError({name: [_("日期应在2000年至2100年之间")]})
+        if start and end and end < start:
+            raise serializers.ValidationError({"to": [_("结束日期不能早于开始日期")]})
+        if start and end and (end - start).days > 3 * 366:
+            raise serializers.ValidationError({"to": [_("统计期间不能超过三年")]})
+        return attrs

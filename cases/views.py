@@ -13,7 +13,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cases import selectors, services
+from cases import selectors, services, stats
 from cases.models import Source
 from cases.routing import RoutingError
 from cases.serializers import (
@@ -22,6 +22,7 @@ from cases.serializers import (
     CaseListQuerySerializer,
     RoutePreviewSerializer,
     RouteQuerySerializer,
+    StatsQuerySerializer,
     TransitionSerializer,
 )
 from grids.coords import to_wgs84_point
@@ -196,3 +197,52 @@ class CaseTransitionView(APIView):
         except services.TransitionRefused as refusal:
             return refusal_response(refusal)
         return detail_response(case.pk, request)
+
+
+# --- Statistics and assessment ----------------------------------------------------------------
+
+STATS_RESPONSE = inline_serializer(
+    "StatsSection",
+    {
+        "section": drf_serializers.CharField(),
+        "region": drf_serializers.DictField(),
+        "period": drf_serializers.DictField(),
+        "scope": drf_serializers.DictField(),
+        "indicators": drf_serializers.ListField(child=drf_serializers.DictField(), required=False),
+        "columns": drf_serializers.ListField(child=drf_serializers.DictField(), required=False),
+        "rows": drf_serializers.ListField(child=drf_serializers.DictField(), required=False),
+    },
+)
+
+
+class StatsView(APIView):
+    """Statistics and assessment (GB/T 30428) for a region and period: `summary` (区域概况), `reporters` (信息采集),
+    `units` (处置单位), `dispatchers` (派遣), `steps` (环节用时), `trend` (by month, default the past 12 months);
+    without a section, all but the trend. Formulas: cases/README.md. Each figure counts only the cases the asker
+    may see; managers get reporters by grid and source, never by person; a grid worker only their own row."""
+
+    section: str | None = None
+
+    @extend_schema(parameters=[StatsQuerySerializer], responses={200: STATS_RESPONSE})
+    def get(self, request, section: str | None = None):
+        section = section or self.section
+        query = validated(StatsQuerySerializer, request.query_params)
+        scope, region = selectors.stats_scope(user=request.user, query=query, trend=section == "trend")
+        body = {
+            "section": section or "all",
+            "region": region,
+            "period": {"from": scope.start.isoformat(), "to": scope.end.isoformat()},
+            "scope": {
+                "cases": "all" if scope.visible is None else "visible",
+                "reporters_by": scope.reporters_by,
+            },
+        }
+        if section == "summary":
+            body["indicators"] = stats.summary(scope)
+        elif section:
+            body.update(stats.SECTIONS[section](scope))
+        else:
+            body["summary"] = stats.summary(scope)
+            for name in ("reporters", "units", "dispatchers", "steps"):
+                body[name] = stats.SECTIONS[name](scope)
+        return Response(body)
