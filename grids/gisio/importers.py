@@ -329,9 +329,18 @@ class LayerImport:
                 converted[spec.name] = [spec.default] * size
                 continue
             convert, default, required = spec.convert, spec.default, spec.required
+            raws = batch.columns[column]
+            fast = self._convert_many(convert, raws, default)
+            if fast is not None:
+                values, blanks = fast
+                if required:
+                    for i in blanks:
+                        errors.setdefault(i, []).append(f"column {column}: empty {spec.name}")
+                converted[spec.name] = values
+                continue
             cache: dict | None = {} if spec.cacheable else None
             values = [None] * size
-            for i, raw in enumerate(batch.columns[column]):
+            for i, raw in enumerate(raws):
                 kind = raw.__class__
                 if raw is None or (kind is str and not raw.strip()) or (kind is float and raw != raw):
                     if required:
@@ -366,6 +375,34 @@ class LayerImport:
                     cache[key] = value
             converted[spec.name] = values
         return list(converted), converted, errors
+
+    @staticmethod
+    def _convert_many(convert, raws: list, default) -> tuple[list, list[int]] | None:
+        """A column of strings (and blanks) converted at once when the converter can (`convert.many`): the values
+        and the positions of the blanks; None when it cannot or a value fails (the caller goes value by value)."""
+        many = getattr(convert, "many", None)
+        if many is None:
+            return None
+        positions, texts, blanks = [], [], []
+        for i, raw in enumerate(raws):
+            kind = raw.__class__
+            if kind is str:
+                if raw.strip():
+                    positions.append(i)
+                    texts.append(raw)
+                else:
+                    blanks.append(i)
+            elif raw is None or (kind is float and raw != raw):
+                blanks.append(i)
+            else:
+                return None
+        result = many(texts)
+        if result is None:
+            return None
+        values = [default] * len(raws)
+        for i, value in zip(positions, result, strict=True):
+            values[i] = value
+        return values, blanks
 
     def _stage_columns(self, converted: dict[str, list], keep: list[int], ewkb: list | None) -> list[list]:
         """The staging table's columns (after _row) for the rows kept, derived from the converted fields."""

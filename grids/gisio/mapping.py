@@ -54,6 +54,12 @@ def text(max_length: int) -> Callable[[Any], str]:
             raise ValueError(f"{result[:20]!r}… is longer than {max_length} characters")
         return result
 
+    def many(values: list[str]) -> list[str] | None:
+        """convert() for a column of plain, non-blank strings at once; None when one fails (then value by value)."""
+        result = [value.strip() for value in values]
+        return None if result and max(map(len, result)) > max_length else result
+
+    convert.many = many
     return convert
 
 
@@ -66,6 +72,21 @@ def code(pattern: str | None, max_length: int, description: str) -> Callable[[An
             raise ValueError(f"{result!r} is not {description}")
         return result
 
+    def many(values: list[str]) -> list[str] | None:
+        """convert() for a column of plain, non-blank strings at once: normalised in one call over the column
+        joined by NUL (no character composes with NUL, so each value normalises as it would alone); None when a
+        value fails (then value by value, for the message)."""
+        joined = "\x00".join([value.strip() for value in values])
+        if joined.count("\x00") != len(values) - 1:
+            return None
+        result = unicodedata.normalize("NFKC", joined).replace(" ", "").split("\x00")
+        if len(result) != len(values) or (result and max(map(len, result)) > max_length):
+            return None
+        if compiled and not all(map(compiled.fullmatch, result)):
+            return None
+        return result
+
+    convert.many = many
     return convert
 
 
