@@ -13,6 +13,9 @@ Timed per lookup, each a separate query from Python:
   bare SQL     SELECT id FROM grids_unit WHERE type = ANY(types) AND ST_Covers(jurisdiction, point)
                for the category's handling and co-handling unit types: the least a lookup can do
   subdivided   the same bare query on cases_unitarea, to show what ST_Subdivide buys
+  rules SQL    the resolver's own statement (cases.routing.RULES_SQL) sent raw as the resolver sends it: planned
+               on every call, like any statement psycopg2 sends
+  rules prep.  the same statement PREPAREd once and EXECUTEd: what it costs without planning
 """
 
 import argparse
@@ -154,7 +157,37 @@ def run(n: int, seed: int, stdout=sys.stdout) -> dict:
 
             return timed
 
-        timers = {"resolver": time_resolver, "bare SQL": time_sql(BARE_SQL), "subdivided": time_sql(SUBDIVIDED_SQL)}
+        from cases import routing as routing_module
+
+        def time_rules(lon, lat, category):
+            params = {"category": category.pk, "lon": lon, "lat": lat, "exclude": []}
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute(routing_module.RULES_SQL, params)
+                cursor.fetchall()
+            return time.perf_counter() - started
+
+        prepared = routing_module.RULES_SQL
+        for n, name in enumerate(("category", "lon", "lat", "exclude"), start=1):
+            prepared = prepared.replace(f"%({name})s", f"${n}")
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+            cursor.execute(f"PREPARE bench_rules (bigint, float8, float8, bigint[]) AS {prepared}")
+
+        def time_prepared(lon, lat, category):
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute("EXECUTE bench_rules (%s, %s, %s, %s::bigint[])", [category.pk, lon, lat, []])
+                cursor.fetchall()
+            return time.perf_counter() - started
+
+        timers = {
+            "resolver": time_resolver,
+            "bare SQL": time_sql(BARE_SQL),
+            "subdivided": time_sql(SUBDIVIDED_SQL),
+            "rules SQL": time_rules,
+            "rules prep.": time_prepared,
+        }
         for timer in timers.values():  # warm caches and plans
             for lookup in lookups[:200]:
                 timer(*lookup)
@@ -171,6 +204,8 @@ def run(n: int, seed: int, stdout=sys.stdout) -> dict:
             }
             for name, values in samples.items()
         }
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE bench_rules")
         if built:
             transaction.set_rollback(True)  # leave the database as it was
     return results

@@ -6,6 +6,8 @@ Uses the database of DATABASE_URL (load the district demo first: `manage.py seed
 every sample through Django's test client (middleware, authentication, view, response) and runs the same
 ST_AsMVT / ST_HexagonGrid statement raw on a cursor, interleaved, then prints the medians and their ratio.
 Everything runs inside one transaction that is rolled back (the bench's login session leaves nothing behind).
+Beside them, `session`: the two reads every signed-in request makes before its view (its session row, then its
+user), run raw, to show how much of an endpoint's time they are.
 """
 
 import argparse
@@ -70,51 +72,30 @@ def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--tiles", type=int, default=40)
-    parser.add_argument(
-        "--synthetic-cases",
-        type=int,
-        default=0,
-        metavar="N",
-        help="when the database has no cases, first write N synthetic ones (bench/synthetic_cases.py; kept)",
-    )
-    args = parser.parse_args()
-    warnings.filterwarnings("ignore", message="No directory at")
-    setup_django()
-
+def run(*, rounds: int = 15, tile_count: int = 40, stdout=sys.stdout) -> dict:
+    """Time the endpoints and the raw SQL, interleaved; {"tile": {...}, "hexbins": {...}} with medians in ms."""
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
     from django.test import Client
 
     from maps import selectors
 
-    if not selectors.Building.objects.exists():
-        print("No buildings in this database: load the demo first (manage.py seed_demo).", file=sys.stderr)
-        return 1
-    from cases.models import Case
-
-    if args.synthetic_cases and not Case.objects.exists():
-        from bench.synthetic_cases import add_synthetic_cases
-
-        print(f"writing {add_synthetic_cases(args.synthetic_cases)} synthetic cases")
-    print(f"database: {Case.objects.count()} cases, {selectors.Building.objects.count()} buildings")
     with transaction.atomic():
         user = get_user_model().objects.create_user("bench-tiles-user", password=None, is_superuser=True)
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(user)
-        tiles = sample_tiles(args.tiles)
+        tiles = sample_tiles(tile_count)
         views = sample_views()
         cases = selectors.CaseFilter()
         results: dict[str, dict[str, list[float]]] = {
             "tile": {"endpoint": [], "raw": []},
             "hexbins": {"endpoint": [], "raw": []},
+            "session": {"raw": []},  # what every signed-in request reads before its view: session, then user
         }
+        session_key = client.session.session_key
         tile_bytes = hex_count = 0
         with connection.cursor() as cursor:
-            for _round in range(args.rounds):
+            for _round in range(rounds):
                 for z, x, y in tiles:
                     t0 = time.perf_counter()
                     response = client.get(f"/api/v1/tiles/buildings/{z}/{x}/{y}.pbf", secure=True)
@@ -126,6 +107,14 @@ def main() -> int:
                     tile_bytes += len(response.content)
                     results["tile"]["endpoint"].append(t1 - t0)
                     results["tile"]["raw"].append(t2 - t1)
+                    cursor.execute(
+                        "SELECT session_data FROM django_session WHERE session_key = %s AND expire_date > now()",
+                        [session_key],
+                    )
+                    cursor.fetchone()
+                    cursor.execute("SELECT * FROM auth_user WHERE id = %s", [user.pk])
+                    cursor.fetchone()
+                    results["session"]["raw"].append(time.perf_counter() - t2)
                 for bbox, zoom in views:
                     in_bbox = ",".join(f"{v:.6f}" for v in bbox)
                     t0 = time.perf_counter()
@@ -142,12 +131,59 @@ def main() -> int:
                     results["hexbins"]["raw"].append(t2 - t1)
         transaction.set_rollback(True)
 
-    print(f"bench.tiles: {len(tiles)} z16 tiles and {len(views)} heat-bin views, {args.rounds} rounds")
-    print(f"  tiles: {tile_bytes / max(1, len(results['tile']['raw'])) / 1024:.1f} KiB on average")
-    print(f"  hexbins: {hex_count / max(1, len(results['hexbins']['raw'])):.0f} hexagons per view on average")
+    summary = {
+        name: {
+            "endpoint_ms": median_ms(timing["endpoint"]) if "endpoint" in timing else None,
+            "raw_ms": median_ms(timing["raw"]),
+            "samples": len(timing["raw"]),
+        }
+        for name, timing in results.items()
+    }
+    summary["tile"]["kib"] = tile_bytes / max(1, len(results["tile"]["raw"])) / 1024
+    summary["tile"]["count"] = len(tiles)
+    summary["hexbins"]["hexagons"] = hex_count / max(1, len(results["hexbins"]["raw"]))
+    summary["hexbins"]["views"] = len(views)
+    stdout.write(
+        f"tiles: {len(tiles)} z16 tiles ({summary['tile']['kib']:.1f} KiB on average) and {len(views)} heat-bin "
+        f"views ({summary['hexbins']['hexagons']:.0f} hexagons on average), {rounds} rounds\n"
+    )
+    return summary
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--tiles", type=int, default=40)
+    parser.add_argument(
+        "--synthetic-cases",
+        type=int,
+        default=0,
+        metavar="N",
+        help="when the database has no cases, first write N synthetic ones (bench/synthetic_cases.py; kept)",
+    )
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", message="No directory at")
+    setup_django()
+
+    from maps import selectors
+
+    if not selectors.Building.objects.exists():
+        print("No buildings in this database: load the demo first (manage.py seed_demo).", file=sys.stderr)
+        return 1
+    from cases.models import Case
+
+    if args.synthetic_cases and not Case.objects.exists():
+        from bench.synthetic_cases import add_synthetic_cases
+
+        print(f"writing {add_synthetic_cases(args.synthetic_cases)} synthetic cases")
+    print(f"database: {Case.objects.count()} cases, {selectors.Building.objects.count()} buildings")
+    results = run(rounds=args.rounds, tile_count=args.tiles)
     print(f"{'':10}{'endpoint median':>18}{'raw SQL median':>18}{'ratio':>8}")
-    for name, timing in results.items():
-        endpoint, raw = median_ms(timing["endpoint"]), median_ms(timing["raw"])
+    for name, figures in results.items():
+        endpoint, raw = figures["endpoint_ms"], figures["raw_ms"]
+        if endpoint is None:
+            print(f"{name:10}{'':>18}{raw:>15.2f} ms")
+            continue
         print(f"{name:10}{endpoint:>15.2f} ms{raw:>15.2f} ms{endpoint / raw:>8.2f}")
     return 0
 

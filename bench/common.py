@@ -1,0 +1,123 @@
+"""What the bench's parts share: its own databases, child processes with their peak memory, percentiles."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DEFAULT_BENCH_URL = "postgis://gridmgmt:gridmgmt@127.0.0.1:5432/gridmgmt_bench"
+# Never these: the dev database and the databases tests and colleagues use.
+FORBIDDEN_NAMES = {"gridmgmt", "postgres", "template0", "template1"}
+WORK_DIR = BASE_DIR / "bench" / "work"  # generated files (GeoPackage, Lua script, logs); not committed
+
+
+def bench_url() -> str:
+    url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_BENCH_URL
+    name = dj_database_url.parse(url)["NAME"]
+    if name in FORBIDDEN_NAMES or name.startswith("test_"):
+        raise SystemExit(f"refusing to benchmark in database {name!r}: give the bench a database of its own")
+    return url
+
+
+def with_name(url: str, name: str) -> str:
+    """The same server and credentials, another database."""
+    head, _, _ = url.rpartition("/")
+    return f"{head}/{name}"
+
+
+def db_name(url: str) -> str:
+    return dj_database_url.parse(url)["NAME"]
+
+
+def libpq_params(url: str) -> dict:
+    config = dj_database_url.parse(url)
+    return {
+        "host": config["HOST"] or "127.0.0.1",
+        "port": str(config["PORT"] or 5432),
+        "user": config["USER"] or "",
+        "password": config["PASSWORD"] or "",
+        "dbname": config["NAME"],
+    }
+
+
+def pg_dsn(url: str) -> str:
+    """`host=… dbname=…` for ogr2ogr's PG: and psycopg2."""
+    return " ".join(f"{key}={value}" for key, value in libpq_params(url).items() if value)
+
+
+def connect(url: str):
+    import psycopg2
+
+    conn = psycopg2.connect(pg_dsn(url))
+    conn.autocommit = True
+    return conn
+
+
+def child_env(url: str, **extra: str) -> dict:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = url
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.update(extra)
+    return env
+
+
+@dataclass
+class ChildRun:
+    seconds: float
+    max_rss_mib: float
+    returncode: int
+    output: str
+
+
+def run_child(args: list[str], *, env: dict | None = None, log: Path | None = None, timeout: float = 3600) -> ChildRun:
+    """Run a command to its end; its wall time and its own peak resident memory (wait4, this child only)."""
+    out = open(log, "w", encoding="utf-8") if log else subprocess.DEVNULL
+    started = time.perf_counter()
+    try:
+        proc = subprocess.Popen(args, env=env, cwd=BASE_DIR, stdout=out, stderr=subprocess.STDOUT)
+        deadline = started + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.02)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        if log:
+            out.close()
+    output = log.read_text(encoding="utf-8", errors="replace") if log else ""
+    return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, output)
+
+
+def manage(*args: str, url: str, log: Path | None = None, timeout: float = 3600) -> ChildRun:
+    return run_child([PYTHON, "manage.py", *args], env=child_env(url), log=log, timeout=timeout)
+
+
+def ensure_database(url: str) -> None:
+    """Create the database (with PostGIS) when missing, as scripts/ensure_database.py does, and migrate it."""
+    result = run_child([PYTHON, "scripts/ensure_database.py"], env=child_env(url), log=WORK_DIR / "ensure.log")
+    if result.returncode:
+        raise SystemExit(f"cannot create database {db_name(url)}:\n{result.output}")
+    result = manage("migrate", "--noinput", "-v", "0", url=url, log=WORK_DIR / "migrate.log")
+    if result.returncode:
+        raise SystemExit(f"migrate failed on {db_name(url)}:\n{result.output}")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
