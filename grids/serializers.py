@@ -4,7 +4,7 @@ import math
 from datetime import date
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from grids.coords import CRS_CHOICES
@@ -166,6 +166,19 @@ class RegionStatsSerializer(serializers.Serializer):
     by_residency = serializers.DictField(child=serializers.IntegerField())
     by_sex = serializers.DictField(child=serializers.IntegerField())
     by_care_tag = serializers.DictField(child=serializers.IntegerField())
+    cases = inline_serializer(
+        "RegionCases",
+        {
+            "open": serializers.IntegerField(),
+            "total": serializers.IntegerField(help_text="received in the window"),
+            "closed": serializers.IntegerField(),
+            "rejected": serializers.IntegerField(),
+            "residents": serializers.IntegerField(),
+            "per_1000": serializers.FloatField(allow_null=True),
+            "since": serializers.CharField(),
+            "until": serializers.CharField(),
+        },
+    )
 
 
 class RevealRequestSerializer(serializers.Serializer):

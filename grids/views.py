@@ -13,6 +13,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cases.stats import case_counts_for_region
 from grids import selectors, services
 from grids.coords import to_wgs84_point
 from grids.models import Building, Person
@@ -129,6 +130,7 @@ class RegionStatsView(APIView):
         if not selectors.figures_visible_to(request.user, level=self.level, region=region):
             raise PermissionDenied(_("该区域不在您的管辖范围内。This region is outside yours."))
         figures = selectors.region_stats(level=self.level, region_id=region.pk)
+        figures["cases"] = case_counts_for_region(self.level, region.pk, people=figures["people"])
         return Response(
             RegionStatsSerializer({"level": self.level, "code": region.code, "name": region.name, **figures}).data
         )

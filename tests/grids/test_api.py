@@ -195,3 +195,17 @@ def test_a_region_code_must_extend_its_parents_code():
     with pytest.raises(IntegrityError), transaction.atomic():
         StreetFactory(code="51040300x")
     assert CommunityFactory(street=street, code="510403001007").code == "510403001007"
+
+
+def test_case_counts_join_the_region_figures_and_add_up(client_for, geo):
+    from cases.models import Category
+    from cases.services import create_case
+
+    category = Category.objects.get(code="BJ0101")
+    for community, half in (("W1", "S"), ("W1", "N"), ("W2", "S"), ("E1", "S")):
+        create_case(category=category, point=geo.point(community, half), description="井盖缺失", source="hotline")
+    client = client_for(Role.MANAGER)
+    street = client.get(f"/api/v1/streets/{geo.streets['W'].pk}/stats").json()["cases"]
+    grids = [client.get(f"/api/v1/grids/{geo.grids[name].pk}/stats").json()["cases"] for name in ("W1", "W2")]
+    assert [g["open"] for g in grids] == [2, 1]
+    assert street["open"] == street["total"] == sum(g["total"] for g in grids) == 3
