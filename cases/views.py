@@ -25,6 +25,7 @@ from cases.serializers import (
     StatsQuerySerializer,
     TransitionSerializer,
 )
+from gridmgmt.api import PAGED_FEATURE_COLLECTION, paged_collection_head, validated
 from grids.coords import to_wgs84_point
 from grids.models import Role
 
@@ -40,22 +41,6 @@ REFUSAL = inline_serializer(
         "allowed_actions": drf_serializers.ListField(child=drf_serializers.CharField()),
     },
 )
-FEATURE_COLLECTION = inline_serializer(
-    "CaseFeatureCollection",
-    {
-        "type": drf_serializers.CharField(),
-        "count": drf_serializers.IntegerField(),
-        "next": drf_serializers.CharField(allow_null=True),
-        "previous": drf_serializers.CharField(allow_null=True),
-        "features": drf_serializers.ListField(child=drf_serializers.DictField()),
-    },
-)
-
-
-def validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def refusal_response(refusal: services.TransitionRefused) -> Response:
@@ -105,27 +90,17 @@ class CaseListView(APIView):
     """GET: the cases you may see as a GeoJSON FeatureCollection, page by page, newest first.
     POST: take a case at a desk or from the hotline (一窗受理), routed like a handheld report."""
 
-    @extend_schema(operation_id="cases_list", parameters=[CaseListQuerySerializer], responses={200: FEATURE_COLLECTION})
+    @extend_schema(
+        operation_id="cases_list", parameters=[CaseListQuerySerializer], responses={200: PAGED_FEATURE_COLLECTION}
+    )
     def get(self, request):
         query = validated(CaseListQuerySerializer, request.query_params)
         page, size = query["page"], query["page_size"]
         cases = selectors.filter_cases(selectors.visible_cases(request.user), query)
         total, features = selectors.case_features_page(cases, limit=size, offset=(page - 1) * size)
 
-        def page_url(number: int) -> str:
-            params = request.query_params.copy()
-            params["page"] = str(number)
-            return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-
-        return Response(
-            {
-                "type": "FeatureCollection",
-                "count": total,
-                "next": page_url(page + 1) if page * size < total else None,
-                "previous": page_url(page - 1) if page > 1 else None,
-                "features": features,
-            }
-        )
+        head = paged_collection_head(request, page=page, size=size, total=total)
+        return Response({**head, "features": features})
 
     @extend_schema(
         request=CaseCreateSerializer,

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.stats import case_counts_for_region
+from gridmgmt.api import PAGED_FEATURE_COLLECTION, paged_collection_head, validated
 from grids import selectors, services
 from grids.coords import to_wgs84_point
 from grids.models import Building, Person
@@ -26,30 +27,13 @@ from grids.serializers import (
     RevealRequestSerializer,
 )
 
-FEATURE_COLLECTION = inline_serializer(
-    "PagedFeatureCollection",
-    {
-        "type": serializers.CharField(),
-        "count": serializers.IntegerField(),
-        "next": serializers.CharField(allow_null=True),
-        "previous": serializers.CharField(allow_null=True),
-        "features": serializers.ListField(child=serializers.DictField()),
-    },
-)
-
-
-def validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
 
 class LayerView(APIView):
     """A registry layer as a GeoJSON FeatureCollection (EPSG:4326), page by page."""
 
     layer = ""
 
-    @extend_schema(parameters=[LayerQuerySerializer], responses={200: FEATURE_COLLECTION})
+    @extend_schema(parameters=[LayerQuerySerializer], responses={200: PAGED_FEATURE_COLLECTION})
     def get(self, request):
         query = validated(LayerQuerySerializer, request.query_params)
         page, size = query["page"], query["page_size"]
@@ -58,17 +42,7 @@ class LayerView(APIView):
             self.layer, bbox=query.get("in_bbox"), filters=filters, limit=size, offset=(page - 1) * size
         )
 
-        def page_url(number: int) -> str:
-            params = request.query_params.copy()
-            params["page"] = str(number)
-            return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-
-        head = {
-            "type": "FeatureCollection",
-            "count": total,
-            "next": page_url(page + 1) if page * size < total else None,
-            "previous": page_url(page - 1) if page > 1 else None,
-        }
+        head = paged_collection_head(request, page=page, size=size, total=total)
         body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + features + "}"
         return HttpResponse(body, content_type="application/json")
 
