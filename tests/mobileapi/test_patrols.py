@@ -1,17 +1,16 @@
 """A grid worker's patrol track becomes a coverage share of the grid, once per client UUID."""
 
-import threading
 import uuid
 
 import pytest
 import shapely
-from django.db import connection
 from pyproj import Transformer
 from shapely.geometry import LineString, Polygon
 
 from grids.coords import wgs84_to_gcj02
 from grids.models import Role
 from mobileapi.models import Patrol
+from tests.concurrency import post_at_once
 from tests.factories import ORIGIN, GridFactory, multi_square
 
 X, Y = ORIGIN
@@ -90,23 +89,7 @@ def test_retries_return_the_first_result_and_reuse_with_other_content_is_409(cli
 def test_concurrent_retries_make_one_patrol(client_for, grid):
     worker = client_for(Role.WORKER)
     payload = body(across())
-    statuses = []
-
-    def send():
-        try:
-            from rest_framework.test import APIClient
-
-            client = APIClient()
-            client.credentials(**worker._credentials)
-            statuses.append(client.post(URL, payload, format="json").status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = post_at_once(credentials=worker._credentials, url=URL, payload=payload, times=6)
     assert sorted(statuses) == [200] * 5 + [201]
     assert Patrol.objects.count() == 1
 

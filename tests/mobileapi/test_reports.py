@@ -1,12 +1,10 @@
 """A handheld's reports: offline retries never lose or double a case, and bad input changes nothing."""
 
 import io
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
@@ -15,6 +13,7 @@ from cases.models import Case, CaseEvent, State
 from grids.coords import wgs84_to_gcj02
 from grids.models import Role
 from mobileapi.models import CasePhoto
+from tests.concurrency import post_at_once
 from tests.mobileapi.test_photos import camera_jpeg
 
 URL = "/api/mobile/v1/reports"
@@ -80,21 +79,7 @@ def test_retry_returns_the_same_body_and_reuse_is_409(worker, geo):
 def test_concurrent_retries_from_several_connections_make_one_case(client_for, geo):
     worker = client_for(Role.WORKER)
     payload = report(geo.point("W2", "N"))
-    statuses = []
-
-    def send():
-        try:
-            client = APIClient()
-            client.credentials(**worker._credentials)
-            statuses.append(client.post(URL, payload, format="json").status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = post_at_once(credentials=worker._credentials, url=URL, payload=payload, times=8)
     assert sorted(statuses) == [200] * 7 + [201]
     assert Case.objects.count() == 1
     assert CaseEvent.objects.count() == 1
