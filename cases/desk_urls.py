@@ -1,1 +1,12 @@
-urlpatterns = []
+"""The dispatcher desk (办理端口), mounted at /desk/."""
+
+from django.urls import path
+
+from cases import desk_views
+
+app_name = "desk"
+
+urlpatterns = [
+    path("", desk_views.queue, name="queue"),
+    path("cases/<int:pk>/", desk_views.case_page, name="case"),
+]

@@ -120,8 +120,24 @@ def overdue_case_ids(*, now: datetime) -> list[int]:
 # --- Who sees which cases -------------------------------------------------------------------
 
 
+def sees_every_case(user) -> bool:
+    """Whether visible_cases(user) is every case: administrators, command-centre dispatchers, managers without a
+    region."""
+    if user.is_superuser:
+        return True
+    staff = Staff.objects.select_related("unit").filter(user=user).first()
+    if staff is None:
+        return False
+    if staff.role == Role.ADMIN:
+        return True
+    if staff.role == Role.MANAGER:
+        return not staff.community_id and not staff.street_id
+    return staff.role == Role.DISPATCHER and staff.unit is not None and staff.unit.type == UnitType.COMMAND_CENTRE
+
+
 def visible_cases(user) -> QuerySet:
-    """Dispatchers: cases their unit handles or co-handles (a command centre: all). Workers: cases they reported
+    """Dispatchers: cases their unit handles or co-handles, or dispatched on to another unit and follows as the
+    assigner (it approves the handler's extensions); a command centre: all. Workers: cases they reported
     (or that were merged into one they reported) and cases in their grids. Managers: the cases of their region
     (Staff.community or Staff.street; all without one). Administrators: all."""
     staff = Staff.objects.select_related("unit").filter(user=user).first()
@@ -140,7 +156,7 @@ def visible_cases(user) -> QuerySet:
         if staff.unit.type == UnitType.COMMAND_CENTRE:
             return cases
         co = Case.co_units.through.objects.filter(unit_id=staff.unit_id).values("case_id")
-        return cases.filter(Q(responsible_unit_id=staff.unit_id) | Q(pk__in=co))
+        return cases.filter(Q(responsible_unit_id=staff.unit_id) | Q(pk__in=co) | Q(assigned_by_unit_id=staff.unit_id))
     if staff.role == Role.WORKER:
         merged = Case.extra_reporters.through.objects.filter(user_id=user.pk).values("case_id")
         grids = staff.grids.values("id")
@@ -280,9 +296,7 @@ def stats_scope(*, user, query: dict, trend: bool = False):
     role = Role.ADMIN if user.is_superuser else (staff.role if staff else None)
     if role is None:
         raise PermissionDenied("您的账号没有角色，不能查看统计")
-    sees_all = role in (Role.MANAGER, Role.ADMIN) or (
-        role == Role.DISPATCHER and staff.unit is not None and staff.unit.type == UnitType.COMMAND_CENTRE
-    )
+    sees_all = sees_every_case(user)
     reporters_by = {Role.MANAGER: "grid", Role.WORKER: "own"}.get(role, "account")
 
     models = {"district": District, "street": Street, "community": Community, "grid": Grid}

@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 LEVELS = ("district", "street", "community", "grid")
 OPEN_STATES_SQL = "('reported','registered','dispatched','processing','resolved','verified','returned','suspended'," + (
@@ -90,12 +91,12 @@ LABELS = {
     # Trend (趋势)
     "avg_hours_process": _("平均处置用时（工作小时）"),
 }
-STEP_LABELS = {
-    "register": _("立案"),
-    "dispatch": _("派遣"),
-    "process": _("处置"),
-    "verify": _("核查"),
-    "close": _("结案"),
+STEP_LABELS = {  # steps (环节), not the actions of the same name
+    "register": pgettext_lazy("step", "立案"),
+    "dispatch": pgettext_lazy("step", "派遣"),
+    "process": pgettext_lazy("step", "处置"),
+    "verify": pgettext_lazy("step", "核查"),
+    "close": pgettext_lazy("step", "结案"),
 }
 SOURCE_LABELS = {"handheld": _("网格员上报"), "desk": _("窗口受理"), "hotline": _("12345热线"), "open311": _("Open311")}
 

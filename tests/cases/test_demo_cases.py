@@ -31,7 +31,11 @@ def demo_cases(django_db_setup, django_db_blocker):
         with django_db_blocker.unblock(), transaction.atomic():
             out = io.StringIO()
             summary = demo.seed_cases(scale="small", seed=SEED, stdout=out, now=NOW)
-        yield summary, out.getvalue()
+        try:
+            yield summary, out.getvalue()
+        finally:
+            with django_db_blocker.unblock():
+                CaseCounter.objects.all().delete()  # the registry's clearing removes the cases, not their counters
 
 
 def fingerprint() -> str:

@@ -256,3 +256,14 @@ def test_odd_input_is_a_400_not_a_500(history):
     ):
         assert client.get("/api/v1/stats/summary", params).status_code == 400, params
     assert client.get("/api/v1/stats/summary", {"region": "x'; DROP --"}).status_code == 404
+
+
+def test_a_street_manager_counts_their_street_only(history):
+    geo = history["geo"]
+    manager = person(Role.MANAGER, username="street-boss")
+    manager.staff.street = geo.streets["W"]
+    manager.staff.save()
+    body = get(manager, "summary")
+    assert body["scope"]["cases"] == "visible" and indicators(body)["reported"] == 2
+    units = get(manager, "units")
+    assert geo.offices["E"].code not in str(units)

@@ -1,0 +1,135 @@
+"""The desk in a real browser (Debian's Chromium driven by Playwright against a live server): a dispatcher logs
+in, opens a case from the queue, registers and dispatches it and sees the timeline grow; a stale page gets the
+refusal and the case as it now is. No console error is allowed; screenshots go to test-artifacts/."""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from cases.models import Source
+from tests.cases.helpers import act, dispatcher, report
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between browser steps
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PASSWORD = "desk-test-password-1"
+
+
+@pytest.fixture
+def expected_errors() -> list[str]:
+    """Console messages a test expects (e.g. the browser's log line for a 409 it provokes)."""
+    return []
+
+
+@pytest.fixture
+def page(live_server, expected_errors):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    errors: list[str] = []
+    with (
+        override_settings(SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False),
+        sync_api.sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1400, "height": 1000}, locale="zh-CN"
+        )
+        tab = context.new_page()
+        tab.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+        tab.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+        tab.on("requestfailed", lambda r: errors.append(f"request failed: {r.url} {r.failure}"))
+        yield tab
+        context.close()
+        browser.close()
+    unexpected = [error for error in errors if not any(text in error for text in expected_errors)]
+    assert not unexpected, "\n".join(unexpected)
+
+
+def shot(tab, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def timeline_rows(tab) -> list[str]:
+    return tab.eval_on_selector_all("#timeline-table tbody tr", "rows => rows.map(r => r.dataset.step)")
+
+
+def test_a_dispatcher_registers_and_dispatches_a_case_and_the_timeline_grows(page, geo):
+    user = dispatcher(geo.offices["W"], username="desk-west")
+    user.set_password(PASSWORD)
+    user.save()
+    case = report(geo.point("W1", "N"), "SJ0101", source=Source.HOTLINE, description="楼顶新搭建彩钢棚")
+    other = report(geo.point("E1", "N"), "SJ0101", description="东街道的案件")
+
+    page.goto("/accounts/login/?next=/desk/")
+    page.fill("input[name=username]", "desk-west")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url("**/desk/")
+    rows = page.eval_on_selector_all("#queue tbody tr a", "links => links.map(a => a.textContent)")
+    assert rows == [case.number] and other.number not in page.content()
+    shot(page, "desk-01-queue")
+
+    page.click(f"text={case.number}")
+    page.wait_for_selector("#timeline-chart")
+    page.wait_for_function("document.documentElement.dataset.readyDesk !== undefined")
+    assert page.inner_text("#case-description") == "楼顶新搭建彩钢棚"
+    assert timeline_rows(page) == ["register"]
+    actions = page.eval_on_selector_all("#action-buttons button", "b => b.map(x => x.dataset.action)")
+    assert "register" in actions and "dispatch" not in actions and "close" not in actions
+    assert page.locator("#case-map .leaflet-interactive").count() == 1  # the case's point
+    shot(page, "desk-02-case")
+
+    page.fill("#action-note", "符合立案条件")
+    page.click("#action-buttons button[data-action=register]")
+    page.wait_for_selector("#flash:not([hidden])")
+    assert "操作成功" in page.inner_text("#flash")
+    assert page.inner_text("#case-state") == "已立案"
+    assert timeline_rows(page) == ["register", "dispatch"]
+
+    page.select_option("#action-unit", str(geo.committees["W1"].pk))
+    page.click("#action-buttons button[data-action=dispatch]")
+    page.wait_for_function("document.querySelectorAll('#timeline-table tbody tr').length === 3")
+    assert timeline_rows(page) == ["register", "dispatch", "process"]
+    assert page.inner_text("#case-state") == "已派遣"
+    assert geo.committees["W1"].name in page.inner_text("#timeline-table")
+    assert page.locator("#timeline-chart").bounding_box()["height"] > 100
+    shot(page, "desk-03-dispatched")
+
+
+def test_a_stale_page_shows_the_refusal_and_the_case_as_it_is(page, geo, expected_errors):
+    user = dispatcher(geo.offices["W"], username="desk-west")
+    user.set_password(PASSWORD)
+    user.save()
+    colleague = dispatcher(geo.offices["W"], username="desk-west-2")
+    case = report(geo.point("W2", "N"), "SJ0101", source=Source.HOTLINE)
+    page.goto("/accounts/login/?next=/desk/")
+    page.fill("input[name=username]", "desk-west")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button.primary")
+    page.goto(f"/desk/cases/{case.pk}/")
+    page.wait_for_function("document.documentElement.dataset.readyDesk !== undefined")
+    act(case, colleague, "register")  # meanwhile, at the next desk
+    expected_errors.append("409 (Conflict)")  # the browser logs the refused request
+    with page.expect_response(lambda r: r.url.endswith("/transitions")) as response:
+        page.click("#action-buttons button[data-action=register]")
+    assert response.value.status == 409
+    page.wait_for_selector("#flash.warn:not([hidden])")
+    assert "操作未执行" in page.inner_text("#flash")
+    assert page.inner_text("#case-state") == "已立案"
+    assert "dispatch" in page.eval_on_selector_all("#action-buttons button", "b => b.map(x => x.dataset.action)")
+    shot(page, "desk-04-refused")
