@@ -16,8 +16,8 @@ What it writes, in the seed's transaction:
   `cases.services.apply_transition` (states, steps, thresholds, deadlines, suspensions, extensions, versions and
   each event's data, including the `step_started`/`step_ended` records the statistics read) on the working
   calendar; cases whose next step would lie after now stop there, so recent cases are open with their lights;
-- a pool of cases anchored at now, so that every open state appears with green, yellow and red lights (half of
-  them in 清香坪街道, the demo dispatcher's street).
+- a pool of 54 cases anchored at now, so that every open state appears with green, yellow and red lights, twice
+  (half of them in 清香坪街道, the demo dispatcher's street).
 
 Everything is written with COPY; deterministic for a seed (given the same now and the same registry).
 Events of units without a demo account have no actor (the unit is recorded). Demo events carry no photos.
@@ -1237,7 +1237,10 @@ def _received_times(world: World, n: int, rng: np.random.Generator) -> np.ndarra
     seconds = hour * 3600 + rng.uniform(0, 3600, size=n)
     midnights = np.array([datetime(d.year, d.month, d.day, tzinfo=tz).timestamp() for d in days])
     t = midnights[day_index] + seconds
-    return np.minimum(t, world.now - rng.uniform(60, 3600, size=n))
+    # Today's reports lie before now: those drawn later in the day are drawn again between midnight and now.
+    late = t > world.now - 60
+    t[late] = midnights[-1] + rng.uniform(0, max(world.now - 60 - midnights[-1], 1), size=int(late.sum()))
+    return t
 
 
 def _numbers(times: list[float]) -> tuple[list[str], dict]:
@@ -1437,7 +1440,7 @@ def _seed_cases(*, scale: str, seed: int, stdout, now: datetime | None) -> dict:
     del buildings
 
     # The pool: every open state with each light, anchored at now; half in 清香坪街道 (the demo dispatcher's).
-    pool_n = max(len(OPEN_STATES) * len(LIGHTS) * 2, total // 100)
+    pool_n = len(OPEN_STATES) * len(LIGHTS) * 2
     combos = [(state, light) for light in LIGHTS for state in OPEN_STATES]
     pool_district = "510403" if "510403" in districts else districts[0]
     pool = _locate(samplers[pool_district].draw(pool_n * 3, 0))
