@@ -494,6 +494,50 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 # /admin/ is Django's own: only staff get in; everyone else is sent to the admin login. The administrator's person
 # pages are checked for full ID numbers and phones like every other response.
+# --- the desk and the statistics ----------------------------------------------------------------------------------
+STATS_SECTIONS = ("summary", "reporters", "units", "dispatchers", "steps", "trend")
+
+
+def stats(path: str) -> Endpoint:
+    return Endpoint(
+        [
+            Call(
+                const(path),
+                LOGGED_IN,
+                hides=other_street_for_manager,
+                note="figures over the cases the caller may see; reporters by grid for managers, own row for workers",
+            )
+        ]
+    )
+
+
+DESK_AND_STATS = {
+    "desk/": Endpoint(
+        [
+            Call(
+                const("/desk/"),
+                expect(200, anonymous=302, worker=302),
+                note="the unit's queue (numbers, categories, addresses; no descriptions); workers go to the map",
+            )
+        ]
+    ),
+    "desk/cases/<int:pk>/": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/desk/cases/{w.case(role, scope).pk}/",
+                expect((200, 404), anonymous=302, worker=302, centre=200, admin=200),
+                scopes=("in", "out"),
+                shows=lambda w, role, scope: visible_case_texts(w, role, w.case_key(role, scope)),
+                note="a case the caller may see (selectors.visible_cases), read-only for managers",
+            )
+        ]
+    ),
+    "api/v1/stats/": stats("/api/v1/stats/"),
+    **{f"api/v1/stats/{section}": stats(f"/api/v1/stats/{section}") for section in STATS_SECTIONS},
+}
+ENDPOINTS.update(DESK_AND_STATS)
+
+
 ADMIN_CALLS = [
     Call(const("/admin/"), expect(302, admin=200)),
     Call(const("/admin/grids/person/"), expect(302, admin=200)),
