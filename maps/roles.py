@@ -30,6 +30,7 @@ class Page:
 ALL_ROLES = frozenset(Role.values)
 PAGES = [
     Page("map", _("指挥地图"), "/map/", ALL_ROLES),
+    Page("desk", _("办理台"), "/desk/", frozenset({Role.DISPATCHER, Role.MANAGER, Role.ADMIN})),
     Page("dashboard", _("领导看板"), "/dashboard/", frozenset({Role.MANAGER, Role.ADMIN})),
     Page("public", _("政务公开"), "/public/", ALL_ROLES),
     Page("admin", _("系统管理"), "/admin/", frozenset({Role.ADMIN})),
