@@ -76,7 +76,9 @@ class Session:
             "requestfailed",
             lambda r: (
                 self.errors.append(f"request failed: {r.url} {r.failure}")
-                if not r.url.endswith(".pbf")  # tiles still in flight when the map moves are cancelled, not failed
+                # Requests the page itself cancels (tiles when the map moves, fetches when it navigates away) are
+                # not failures; the server answering badly shows up as a console error or a failed status instead.
+                if "ERR_ABORTED" not in (r.failure or "")
                 else None
             ),
         )
