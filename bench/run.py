@@ -79,9 +79,12 @@ def exact_count(cursor, table: str) -> int:
     return cursor.fetchone()[0]
 
 
-def ensure_city(url: str, *, rebuild: bool) -> dict:
-    """seed_demo --scale city (a child process: its time and peak memory), once; the record of that build."""
+def ensure_city(url: str, *, rebuild: bool, full_seed: bool = False) -> dict:
+    """City scale, once: bench/build_city.py (seed_demo's registry and its steps that write no cases) or, with
+    `full_seed`, `manage.py seed_demo --scale city` as it is; a child process, for its own time and peak memory."""
     from django.db import connection
+
+    from bench.common import PYTHON, child_env, run_child
 
     with connection.cursor() as cursor:
         built = marker(cursor, "city")
@@ -93,17 +96,25 @@ def ensure_city(url: str, *, rebuild: bool) -> dict:
             return built
         cursor.execute("SELECT EXISTS (SELECT 1 FROM grids_district)")
         replace = cursor.fetchone()[0]
-    say("Building city scale: seed_demo --scale city" + (" --replace" if replace else "") + " (5–10 min)")
-    args = ["seed_demo", "--scale", "city", "--no-progress"] + (["--replace"] if replace else [])
-    run = manage(*args, url=url, log=WORK_DIR / "seed_demo.log", timeout=3 * 3600)
+    flags = ["--replace"] if replace else []
+    log = WORK_DIR / "seed_demo.log"
+    if full_seed:
+        command = "manage.py seed_demo --scale city --no-progress " + " ".join(flags)
+        say(f"Building city scale: {command}")
+        run = manage("seed_demo", "--scale", "city", "--no-progress", *flags, url=url, log=log, timeout=3 * 3600)
+    else:
+        command = "python -m bench.build_city " + " ".join(flags)
+        say(f"Building city scale: {command} (seed_demo --scale city without the demo cases; 5–10 min)")
+        run = run_child([PYTHON, "-m", "bench.build_city", *flags], env=child_env(url), log=log, timeout=3 * 3600)
     print(run.output.strip()[-1500:])
     if run.returncode:
-        raise SystemExit(f"seed_demo failed (exit {run.returncode}); see bench/work/seed_demo.log")
+        raise SystemExit(f"the city build failed (exit {run.returncode}); see bench/work/seed_demo.log")
     with connection.cursor() as cursor:
         record = {
             "seconds": run.seconds,
             "max_rss_mib": run.max_rss_mib,
-            "at": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+            "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": command.strip(),
             "buildings": exact_count(cursor, "grids_building"),
             "households": exact_count(cursor, "grids_household"),
             "people": exact_count(cursor, "grids_person"),
@@ -316,7 +327,7 @@ def build_rows(results: dict) -> list[tuple]:
         peak = city["max_rss_mib"]
         rows.append(
             row(
-                "peak memory, city build (seed_demo)",
+                "peak memory, city build (registry)",
                 f"{peak:.0f} MiB",
                 f"{MEMORY_LIMIT_MIB} MiB",
                 peak / MEMORY_LIMIT_MIB,
@@ -374,6 +385,9 @@ def update_readme(text: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rebuild", action="store_true", help="build city scale again (seed_demo --replace)")
+    parser.add_argument(
+        "--full-seed", action="store_true", help="build with manage.py seed_demo --scale city as it is (demo cases too)"
+    )
     parser.add_argument("--only", default="import,routing,tiles,posts", help="which measurements (comma-separated)")
     parser.add_argument("--post-seconds", type=int, default=20, help="length of the measured POST run (default 20)")
     parser.add_argument("--routing-n", type=int, default=10_000)
@@ -385,7 +399,7 @@ def main(argv=None) -> int:
 
     started = time.monotonic()
     results: dict = {
-        "started": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_before": load_average(),
     }
     url = bench_url()
@@ -403,7 +417,7 @@ def main(argv=None) -> int:
     django.setup()
     from django.db import connection
 
-    results["city"] = ensure_city(url, rebuild=args.rebuild)
+    results["city"] = ensure_city(url, rebuild=args.rebuild, full_seed=args.full_seed)
     results["cases"] = ensure_cases()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
