@@ -16,7 +16,7 @@ PYTHON = sys.executable
 DEFAULT_BENCH_URL = "postgis://gridmgmt:gridmgmt@127.0.0.1:5432/gridmgmt_bench"
 # Never these: the dev database and the databases tests and colleagues use.
 FORBIDDEN_NAMES = {"gridmgmt", "postgres", "template0", "template1"}
-WORK_DIR = BASE_DIR / "bench" / "work"  # generated files (GeoPackage, Lua script, logs); not committed
+WORK_DIR = BASE_DIR / "bench" / "output"  # generated files (GeoPackage, Lua script, logs); not committed
 
 
 def bench_url() -> str:

@@ -167,7 +167,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--profile", action="store_true", help="cProfile the import into bench/work/import.prof")
+    parser.add_argument("--profile", action="store_true", help="cProfile the import into bench/output/import.prof")
     args = parser.parse_args(argv)
     result = run(bench_url(), n=args.n, rounds=args.rounds, stdout=sys.stdout, profile=args.profile)
     runs = ", ".join(f"{s:.2f}" for s in result.importer_runs)

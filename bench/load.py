@@ -209,14 +209,14 @@ def wait_ready(port: int, token: str, proc: subprocess.Popen, timeout: float = 6
     )
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}; see bench/work/gunicorn.log")
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}; see bench/output/gunicorn.log")
         try:
             with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (http on loopback)
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.3)
-    raise RuntimeError("gunicorn did not answer within a minute; see bench/work/gunicorn.log")
+    raise RuntimeError("gunicorn did not answer within a minute; see bench/output/gunicorn.log")
 
 
 def run_wrk(wrk: str, port: int, script: Path, *, seconds: int, connections: int, threads: int) -> dict:

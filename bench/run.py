@@ -108,7 +108,7 @@ def ensure_city(url: str, *, rebuild: bool, full_seed: bool = False) -> dict:
         run = run_child([PYTHON, "-m", "bench.build_city", *flags], env=child_env(url), log=log, timeout=3 * 3600)
     print(run.output.strip()[-1500:])
     if run.returncode:
-        raise SystemExit(f"the city build failed (exit {run.returncode}); see bench/work/seed_demo.log")
+        raise SystemExit(f"the city build failed (exit {run.returncode}); see bench/output/seed_demo.log")
     with connection.cursor() as cursor:
         record = {
             "seconds": run.seconds,
