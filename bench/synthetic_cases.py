@@ -1,8 +1,13 @@
-"""Synthetic cases over a loaded registry, for timing the map and the heatmap at district scale.
+"""Synthetic cases over a loaded registry. Not for a database that real people use.
 
+add_synthetic_cases(count): for timing the map and the heatmap at district scale (tests/maps/test_browser.py).
 Cases are placed near buildings (weighted by their households), spread over the last twelve months, in every
 state with lights in proportion; they are written with bulk_create (no events, no routing), which is all the
-map, the tiles and the heat bins read. Not for a database that real people use.
+map, the tiles and the heat bins read.
+
+generate_cases(count): the million cases of `make bench`, written in SQL a hundred thousand per statement, routed
+by the rules (as the resolver would at their building), with co-handling units and one event per step; see
+bench/README.md.
 """
 
 import random
