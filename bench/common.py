@@ -77,29 +77,64 @@ class ChildRun:
     output: str
 
 
+# Peak memory of a child process: wait4's ru_maxrss of a child forked from this (large) process would count this
+# process's pages too (Linux records the old address space's high-water mark at exec). So the command runs
+# under a small launcher that forks and execs it and reports its child's peak: the command's own.
+LAUNCHER = """
+import json, os, signal, sys
+signal.signal(signal.SIGTERM, lambda *_: None)  # the process group gets it; wait for the command to end
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+while True:
+    try:
+        _, status, usage = os.wait4(pid, 0)
+        break
+    except InterruptedError:
+        continue
+code = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as fh:
+    json.dump({"maxrss_kib": usage.ru_maxrss, "code": code}, fh)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_child(args: list[str], *, env: dict | None = None, log: Path | None = None, timeout: float = 3600) -> ChildRun:
-    """Run a command to its end; its wall time and its own peak resident memory (wait4, this child only)."""
+    """Run a command to its end: its wall time, exit status, output and its own peak resident memory."""
+    import json
+    import signal
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        result_path = Path(handle.name)
     out = open(log, "w", encoding="utf-8") if log else subprocess.DEVNULL
     started = time.perf_counter()
     try:
-        proc = subprocess.Popen(args, env=env, cwd=BASE_DIR, stdout=out, stderr=subprocess.STDOUT)
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.02)
+        proc = subprocess.Popen(
+            [PYTHON, "-c", LAUNCHER, str(result_path), *args],
+            env=env,
+            cwd=BASE_DIR,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
     finally:
         if log:
             out.close()
+    try:
+        report = json.loads(result_path.read_text() or "{}")
+    except (OSError, ValueError):
+        report = {}
+    result_path.unlink(missing_ok=True)
     output = log.read_text(encoding="utf-8", errors="replace") if log else ""
-    return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, output)
+    returncode = report.get("code", proc.returncode)
+    return ChildRun(seconds, report.get("maxrss_kib", 0) / 1024, returncode, output)
 
 
 def manage(*args: str, url: str, log: Path | None = None, timeout: float = 3600) -> ChildRun:
