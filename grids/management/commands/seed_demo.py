@@ -12,7 +12,7 @@ SCALE_HELP = {
     "city": "all five districts of 攀枝花 from fixtures/panzhihua_districts.geojson with their GB/T 2260 codes "
     "(510402 东区, 510403 西区, 510411 仁和区, 510421 米易县, 510422 盐边县): 西区 as at district scale, the others "
     "generated on their real outlines (towns joined by roads, villages around them); about ten times district "
-    "scale (~500 communities, ~1.5k grids, ~530k households, ~1.5M people; more buildings than ten times, "
+    "scale (~500 communities, ~1.5k grids, ~555k households, ~1.53M people; more buildings than ten times, "
     "since rural households live in houses of their own), streamed one community at a time with flat memory; "
     "several minutes",
 }
