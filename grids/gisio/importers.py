@@ -6,17 +6,20 @@
 3. In SQL: rows repeating a key already seen in the file are refused, rows whose parent (district, street,
    community, building, household, parent unit) is not in the database are refused.
 4. Dry run: the staged rows are compared with the tables (new / changed / unchanged) and everything is
-   rolled back. Commit: one INSERT … ON CONFLICT … DO UPDATE … WHERE (…) IS DISTINCT FROM (…), so unchanged
-   rows are not rewritten and the counts come from the database. Refused rows stop the commit (nothing is
-   written) unless `skip_refused` is set.
+   rolled back. Commit: one UPDATE … FROM of the rows that differ (unchanged rows are not rewritten), then one
+   INSERT … SELECT of the new ones (units: one INSERT … ON CONFLICT); the counts come from the database.
+   Refused rows stop the commit (nothing is written) unless `skip_refused` is set.
 
-Fields absent from the file are left as they are on existing rows. A building's grid is never written: the
-database trigger assigns it from the footprint. ID numbers and phones reach the database only as the
-protected fields of grids.pii (cipher, keyed hash, mask).
+Fields absent from the file are left as they are on existing rows. A building's grid is never taken from the
+file: it follows the footprint, by the rule of the database trigger (grids_grid_at). The import finds it for all
+its rows in its own INSERT and UPDATE, with the trigger stood down for those two statements only
+(`gridmgmt.building_grid_given`, grids migration 0006); every other writer still goes through the trigger.
+ID numbers and phones reach the database only as the protected fields of grids.pii (cipher, keyed hash, mask).
 """
 
 import re
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +85,17 @@ class Target:
     label: str  # SQL text over `s` naming the row in change lists
     parent: Parent | None = None
     self_parent: bool = False  # units: the parent is another unit, written after all rows exist
+    grid_from: str | None = None  # buildings: SQL over `s` of the footprint whose grid the rows get
+
+
+# The rule of grids_grid_at (grids migration 0002), inlined: the grid whose boundary covers a point on the
+# footprint's surface, the first by code; NULL in no grid. Inlined, PostgreSQL runs it as one subplan for the
+# whole statement, and PostGIS keeps a grid's boundary prepared from one row to the next.
+GRID_AT = (
+    "(SELECT g.id FROM grids_grid g WHERE ST_Covers(g.boundary, ST_PointOnSurface({footprint})) "
+    "ORDER BY g.code LIMIT 1)"
+)
+GRID_GIVEN = "gridmgmt.building_grid_given"  # 'on': the grid trigger stands down (grids migration 0006)
 
 
 GEOM = ("geom", "geometry(Geometry, 4326)")
@@ -141,6 +155,7 @@ TARGETS: dict[str, Target] = {
         duplicate_key="code",
         duplicate_label="format('code %s', s.code)",
         label="s.code",
+        grid_from="s.geom",
     ),
     "households": Target(
         table="grids_household",
@@ -566,38 +581,63 @@ class LayerImport:
         more besides — with the building grid trigger, ON CONFLICT made the insert of 100k new buildings ~40 %
         slower and made a re-import of unchanged buildings look up 100k grids for nothing. A row with the same key
         written by someone else between the two statements ends the import with an IntegrityError (nothing is
-        written; run it again)."""
+        written; run it again).
+
+        Buildings get their grid in both statements (GRID_AT over the staged footprint) while the grid trigger
+        stands down (_grid_given): one subplan for all rows instead of a function call per row."""
         t = self.target
         if t.self_parent:
             return self._upsert_units(cursor)
         columns = [c for c in t.columns if not c.compare_target]
         names = ", ".join(c.target for c in columns)
         sources = ", ".join(c.source for c in columns)
+        grid_set = ""
+        if t.grid_from:
+            grid = GRID_AT.format(footprint=t.grid_from)
+            names, sources, grid_set = f"{names}, grid_id", f"{sources}, {grid}", f", grid_id = {grid}"
         updated = [c for c in columns if self._updatable(c)]
         compared = [c for c in updated if c.compare]
         changed = 0
-        if updated and compared:
-            source_of = {c.target: c.source for c in columns}
+        with self._grid_given(cursor):
+            if updated and compared:
+                source_of = {c.target: c.source for c in columns}
 
-            def from_stage(sql: str) -> str:  # an ON CONFLICT expression over EXCLUDED, over the staged row instead
-                return re.sub(r"\bEXCLUDED\.(\w+)", lambda m: f"({source_of[m.group(1)]})", sql)
+                def from_stage(sql: str) -> str:  # an ON CONFLICT expression over EXCLUDED, over the staged row
+                    return re.sub(r"\bEXCLUDED\.(\w+)", lambda m: f"({source_of[m.group(1)]})", sql)
 
-            sets = ", ".join(f"{c.target} = {from_stage(c.update_sql) if c.update_sql else c.source}" for c in updated)
-            left = ", ".join(f"t.{c.target}" for c in compared)
-            right = ", ".join(c.source for c in compared)
+                sets = ", ".join(
+                    f"{c.target} = {from_stage(c.update_sql) if c.update_sql else c.source}" for c in updated
+                )
+                left = ", ".join(f"t.{c.target}" for c in compared)
+                right = ", ".join(c.source for c in compared)
+                cursor.execute(f"""
+                    UPDATE {t.table} AS t SET {sets}{grid_set}
+                    FROM {self._from()}
+                    WHERE {t.match} AND ROW({left}) IS DISTINCT FROM ROW({right})
+                """)
+                changed = cursor.rowcount
             cursor.execute(f"""
-                UPDATE {t.table} AS t SET {sets}
-                FROM {self._from()}
-                WHERE {t.match} AND ROW({left}) IS DISTINCT FROM ROW({right})
+                INSERT INTO {t.table} ({names})
+                SELECT {sources} FROM {self._from()}
+                WHERE NOT EXISTS (SELECT 1 FROM {t.table} t WHERE {t.match})
+                ORDER BY s._row
             """)
-            changed = cursor.rowcount
-        cursor.execute(f"""
-            INSERT INTO {t.table} ({names})
-            SELECT {sources} FROM {self._from()}
-            WHERE NOT EXISTS (SELECT 1 FROM {t.table} t WHERE {t.match})
-            ORDER BY s._row
-        """)
-        return cursor.rowcount, changed
+            new = cursor.rowcount
+        return new, changed
+
+    @contextmanager
+    def _grid_given(self, cursor):
+        """The building grid trigger stands down while the import writes grid_id itself, and only then.
+
+        SET LOCAL ends with the transaction (or the savepoint) whatever happens; after the statements it is set
+        back at once, so that nothing else in the same transaction (an audit line, a caller's own writes) skips
+        the trigger. When a statement fails the transaction is aborted and rolls the setting back itself."""
+        if not self.target.grid_from:
+            yield
+            return
+        cursor.execute("SELECT set_config(%s, 'on', true)", [GRID_GIVEN])
+        yield
+        cursor.execute("SELECT set_config(%s, 'off', true)", [GRID_GIVEN])
 
     def _upsert_units(self, cursor) -> tuple[int, int]:
         """Units (a few hundred rows) in one INSERT … ON CONFLICT, then their parents once every unit exists."""
@@ -642,7 +682,8 @@ class LayerImport:
                 f"SELECT count(*) FROM grids_building b JOIN {STAGE} s ON s.code = b.code WHERE b.grid_id IS NULL"
             )
         else:
-            cursor.execute(f"SELECT count(*) FROM {STAGE} s WHERE grids_grid_at(s.geom) IS NULL")
+            grid = GRID_AT.format(footprint="s.geom")
+            cursor.execute(f"SELECT count(*) FROM {STAGE} s WHERE {grid} IS NULL")
         (outside,) = cursor.fetchone()
         if outside:
             self.report.notes.append(f"{outside} building(s) lie in no grid (their grid stays empty)")

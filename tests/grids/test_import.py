@@ -15,6 +15,7 @@ from django.contrib.admin import AdminSite
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import F
 from django.urls import path
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
@@ -26,6 +27,7 @@ from grids.gisio.readers import open_source
 from grids.models import Building, Community, Grid, Household, Person, Street, Unit
 from tests.factories import (
     ORIGIN,
+    BuildingFactory,
     CommunityFactory,
     DistrictFactory,
     GridFactory,
@@ -172,6 +174,77 @@ def test_a_changed_row_is_reported_with_the_fields_that_change(tmp_path, town):
 
     run("buildings", path, "--commit")
     assert Building.objects.get(code="B002").name == "2栋（新）"
+
+
+def grids_by_trigger() -> dict[str, tuple[int | None, int | None]]:
+    """code -> (grid_id as stored, grid_id the trigger's rule gives for the stored footprint)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT code, grid_id, grids_grid_at(footprint) FROM grids_building ORDER BY code")
+        return {code: (stored, by_trigger) for code, stored, by_trigger in cursor.fetchall()}
+
+
+def test_an_import_assigns_the_grids_the_trigger_would(tmp_path, town):
+    # A third grid overlapping the west one: where both cover a footprint, the first grid by code wins.
+    overlap = GridFactory(
+        community=town["community"],
+        code="51040300100100",
+        boundary=shapely_to_geos(MultiPolygon([box(X + 0.015, Y, X + 0.025, Y + 0.01)])),
+    )
+    path = tmp_path / "buildings.gpkg"
+    frame = gpd.GeoDataFrame(
+        {
+            "code": ["W1", "W2", "E1", "O1", "EDGE", "OUT"],
+            "name": ["西1", "西2", "东1", "重叠", "界上", "区外"],
+            "address": ["街1号", "街2号", "街3号", "街4号", "街5号", "街6号"],
+            "floors": [6, 6, 6, 6, 6, 6],
+        },
+        geometry=[
+            footprint(0.005, 0.005),
+            footprint(0.010, 0.030),
+            footprint(0.030, 0.030),
+            footprint(0.0195, 0.004, 0.001),  # across the west/east line, inside the overlapping grid
+            footprint(0.0195, 0.020, 0.001),  # across the west/east line
+            footprint(0.100, 0.100),  # in no grid
+        ],
+        crs="EPSG:4326",
+    )
+    frame.to_file(path, layer="buildings", driver="GPKG")
+
+    dry = run("buildings", path)
+    assert "1 building(s) lie in no grid" in dry
+
+    out = run("buildings", path, "--commit")
+    assert counts(out)["new"] == 6 and "1 building(s) lie in no grid" in out
+    grids = grids_by_trigger()
+    assert all(stored == by_trigger for stored, by_trigger in grids.values()), grids
+    assert grids["W1"][0] == town["west"].pk and grids["E1"][0] == town["east"].pk
+    assert grids["O1"][0] == overlap.pk and grids["OUT"][0] is None
+
+    # The trigger itself, run over every row, changes nothing.
+    Building.objects.update(footprint=F("footprint"))
+    assert grids_by_trigger() == grids
+
+    # A re-import that moves footprints moves the buildings with them (the UPDATE finds the grids as well).
+    frame.loc[0, "geometry"] = footprint(0.030, 0.010)  # west -> east
+    frame.loc[2, "geometry"] = footprint(0.200, 0.200)  # east -> no grid
+    frame.loc[5, "geometry"] = footprint(0.005, 0.035)  # no grid -> west
+    frame.to_file(path, layer="buildings", driver="GPKG")
+    out = run("buildings", path, "--commit")
+    assert counts(out)["changed"] == 3
+    moved = grids_by_trigger()
+    assert all(stored == by_trigger for stored, by_trigger in moved.values()), moved
+    assert [moved[c][0] for c in ("W1", "E1", "OUT")] == [town["east"].pk, None, town["west"].pk]
+
+    # The trigger stood down for the import's own statements only: later writes in the same transaction get
+    # their grid from it again, and a grid typed in is overwritten.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('gridmgmt.building_grid_given', true)")
+        assert cursor.fetchone()[0] != "on"
+    later = BuildingFactory(code="LATER", footprint=shapely_to_geos(footprint(0.031, 0.031)))
+    later.refresh_from_db()
+    assert later.grid_id == town["east"].pk
+    Building.objects.filter(code="LATER").update(grid=town["west"])
+    assert Building.objects.get(code="LATER").grid_id == town["east"].pk
 
 
 def test_dry_run_writes_nothing(tmp_path, town):
