@@ -95,7 +95,7 @@ def resolve(*, file_crs: str | None, override: str | None) -> SourceCRS:
         chosen = parse(file_crs)
     else:
         return SourceCRS("EPSG:4326 WGS 84 (assumed: the file names no CRS; pass --crs otherwise)", None, True)
-    if chosen == GCJ02:
+    if isinstance(chosen, str):  # GCJ02 (not `chosen == GCJ02`: pyproj would look "gcj02" up as a CRS, ~0.4 s)
         return SourceCRS("GCJ-02 (converted to WGS84)", _gcj02_converter)
     code = _epsg(chosen)
     if code in GEOGRAPHIC_EQUAL:
