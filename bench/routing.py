@@ -13,9 +13,9 @@ Timed per lookup, each a separate query from Python:
   bare SQL     SELECT id FROM grids_unit WHERE type = ANY(types) AND ST_Covers(jurisdiction, point)
                for the category's handling and co-handling unit types: the least a lookup can do
   subdivided   the same bare query on cases_unitarea, to show what ST_Subdivide buys
-  rules SQL    the resolver's own statement (cases.routing.RULES_SQL) sent raw as the resolver sends it: planned
-               on every call, like any statement psycopg2 sends
-  rules prep.  the same statement PREPAREd once and EXECUTEd: what it costs without planning
+  rules SQL    the resolver's own statement (cases.routing.RULES_SQL: a call of the PL/pgSQL function
+               cases_routing_matches, whose plan the session keeps) sent raw as the resolver sends it
+  rules prep.  the same statement PREPAREd once and EXECUTEd: what it would cost with no planning at all
 """
 
 import argparse

@@ -3,7 +3,7 @@
 Rules are rows (`RoutingRule`). For the category and each of its ancestors, the rules whose region (if any)
 covers the point are taken, each with the unit of the rule's type (or the rule's named unit) whose
 jurisdiction covers the point, found on the subdivided pieces in `cases_unitarea` with the spatial index —
-all in one SQL query. Then, most specific first:
+all in one SQL function, `cases_routing_matches`. Then, most specific first:
 
 1. a rule on the category itself before a rule on its group (nearer ancestor first),
 2. a rule limited to a region before one without,
@@ -22,39 +22,9 @@ from django.db import connection
 
 from grids.models import Community, Street, Unit, UnitType
 
-POINT_SQL = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
-RULES_SQL = f"""
-WITH RECURSIVE chain(id, code, parent_id, distance) AS (
-    SELECT id, code, parent_id, 0 FROM cases_category WHERE id = %(category)s
-    UNION ALL
-    SELECT c.id, c.code, c.parent_id, chain.distance + 1
-    FROM cases_category c JOIN chain ON c.id = chain.parent_id
-)
-SELECT r.id, r.role, r.unit_type, r.unit_id AS named_unit, r.priority, r.is_default,
-       chain.code, chain.distance, r.street_id, r.community_id, r.area IS NOT NULL AS has_area,
-       u.id AS unit_id, u.code AS unit_code, u.name AS unit_name, u.type AS unit_kind,
-       u.parent_id AS unit_parent_id, u.phone AS unit_phone
-FROM chain
-JOIN cases_routingrule r ON r.category_id = chain.id AND r.active
-CROSS JOIN LATERAL (
-    SELECT a.unit_id FROM cases_unitarea a
-    WHERE a.geom && {POINT_SQL} AND ST_Covers(a.geom, {POINT_SQL})
-      AND a.unit_type = r.unit_type
-      AND (r.unit_id IS NULL OR a.unit_id = r.unit_id)
-      AND a.unit_id <> ALL(%(exclude)s::bigint[])
-    ORDER BY a.unit_area, a.unit_id
-    LIMIT 1
-) m
-JOIN grids_unit u ON u.id = m.unit_id
-WHERE (r.street_id IS NULL
-       OR EXISTS (SELECT 1 FROM grids_street s WHERE s.id = r.street_id AND ST_Covers(s.boundary, {POINT_SQL})))
-  AND (r.community_id IS NULL
-       OR EXISTS (SELECT 1 FROM grids_community c WHERE c.id = r.community_id AND ST_Covers(c.boundary, {POINT_SQL})))
-  AND (r.area IS NULL OR ST_Covers(r.area, {POINT_SQL}))
-ORDER BY chain.distance,
-         (r.street_id IS NOT NULL OR r.community_id IS NOT NULL OR r.area IS NOT NULL) DESC,
-         r.priority DESC, r.id
-"""  # only the fixed point expression is formatted in; values are parameters
+# The rule query lives in the database as a PL/pgSQL function (cases/migrations/0011_routing_function.py), which
+# keeps its plan for the session: planning the recursive, spatial query cost twice as much as running it.
+RULES_SQL = "SELECT * FROM cases_routing_matches(%(category)s, %(lon)s, %(lat)s, %(exclude)s::bigint[])"
 
 COMMAND_CENTRE_SQL = """
 WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g)
@@ -113,16 +83,17 @@ UNIT_COLUMNS |= {"parent_id": "unit_parent_id", "phone": "unit_phone"}
 
 def _unit(row: dict) -> Unit:
     """A Unit from the rule query's columns; its jurisdiction is deferred (loaded only if asked for)."""
-    fields = [field.attname for field in Unit._meta.concrete_fields if field.attname in UNIT_COLUMNS]
-    return Unit.from_db(connection.alias, fields, [row[UNIT_COLUMNS[name]] for name in fields])
+    return Unit.from_db(connection.alias, _UNIT_FIELDS, [row[UNIT_COLUMNS[name]] for name in _UNIT_FIELDS])
+
+
+_UNIT_FIELDS = [field.attname for field in Unit._meta.concrete_fields if field.attname in UNIT_COLUMNS]
 
 
 def matching_rules(*, point: Point, category_id: int, exclude: tuple[int, ...] = ()) -> list[dict]:
     """Every active rule for the category or its ancestors that matched a unit at the point, most specific first."""
+    lon, lat = point.coords  # one read of the GEOS point (each .x or .y is several calls into GEOS)
     with connection.cursor() as cursor:
-        cursor.execute(
-            RULES_SQL, {"category": category_id, "lon": point.x, "lat": point.y, "exclude": list(map(int, exclude))}
-        )
+        cursor.execute(RULES_SQL, {"category": category_id, "lon": lon, "lat": lat, "exclude": list(map(int, exclude))})
         columns = [column.name for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
@@ -194,7 +165,7 @@ def route_from_rows(
         co.append(match(row))
     reason = {
         "category": category.code,
-        "point": [round(point.x, 7), round(point.y, 7)],
+        "point": [round(coordinate, 7) for coordinate in point.coords],
         "fallback": fallback,
         "excluded_units": sorted(int(pk) for pk in exclude),
         "responsible": responsible.as_reason(),

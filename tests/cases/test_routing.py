@@ -145,9 +145,9 @@ def test_resolver_is_one_query_for_rules_and_units(geo: Geography):
     leaf = cat(SUSPICIOUS)
     with CaptureQueriesContext(connection) as queries:
         route = resolve(point=geo.point("W1", "N"), category=leaf)
-    # rules, the subdivided jurisdictions (spatial index) and the unit rows, in one query
+    # rules, the subdivided jurisdictions (spatial index) and the unit rows, in one call of the rule function
     assert len(queries) == 1
-    assert "cases_unitarea" in queries[0]["sql"] and "ST_Covers" in queries[0]["sql"]
+    assert "cases_routing_matches" in queries[0]["sql"]
     assert route.responsible.name == "北片派出所" and route.responsible.parent == geo.centre
 
 
