@@ -49,7 +49,7 @@ def resolve_route(*, point: Point, category: Category) -> routing.Route:
 # --- Likely duplicates ----------------------------------------------------------------------
 
 DUPLICATE_SQL = """
-SELECT c.id
+SELECT c.id, c.number
 FROM cases_case c
 WHERE c.category_id = %(category)s
   AND c.state NOT IN ('closed', 'rejected')
@@ -75,7 +75,8 @@ def duplicate_window() -> timedelta:
 def likely_original(*, point: Point, category: Category, now: datetime) -> Case | None:
     """An open case of the same category within DUPLICATE_RADIUS_M metres, received within the window before `now`.
 
-    Measured on the geography of the points through its GiST index (case_point_geog)."""
+    Measured on the geography of the points through its GiST index (case_point_geog). The case comes with its id
+    and number only (intake needs no more); other fields load when first read."""
     params = {
         "category": category.pk,
         "lon": point.x,
@@ -86,10 +87,71 @@ def likely_original(*, point: Point, category: Category, now: datetime) -> Case 
     with connection.cursor() as cursor:
         cursor.execute(DUPLICATE_SQL, params)
         row = cursor.fetchone()
-    return Case.objects.get(pk=row[0]) if row else None
+    return Case.from_db(connection.alias, ["id", "number"], row) if row else None
+
+
+def intake_of(client_uuid) -> tuple[int, str] | None:
+    """(id, intake digest) of the case taken for a client UUID, if there is one."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, intake_digest FROM cases_case WHERE client_uuid = %s", [client_uuid])
+        return cursor.fetchone()
+
+
+# --- Categories a report may name ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryTree:
+    """Every category, read once per process and again only when the table has changed."""
+
+    version: int | None
+    active_by_code: dict[str, Category]
+    group_ids: frozenset[int]  # categories with children: reports name a leaf
+
+
+_category_tree = CategoryTree(version=None, active_by_code={}, group_ids=frozenset())
+
+
+def category_tree() -> CategoryTree:
+    """The categories as of the last change to cases_category.
+
+    A statement trigger stamps every change with a new number (migration 0012); reading the stamp is one tiny
+    query, so a category changed by the admin or a migration is seen by the next request of every process.
+    The Category objects are shared between requests and threads: read them, never change them."""
+    global _category_tree
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version FROM cases_category_version")
+        row = cursor.fetchone()
+    version = row[0] if row else None
+    tree = _category_tree
+    if version is None or version != tree.version:
+        categories = list(Category.objects.all())
+        by_id = {category.pk: category for category in categories}
+        for category in categories:
+            if category.parent_id is not None:
+                category.parent = by_id[category.parent_id]  # limit_hours walks up without a query
+        tree = CategoryTree(
+            version=version,
+            active_by_code={category.code: category for category in categories if category.active},
+            group_ids=frozenset(category.parent_id for category in categories if category.parent_id is not None),
+        )
+        _category_tree = tree
+    return tree
 
 
 # --- Time limits ----------------------------------------------------------------------------
+
+
+def light_of(case: Case, now: datetime) -> str | None:
+    """light_expression for a case in hand (e.g. one just written), at `now`."""
+    if case.step_deadline_at is None:
+        return None
+    moment = case.suspended_at or now
+    if case.step_deadline_at < moment:
+        return "red"
+    if case.step_yellow_at is not None and case.step_yellow_at <= moment:
+        return "yellow"
+    return "green"
 
 
 def light_expression():

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -249,10 +250,12 @@ def intake_digest(**content) -> str:
 
 
 def _replay(client_uuid: uuid.UUID, digest: str) -> Case | None:
-    existing = Case.objects.filter(client_uuid=client_uuid).first()
-    if existing is None:
+    # Id and digest first: a new UUID, by far the usual case, costs one small query.
+    seen = selectors.intake_of(client_uuid)
+    if seen is None:
         return None
-    if existing.intake_digest != digest:
+    existing = Case.objects.get(pk=seen[0])
+    if seen[1] != digest:
         raise IntakeConflict(existing)
     return existing
 
@@ -278,6 +281,11 @@ def create_case(
 
     Returns (case, created). With a client UUID seen before: the same content returns the existing case
     (created False); different content raises IntakeConflict. `point` is WGS84 (convert at the edge).
+    A new case carries the Route it was given as `case.route` (its co-units without reading them back).
+
+    The number is taken in its own statement before the case's transaction (when no outer transaction is open),
+    so the day's counter row is locked only for that statement, not until the case commits; a write that fails
+    after it leaves a gap in the day's numbers.
     """
     if point.srid != 4326:
         raise ValueError("point must be in EPSG:4326")
@@ -315,11 +323,12 @@ def create_case(
     except routing.RoutingError as error:
         raise InvalidInput({"location": [str(error)]}) from None
 
+    number = next_case_number(received_at)
     try:
         with transaction.atomic():
             original = selectors.likely_original(point=point, category=category, now=received_at)
             case = Case(
-                number=next_case_number(received_at),
+                number=number,
                 point=point,
                 address=address,
                 category=category,
@@ -345,7 +354,10 @@ def create_case(
             _start_step(case, "register", received_at)
             case.deadline_at = calendar.add_working_hours(received_at, case_limit_hours(category))
             case.save(force_insert=True)
-            case.co_units.set(route.co_units)
+            if route.co_units:  # one INSERT; a new case has no co-units to compare with
+                Case.co_units.through.objects.bulk_create(
+                    [Case.co_units.through(case_id=case.pk, unit_id=unit.pk) for unit in route.co_units]
+                )
             data = {
                 "routing_reason": route.reason,
                 "captured_at": captured_at.isoformat(),
@@ -374,13 +386,17 @@ def create_case(
             raise
         return existing, False
     transaction.on_commit(lambda: signals.case_created.send(sender=Case, case_id=case.pk))
+    case.route = route
     return case, True
 
 
 def _actor_unit(user) -> Unit | None:
     if user is None:
         return None
-    return Unit.objects.filter(staff__user=user).first()
+    if get_user_model().staff.is_cached(user):  # token authentication reads the staff row and unit with the user
+        staff = getattr(user, "staff", None)
+        return staff.unit if staff is not None else None
+    return Unit.objects.defer("jurisdiction").filter(staff__user=user).first()
 
 
 # --- The cycle ------------------------------------------------------------------------------

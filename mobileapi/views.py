@@ -136,7 +136,9 @@ class ReportsView(APIView):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
-        body = ReportSerializer(selectors.report(case_id=case.pk)).data
+        # A new case is answered from what was just written; a retry reads the case as it is now.
+        report = selectors.written_report(case=case) if created else selectors.report(case_id=case.pk)
+        body = ReportSerializer(report).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(parameters=[ReportListQuerySerializer], responses={200: ReportSerializer(many=True)})

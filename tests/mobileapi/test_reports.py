@@ -5,11 +5,13 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
-from cases.models import Case, CaseEvent, State
+from cases.models import Case, CaseEvent, Category, State
 from grids.coords import wgs84_to_gcj02
 from grids.models import Role
 from mobileapi.models import CasePhoto
@@ -73,6 +75,39 @@ def test_retry_returns_the_same_body_and_reuse_is_409(worker, geo):
     assert changed.status_code == 409
     assert changed.json()["existing"]["case_no"] == first.json()["case_no"]
     assert Case.objects.count() == 1 and CaseEvent.objects.count() == 1
+
+
+def test_a_new_report_is_answered_as_it_reads_back_with_few_queries(worker, geo):
+    first = worker.post(URL, report(geo.point("E1", "N"), category="SH0201"), format="json").json()
+    payload = report(geo.point("E1", "N"), category="SH0201")  # the same place and kind: a likely duplicate
+    with CaptureQueriesContext(connection) as queries:
+        created = worker.post(URL, payload, format="json")
+    assert created.status_code == 201
+    body = created.json()
+    assert [unit["code"] for unit in body["co_units"]] == ["SO-E"]
+    assert body["duplicate_of"] == {"id": first["id"], "case_no": first["case_no"]}
+    # Built from what was written; a retry reads the case back: the two bodies are one.
+    assert worker.post(URL, payload, format="json").json() == body
+    event = CaseEvent.objects.get(case_id=body["id"])
+    assert event.unit_id == worker.staff.unit_id and event.actor_id == worker.staff.user_id
+    # token with user, staff and unit; category stamp; client UUID; regions; rules; number; duplicates;
+    # the case, its co-unit, its event (with the transaction's BEGIN and COMMIT)
+    assert len(queries) <= 13, [query["sql"][:80] for query in queries]
+
+
+def test_a_category_changed_meanwhile_is_seen_by_the_next_report(worker, geo):
+    payload = report(geo.point("W1", "S"))
+    Category.objects.filter(code=LEVEL_3).update(active=False)
+    refused = worker.post(URL, payload, format="json")
+    assert refused.status_code == 400 and "category" in refused.json()
+    Category.objects.filter(code=LEVEL_3).update(active=True)
+    leaf = Category.objects.get(code=LEVEL_3)
+    Category.objects.create(code="BJ010101", parent=leaf, name_zh="子类", kind=leaf.kind)
+    refused = worker.post(URL, payload, format="json")
+    assert refused.status_code == 400 and "大类" in str(refused.json()["category"])
+    Category.objects.filter(code="BJ010101").delete()
+    Category.objects.filter(code=LEVEL_3).update(default_level=4)
+    assert worker.post(URL, payload, format="json").json()["level"] == 4
 
 
 @pytest.mark.django_db(transaction=True)
