@@ -1,7 +1,7 @@
 """Importing 100k buildings from a GeoPackage: `manage.py import_layer buildings FILE --commit` beside
 `ogr2ogr -f PostgreSQL` on the same file into the same database.
 
-    .venv/bin/python -m bench.importing [--n 100000] [--rounds 2] [--profile]
+    .venv/bin/python -m bench.importing [--n 100000] [--rounds 2] [--profile] [--phases]
 
 The file is written by the bench from the city build (the first N buildings by id: code, name, address, floors,
 use and footprint, EPSG:4326, 7 decimals as export_layer writes them). Both tools load it into a database of
@@ -12,6 +12,10 @@ the grid trigger on every row, every index); ogr2ogr writes a scratch table of i
 created anew each time with its GiST index), which is the floor. Each round empties both first; the best
 round of each is kept. Both run as child processes, so their wall time includes start-up, and the import's
 peak resident memory is that of its process (wait4).
+
+`--phases` runs the import once more, after the rounds, in a child process that times each step of the
+importer (seconds from the interpreter's start to the first row read, then reading, geometry, conversion,
+COPY and each SQL statement, the commit) and prints the table; its figures include the timers' own small cost.
 """
 
 from __future__ import annotations
@@ -129,6 +133,98 @@ def run_ogr2ogr(url: str, path: Path) -> ChildRun:
     return run_child(args, log=WORK_DIR / "ogr2ogr.log", timeout=1800)
 
 
+PHASES_CHILD = r"""
+import sys, time
+from collections import defaultdict
+
+t0 = time.perf_counter()
+started = float(open("/proc/self/stat").read().split(")")[1].split()[19])  # start time, clock ticks after boot
+import os
+
+uptime = float(open("/proc/uptime").read().split()[0])
+since_start = uptime - started / os.sysconf("SC_CLK_TCK") - 0  # seconds the process has run until t0
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridmgmt.settings")
+django.setup()
+from django.db import connection, transaction
+
+from grids.gisio import geometry, importers, staging
+
+phases = defaultdict(float)
+marks = []
+
+
+def timed(owner, name, label):
+    original = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            phases[label] += time.perf_counter() - start
+
+    setattr(owner, name, wrapper)
+
+
+def statement(execute, sql, params, many, context):
+    start = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        words = " ".join(sql.split()[:3])
+        phases["sql: " + words] += time.perf_counter() - start
+
+
+timed(geometry, "prepare", "geometry checks and EWKB")
+timed(importers.LayerImport, "_convert", "value conversion")
+timed(staging.StagingTable, "copy_columns", "COPY into the staging table")
+timed(importers.LayerImport, "_stage_columns", "staging columns")
+path = sys.argv[1]
+setup = time.perf_counter() - t0 + since_start
+options = importers.ImportOptions(commit=True)
+with connection.execute_wrapper(statement):
+    start = time.perf_counter()
+    job = importers.LayerImport("buildings", path, options)
+    opening = time.perf_counter() - start
+    source_batches = job.source.batches
+
+    def batches(size):
+        iterator = source_batches(size)
+        while True:
+            start = time.perf_counter()
+            batch = next(iterator, None)
+            phases["reading (pyogrio)"] += time.perf_counter() - start
+            if batch is None:
+                return
+            yield batch
+
+    job.source.batches = batches
+    start = time.perf_counter()
+    with transaction.atomic():
+        report = job.run()
+        before_commit = time.perf_counter()
+    commit = time.perf_counter() - before_commit
+    total_run = time.perf_counter() - start
+print(f"{'interpreter and Django start-up':52} {setup:6.2f}")
+print(f"{'opening the file (layers, fields, CRS)':52} {opening:6.2f}")
+for label, seconds in phases.items():
+    print(f"{label[:52]:52} {seconds:6.2f}")
+print(f"{'commit':52} {commit:6.2f}")
+print(f"{'total':52} {time.perf_counter() - t0 + since_start:6.2f}  (run {total_run:.2f})")
+print(report.new, "new", report.changed, "changed", report.unchanged, "unchanged")
+"""
+
+
+def run_phases(url: str, path: Path) -> str:
+    """The import once in a child process with a timer on each step; the table it prints."""
+    result = run_child([PYTHON, "-c", PHASES_CHILD, str(path)], env=child_env(url), log=WORK_DIR / "phases.log")
+    if result.returncode:
+        raise RuntimeError(f"the timed import failed:\n{result.output[-3000:]}")
+    return result.output
+
+
 def run(city_url: str, *, n: int = 100_000, rounds: int = 2, stdout, profile: bool = False) -> ImportResult:
     WORK_DIR.mkdir(exist_ok=True)
     url = prepare_import_database(city_url, stdout)
@@ -168,6 +264,7 @@ def main(argv=None) -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="cProfile the import into bench/output/import.prof")
+    parser.add_argument("--phases", action="store_true", help="then the import once more with a timer on each step")
     args = parser.parse_args(argv)
     result = run(bench_url(), n=args.n, rounds=args.rounds, stdout=sys.stdout, profile=args.profile)
     runs = ", ".join(f"{s:.2f}" for s in result.importer_runs)
@@ -175,6 +272,10 @@ def main(argv=None) -> None:
     print(f"ogr2ogr:      {', '.join(f'{s:.2f}' for s in result.ogr2ogr_runs)} s")
     print(f"ratio (best): {result.importer.seconds / result.ogr2ogr.seconds:.2f}; {result.in_grid} in a grid")
     print(result.importer.output[-1500:])
+    if args.phases:
+        url = import_url(bench_url())
+        _empty(url, "TRUNCATE grids_building RESTART IDENTITY CASCADE")
+        print(run_phases(url, WORK_DIR / f"buildings_{args.n}.gpkg"))
 
 
 if __name__ == "__main__":

@@ -85,16 +85,17 @@ class Target:
     label: str  # SQL text over `s` naming the row in change lists
     parent: Parent | None = None
     self_parent: bool = False  # units: the parent is another unit, written after all rows exist
-    grid_from: str | None = None  # buildings: SQL over `s` of the footprint whose grid the rows get
+    grid_from: tuple[str, str] | None = None  # buildings: (staged, stored) footprint columns the grid follows
 
 
-# The rule of grids_grid_at (grids migration 0002), inlined: the grid whose boundary covers a point on the
-# footprint's surface, the first by code; NULL in no grid. Inlined, PostgreSQL runs it as one subplan for the
-# whole statement, and PostGIS keeps a grid's boundary prepared from one row to the next.
+# The rule of grids_grid_at (grids migration 0002): the grid whose boundary covers a point on the footprint's
+# surface, the first by code; NULL in no grid. For a few rows; many rows go through _find_grids.
 GRID_AT = (
     "(SELECT g.id FROM grids_grid g WHERE ST_Covers(g.boundary, ST_PointOnSurface({footprint})) "
     "ORDER BY g.code LIMIT 1)"
 )
+GRID_MAP = "gisio_grid"  # buildings: _row -> grid_id of the staged rows (_find_grids)
+GRID_MAP_MIN_ROWS = 1000  # fewer new or moved buildings than this (or a tenth of the file) look up their grids alone
 GRID_GIVEN = "gridmgmt.building_grid_given"  # 'on': the grid trigger stands down (grids migration 0006)
 
 
@@ -155,7 +156,7 @@ TARGETS: dict[str, Target] = {
         duplicate_key="code",
         duplicate_label="format('code %s', s.code)",
         label="s.code",
-        grid_from="s.geom",
+        grid_from=("geom", "footprint"),
     ),
     "households": Target(
         table="grids_household",
@@ -323,6 +324,7 @@ class LayerImport:
         if info.crs and options.crs and self.layer.geometry:
             self.report.notes.append(f"the file says its CRS is {info.crs}; read as {options.crs} (--crs)")
         self.stage = StagingTable(STAGE, [("_row", "integer"), *self.target.stage])
+        self._grid_map = False  # GRID_MAP holds the staged rows' grids
 
     @property
     def count(self) -> int | None:
@@ -583,20 +585,31 @@ class LayerImport:
         written by someone else between the two statements ends the import with an IntegrityError (nothing is
         written; run it again).
 
-        Buildings get their grid in both statements (GRID_AT over the staged footprint) while the grid trigger
-        stands down (_grid_given): one subplan for all rows instead of a function call per row."""
+        Buildings get their grid in both statements while the grid trigger stands down (_grid_given): from
+        _find_grids when many rows are new or moved, else from GRID_AT row by row (a changed row whose footprint
+        did not move keeps its grid)."""
         t = self.target
         if t.self_parent:
             return self._upsert_units(cursor)
         columns = [c for c in t.columns if not c.compare_target]
         names = ", ".join(c.target for c in columns)
         sources = ", ".join(c.source for c in columns)
-        grid_set = ""
-        if t.grid_from:
-            grid = GRID_AT.format(footprint=t.grid_from)
-            names, sources, grid_set = f"{names}, grid_id", f"{sources}, {grid}", f", grid_id = {grid}"
         updated = [c for c in columns if self._updatable(c)]
         compared = [c for c in updated if c.compare]
+        source, grid_set = self._from(), ""
+        if t.grid_from:
+            staged, stored = t.grid_from
+            names += ", grid_id"
+            if self._find_grids(cursor, moved_only=True):
+                source += f" LEFT JOIN {GRID_MAP} m ON m._row = s._row"
+                sources += ", m.grid_id"
+                grid_set = ", grid_id = m.grid_id"
+            else:  # few rows are new or moved: each finds its grid alone
+                sources += f", {GRID_AT.format(footprint='s.' + staged)}"
+                grid_set = (
+                    f", grid_id = CASE WHEN t.{stored} = s.{staged} THEN t.grid_id "
+                    f"ELSE {GRID_AT.format(footprint='s.' + staged)} END"
+                )
         changed = 0
         with self._grid_given(cursor):
             if updated and compared:
@@ -612,18 +625,48 @@ class LayerImport:
                 right = ", ".join(c.source for c in compared)
                 cursor.execute(f"""
                     UPDATE {t.table} AS t SET {sets}{grid_set}
-                    FROM {self._from()}
+                    FROM {source}
                     WHERE {t.match} AND ROW({left}) IS DISTINCT FROM ROW({right})
                 """)
                 changed = cursor.rowcount
             cursor.execute(f"""
                 INSERT INTO {t.table} ({names})
-                SELECT {sources} FROM {self._from()}
+                SELECT {sources} FROM {source}
                 WHERE NOT EXISTS (SELECT 1 FROM {t.table} t WHERE {t.match})
                 ORDER BY s._row
             """)
             new = cursor.rowcount
         return new, changed
+
+    def _find_grids(self, cursor, *, moved_only: bool) -> bool:
+        """Buildings: the grid of every staged row, found for all rows at once, into GRID_MAP (_row, grid_id; a
+        row in no grid is not in it). With `moved_only`, only when many staged rows are new or have a footprint
+        other than the stored one (and then False: the few that are find their grid one by one).
+
+        The rule is grids_grid_at's (GRID_AT), the join the other way round: the staged footprints are indexed,
+        and each grid looks up the footprints whose bounding box meets its own, keeping those whose point on
+        surface it covers; the first grid by code wins. ~0.7 s for 100k buildings where a lookup per building
+        costs ~5 s (a GiST probe of grids_grid each)."""
+        staged, stored = self.target.grid_from
+        if moved_only:
+            cursor.execute(f"""
+                SELECT count(*) FILTER (WHERE t.id IS NULL OR t.{stored} IS DISTINCT FROM s.{staged}), count(*)
+                FROM {STAGE} s LEFT JOIN {self.target.table} t ON {self.target.match}
+            """)
+            moved, total = cursor.fetchone()
+            if moved <= max(GRID_MAP_MIN_ROWS, total // 10):
+                return False
+        cursor.execute(f"CREATE INDEX ON {STAGE} USING gist ({staged})")
+        cursor.execute(f"DROP TABLE IF EXISTS {GRID_MAP}")
+        cursor.execute(f"""
+            CREATE TEMP TABLE {GRID_MAP} ON COMMIT DROP AS
+            SELECT DISTINCT ON (s._row) s._row, g.id AS grid_id
+            FROM grids_grid g JOIN {STAGE} s
+              ON s.{staged} && g.boundary AND ST_Covers(g.boundary, ST_PointOnSurface(s.{staged}))
+            ORDER BY s._row, g.code
+        """)
+        self._grid_map = True
+        return True
 
     @contextmanager
     def _grid_given(self, cursor):
@@ -677,13 +720,16 @@ class LayerImport:
     def _notes_after(self, cursor, written: bool) -> None:
         if self.layer.name != "buildings":
             return
-        if written:
+        if not self._grid_map and not written:
+            self._find_grids(cursor, moved_only=False)
+        if self._grid_map:  # every staged building's grid, new or not (the trigger keeps stored grids current)
+            cursor.execute(
+                f"SELECT count(*) FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM {GRID_MAP} m WHERE m._row = s._row)"
+            )
+        else:
             cursor.execute(
                 f"SELECT count(*) FROM grids_building b JOIN {STAGE} s ON s.code = b.code WHERE b.grid_id IS NULL"
             )
-        else:
-            grid = GRID_AT.format(footprint="s.geom")
-            cursor.execute(f"SELECT count(*) FROM {STAGE} s WHERE {grid} IS NULL")
         (outside,) = cursor.fetchone()
         if outside:
             self.report.notes.append(f"{outside} building(s) lie in no grid (their grid stays empty)")
@@ -695,13 +741,19 @@ class LayerImport:
                 with connection.cursor() as cursor:
                     # These statements are bound by writes and triggers; JIT compilation would only add seconds.
                     cursor.execute("SET LOCAL jit = off")
+                    # The joins and sorts over the staged rows (100k buildings: ~25 MB sorted by row, hashed by
+                    # code) stay in memory instead of spilling to temporary files at the default 4 MB.
+                    cursor.execute("SET LOCAL work_mem = '64MB'")
                 self.stage.create()
                 for batch in self.source.batches(self.options.batch_size):
                     report.read += len(batch)
                     self._stage_batch(batch)
                     if on_progress:
                         on_progress(len(batch))
-                self.stage.index(self.target.duplicate_key)
+                if self.target.parent or self.target.self_parent:
+                    # Only joins through a parent's columns need the staged rows indexed and counted; the others
+                    # (regions, buildings) are hash joins on the key, as good without (~0.3 s saved on 100k rows).
+                    self.stage.index(self.target.duplicate_key)
                 with connection.cursor() as cursor:
                     self._sql_refusals(cursor)
                     if self.options.commit and not report.blocked:

@@ -23,6 +23,7 @@ from grids import pii
 from grids.admin_io import register_import_view
 from grids.coords import wgs84_to_gcj02
 from grids.gisio import crs as crs_module
+from grids.gisio import importers
 from grids.gisio.readers import open_source
 from grids.models import Building, Community, Grid, Household, Person, Street, Unit
 from tests.factories import (
@@ -183,7 +184,9 @@ def grids_by_trigger() -> dict[str, tuple[int | None, int | None]]:
         return {code: (stored, by_trigger) for code, stored, by_trigger in cursor.fetchall()}
 
 
-def test_an_import_assigns_the_grids_the_trigger_would(tmp_path, town):
+@pytest.mark.parametrize("all_at_once", [True, False], ids=["grids found for all rows", "grids found row by row"])
+def test_an_import_assigns_the_grids_the_trigger_would(tmp_path, town, monkeypatch, all_at_once):
+    monkeypatch.setattr(importers, "GRID_MAP_MIN_ROWS", 0 if all_at_once else 1000)
     # A third grid overlapping the west one: where both cover a footprint, the first grid by code wins.
     overlap = GridFactory(
         community=town["community"],
