@@ -1,7 +1,10 @@
 """Reading a file's rows in batches, whatever its format, with flat memory.
 
 GIS formats (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, and any of them inside a .zip) go through pyogrio,
-batch by batch with `skip_features`/`max_features`. CSV is read with the csv module and xlsx with openpyxl in
+batch by batch with `skip_features`/`max_features`. A plain GeoPackage (one feature table of text and number
+fields, 2D, in WGS84 or CGCS2000) is read straight through SQLite instead, as GDAL would read it (GpkgSource):
+pyogrio's import alone (it loads pandas and geopandas) costs more than reading 100k rows that way. CSV is read
+with the csv module and xlsx with openpyxl in
 read-only mode, both streaming; their geometry comes from a WKT column or from lon/lat columns.
 
 Row numbers are what a user finds in the file: in CSV and xlsx the spreadsheet row (the header is row 1 or
@@ -11,14 +14,15 @@ wherever it is), in GIS formats the feature's position counting from 1.
 import codecs
 import csv
 import re
+import sqlite3
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyogrio
 import shapely
+from shapely.errors import ShapelyError
 
 from grids.gisio.mapping import normalise_name
 
@@ -113,8 +117,36 @@ def _zip_member(path: Path, layer_hint: str | None) -> str:
     return candidates[0]
 
 
+def _pyogrio():
+    """pyogrio, imported when a file is first read through GDAL (it imports pandas and geopandas: ~0.5 s)."""
+    import pyogrio
+    import pyogrio.errors
+
+    return pyogrio
+
+
+def _ogr_batch(dataset: str, layer, encoding, read_geometry: bool, columns: list[str], start: int, size: int):
+    """Rows start+1 … start+size of a layer through pyogrio, as a Batch (None past the end)."""
+    _, _, wkb, values = _pyogrio().raw.read(
+        dataset,
+        layer=layer,
+        encoding=encoding,
+        read_geometry=read_geometry,
+        force_2d=True,
+        skip_features=start,
+        max_features=size,
+    )
+    length = len(values[0]) if values else (len(wkb) if wkb is not None else 0)
+    if not length:
+        return None
+    values_by_column = {name: _python_values(array) for name, array in zip(columns, values, strict=True)}
+    geometries = shapely.from_wkb(wkb) if wkb is not None else None
+    return Batch(list(range(start + 1, start + length + 1)), values_by_column, geometries)
+
+
 class OgrSource(Source):
     def __init__(self, path: Path, *, layer: str | None, encoding: str | None, member: str | None = None):
+        pyogrio = _pyogrio()
         self.dataset = f"/vsizip/{path}/{member}" if member else str(path)
         notes = []
         suffix = Path(member or path).suffix.lower()
@@ -200,24 +232,204 @@ class OgrSource(Source):
     def batches(self, size: int) -> Iterator[Batch]:
         start = 0
         while self.count is None or start < self.count:
-            _, _, wkb, values = pyogrio.raw.read(
-                self.dataset,
-                layer=self.layer,
-                encoding=self.encoding,
-                read_geometry=self.has_geometry,
-                force_2d=True,
-                skip_features=start,
-                max_features=size,
+            batch = _ogr_batch(
+                self.dataset, self.layer, self.encoding, self.has_geometry, self.info.columns, start, size
             )
-            length = len(values[0]) if values else (len(wkb) if wkb is not None else 0)
-            if not length:
+            if batch is None:
                 return
-            columns = {name: _python_values(array) for name, array in zip(self.info.columns, values, strict=True)}
-            geometries = shapely.from_wkb(wkb) if wkb is not None else None
-            yield Batch(list(range(start + 1, start + length + 1)), columns, geometries)
-            start += length
-            if length < size:
+            yield batch
+            start += len(batch)
+            if len(batch) < size:
                 return
+
+
+# --- Plain GeoPackages straight through SQLite ---------------------------------------------------
+
+# gpkg_geometry_columns.geometry_type_name -> the name GDAL (and so pyogrio) gives the layer's geometry type
+GPKG_GEOMETRY_TYPES = {
+    "GEOMETRY": "Unknown",
+    "POINT": "Point",
+    "LINESTRING": "LineString",
+    "POLYGON": "Polygon",
+    "MULTIPOINT": "MultiPoint",
+    "MULTILINESTRING": "MultiLineString",
+    "MULTIPOLYGON": "MultiPolygon",
+    "GEOMETRYCOLLECTION": "GeometryCollection",
+}
+# declared column type -> how GDAL reads it: text (str), integer (int; a batch holding an empty one comes out of
+# pyogrio as floats), real (float). Any other type (BOOLEAN, SMALLINT, FLOAT, DATE, DATETIME, BLOB …) is left
+# to GDAL.
+GPKG_FIELD_KINDS = {
+    "TEXT": "TEXT",
+    "INTEGER": "INTEGER",
+    "INT": "INTEGER",
+    "MEDIUMINT": "INTEGER",
+    "BIGINT": "INTEGER",
+    "REAL": "REAL",
+    "DOUBLE": "REAL",
+}
+GPKG_CRS = {4326, 4490}  # EPSG codes taken without GDAL (crs.py needs no PROJ for them either)
+GPKG_INTERNAL = ("gpkg_", "gpkgext_", "rtree_", "sqlite_")
+_GPKG_ENVELOPE = (0, 32, 48, 48, 64)  # envelope bytes by the header's envelope indicator (flags bits 1-3)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class GpkgSource(Source):
+    """A GeoPackage read with the standard library's sqlite3, row for row as GDAL reads it, without pyogrio.
+
+    Only files GDAL would read the same way (try_open returns None for the others, which go through OgrSource):
+    one feature table and no other table or view, an integer primary key, fields of TEXT, INTEGER (INT,
+    MEDIUMINT, BIGINT) or REAL (DOUBLE) type, a 2D geometry column in EPSG:4326 or EPSG:4490. Values are read
+    as GDAL reads them (CAST to the declared type), rows in primary-key order, the count from gpkg_ogr_contents
+    when it holds one, as GDAL does. A batch with a geometry this reader does not take (not a GeoPackage
+    binary, the extended type, WKB that shapely cannot read) is read again through pyogrio."""
+
+    @classmethod
+    def try_open(cls, path: Path, *, layer: str | None) -> "GpkgSource | None":
+        try:
+            connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        except (sqlite3.Error, ValueError):
+            return None
+        try:
+            source = cls._describe(connection, path, layer)
+        except sqlite3.Error:
+            source = None
+        connection.close()
+        return source
+
+    @classmethod
+    def _describe(cls, connection, path: Path, layer: str | None) -> "GpkgSource | None":
+        contents = connection.execute("SELECT table_name, data_type FROM gpkg_contents").fetchall()
+        if len(contents) != 1 or contents[0][1] != "features" or layer not in (None, contents[0][0]):
+            return None
+        table = contents[0][0]
+        others = [
+            name
+            for name, kind in connection.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')")
+            if name != table and (kind == "view" or not name.lower().startswith(GPKG_INTERNAL))
+        ]
+        if others:
+            return None
+        geometry = connection.execute(
+            "SELECT column_name, upper(geometry_type_name), z, m, srs_id FROM gpkg_geometry_columns "
+            "WHERE table_name = ?",
+            [table],
+        ).fetchall()
+        if len(geometry) != 1:
+            return None
+        geometry_column, geometry_type, z, m, srs_id = geometry[0]
+        if geometry_type not in GPKG_GEOMETRY_TYPES or z or m:
+            return None
+        srs = connection.execute(
+            "SELECT upper(organization), organization_coordsys_id FROM gpkg_spatial_ref_sys WHERE srs_id = ?",
+            [srs_id],
+        ).fetchall()
+        if len(srs) != 1 or srs[0][0] != "EPSG" or srs[0][1] not in GPKG_CRS:
+            return None
+        fid, fields = None, []
+        for _, name, declared, _, _, pk in connection.execute(f"PRAGMA table_info({_quote(table)})"):
+            kind = GPKG_FIELD_KINDS.get(re.sub(r"\(\s*\d+\s*\)$", "", (declared or "").strip().upper()))
+            if pk:
+                if fid is not None or kind != "INTEGER":
+                    return None
+                fid = name
+            elif name == geometry_column:
+                continue
+            elif kind is None:
+                return None
+            else:
+                fields.append((name, kind))
+        if fid is None:
+            return None
+        count = None
+        if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'gpkg_ogr_contents'").fetchone():
+            row = connection.execute(
+                "SELECT feature_count FROM gpkg_ogr_contents WHERE lower(table_name) = lower(?)", [table]
+            ).fetchone()
+            count = row[0] if row and row[0] is not None and row[0] >= 0 else None
+        if count is None:
+            (count,) = connection.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()
+        return cls(
+            path, table, fid, geometry_column, fields, count, f"EPSG:{srs[0][1]}", GPKG_GEOMETRY_TYPES[geometry_type]
+        )
+
+    def __init__(self, path: Path, table: str, fid: str, geometry_column: str, fields, count: int, crs: str, kind: str):
+        self.path, self.table, self.fid, self.geometry_column, self.fields = path, table, fid, geometry_column, fields
+        self.count = count
+        self.info = SourceInfo(
+            path=path,
+            format="GPKG",
+            layer=table,
+            count=count,
+            crs=crs,
+            encoding="UTF-8",
+            columns=[name for name, _ in fields],
+            geometry=kind,
+        )
+        self._ogr = (str(path), table, None, True, self.info.columns)  # _ogr_batch's arguments before start, size
+
+    def batches(self, size: int) -> Iterator[Batch]:
+        selected = ", ".join(
+            [_quote(self.geometry_column), *(f"CAST({_quote(name)} AS {kind})" for name, kind in self.fields)]
+        )
+        connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            cursor = connection.execute(f"SELECT {selected} FROM {_quote(self.table)} ORDER BY {_quote(self.fid)}")
+            start, through_gdal = 0, False
+            while self.count is None or start < self.count:  # as OgrSource: a stale count ends the reading
+                batch = None
+                if not through_gdal:
+                    try:
+                        rows = cursor.fetchmany(size)
+                    except sqlite3.Error:  # text that is not UTF-8, say: GDAL reads the rest
+                        through_gdal = True
+                    else:
+                        if not rows:
+                            return
+                        batch = self._batch(rows, start)
+                        if batch is None:  # a geometry for GDAL to read
+                            batch = _ogr_batch(*self._ogr, start, len(rows))
+                if through_gdal:
+                    batch = _ogr_batch(*self._ogr, start, size)
+                    if batch is None:
+                        return
+                yield batch
+                start += len(batch)
+                if len(batch) < size:
+                    return
+        finally:
+            connection.close()
+
+    def _batch(self, rows: list[tuple], start: int) -> Batch | None:
+        blobs, *values = zip(*rows, strict=True)
+        wkb, envelope = [], _GPKG_ENVELOPE
+        for blob in blobs:
+            if blob is None:
+                wkb.append(None)
+                continue
+            if blob.__class__ is not bytes or len(blob) < 8 or blob[:2] != b"GP":
+                return None
+            flags = blob[3]
+            indicator = (flags >> 1) & 7
+            if flags & 0x20 or indicator >= len(envelope):  # the extended type, or no such envelope
+                return None
+            wkb.append(blob[8 + envelope[indicator] :])
+        try:
+            geometries = shapely.from_wkb(np.array(wkb, dtype=object))
+        except ShapelyError:
+            return None
+        if shapely.has_z(geometries).any():
+            geometries = shapely.force_2d(geometries)
+        columns = {}
+        for (name, kind), column in zip(self.fields, values, strict=True):
+            column = list(column)
+            if kind == "INTEGER" and None in column:  # pyogrio gives such a batch's integers as floats
+                column = [None if v is None else float(v) for v in column]
+            columns[name] = column
+        return Batch(list(range(start + 1, start + len(rows) + 1)), columns, geometries)
 
 
 def _python_values(array: np.ndarray) -> list:
@@ -474,6 +686,10 @@ def open_source(
         if Path(member).suffix.lower() in TABLE_SUFFIXES:
             raise SourceError(f"{path.name}: unzip {member} and import it directly")
         return OgrSource(path, layer=layer, encoding=encoding, member=member)
+    if suffix == ".gpkg" and not encoding:
+        source = GpkgSource.try_open(path, layer=layer)
+        if source is not None:
+            return source
     if suffix in (".csv", ".txt"):
         return CsvSource(path, encoding=encoding, overrides=overrides)
     if suffix in (".xlsx", ".xlsm"):
