@@ -7,14 +7,19 @@ no datum shift; `gcj02` (the offset of AMap and Tencent) undone with grids.coord
 knows is transformed to WGS84 by PROJ.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyproj
 import shapely
 
 from grids.coords import gcj02_to_wgs84
+
+if TYPE_CHECKING:
+    import pyproj
 
 WGS84 = 4326
 CGCS2000 = 4490
@@ -23,6 +28,9 @@ GK_ZONES = range(4534, 4555)  # CGCS2000 / 3-degree Gauss-Kruger CM 75E … CM 1
 GK_ZONES_WITH_PREFIX = range(4513, 4534)  # the same, zone number prefixed to the easting
 PANZHIHUA_ZONE = 4543
 GCJ02 = "gcj02"
+# The names PROJ gives the CRSs stored as they are, for a file that names one by its code (as GDAL names a
+# GeoPackage's or a GeoJSON's): no need to load PROJ for them.
+GEOGRAPHIC_NAMES = {WGS84: "WGS 84", CGCS2000: "China Geodetic Coordinate System 2000"}
 ALIASES = {"wgs84": WGS84, "wgs-84": WGS84, "cgcs2000": CGCS2000, "cgcs-2000": CGCS2000}
 
 
@@ -46,6 +54,8 @@ class SourceCRS:
 
 def parse(text: str) -> pyproj.CRS | str:
     """A CRS named by a user: `gcj02`, `wgs84`, `cgcs2000`, `4543`, `EPSG:4543`, or anything PROJ reads."""
+    import pyproj
+
     value = text.strip()
     lowered = value.lower()
     if lowered in (GCJ02, "gcj-02", "gcj"):
@@ -92,6 +102,9 @@ def resolve(*, file_crs: str | None, override: str | None) -> SourceCRS:
     if override:
         chosen = parse(override)
     elif file_crs:
+        code = file_crs.strip().upper().removeprefix("EPSG:")
+        if code.isdigit() and int(code) in GEOGRAPHIC_NAMES:
+            return SourceCRS(f"EPSG:{int(code)} {GEOGRAPHIC_NAMES[int(code)]}", None)
         chosen = parse(file_crs)
     else:
         return SourceCRS("EPSG:4326 WGS 84 (assumed: the file names no CRS; pass --crs otherwise)", None, True)
@@ -100,6 +113,8 @@ def resolve(*, file_crs: str | None, override: str | None) -> SourceCRS:
     code = _epsg(chosen)
     if code in GEOGRAPHIC_EQUAL:
         return SourceCRS(_describe(chosen), None)
+    import pyproj
+
     geodetic = chosen.geodetic_crs
     target = _epsg(geodetic) if geodetic is not None else None
     if chosen.is_projected and target in GEOGRAPHIC_EQUAL:

@@ -10,6 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Point, box
 
+from grids.gisio import crs as crs_module
 from grids.gisio.readers import GpkgSource, OgrSource, open_source
 
 X, Y = 101.7, 26.58
@@ -135,3 +136,10 @@ def test_what_gdal_must_read_is_left_to_it(tmp_path, case):
         return  # pyogrio names the layers (tested with the import)
     source = open_source(path, layer=layer)
     assert isinstance(source, OgrSource)
+
+
+@pytest.mark.parametrize("code", ["EPSG:4326", "EPSG:4490"])
+def test_a_file_in_wgs84_or_cgcs2000_is_described_as_proj_describes_it(code):
+    without_proj = crs_module.resolve(file_crs=code, override=None)
+    with_proj = crs_module.resolve(file_crs=None, override=code)
+    assert (without_proj.label, without_proj.convert) == (with_proj.label, None)
