@@ -13,9 +13,8 @@ Timed per lookup, each a separate query from Python:
   bare SQL     SELECT id FROM grids_unit WHERE type = ANY(types) AND ST_Covers(jurisdiction, point)
                for the category's handling and co-handling unit types: the least a lookup can do
   subdivided   the same bare query on cases_unitarea, to show what ST_Subdivide buys
-  rules SQL    the resolver's own statement (cases.routing.RULES_SQL: a call of the PL/pgSQL function
-               cases_routing_matches, whose plan the session keeps) sent raw as the resolver sends it
-  rules prep.  the same statement PREPAREd once and EXECUTEd: what it would cost with no planning at all
+  units query  the resolver's one statement alone (cases.routing._units_at: the units of the rules' types at the
+               point and the rules' stamp), without choosing among the rules in Python
 """
 
 import argparse
@@ -159,43 +158,28 @@ def run(n: int, seed: int, stdout=sys.stdout) -> dict:
 
         from cases import routing as routing_module
 
-        def time_rules(lon, lat, category):
-            params = {"category": category.pk, "lon": lon, "lat": lat, "exclude": []}
+        def time_units_query(lon, lat, category):
+            rules = routing_module._book.by_category.get(category.pk, ())
             started = time.perf_counter()
-            with connection.cursor() as cursor:
-                cursor.execute(routing_module.RULES_SQL, params)
-                cursor.fetchall()
-            return time.perf_counter() - started
-
-        prepared = routing_module.RULES_SQL
-        for n, name in enumerate(("category", "lon", "lat", "exclude"), start=1):
-            prepared = prepared.replace(f"%({name})s", f"${n}")
-        with connection.cursor() as cursor:
-            cursor.execute("DEALLOCATE ALL")
-            cursor.execute(f"PREPARE bench_rules (bigint, float8, float8, bigint[]) AS {prepared}")
-
-        def time_prepared(lon, lat, category):
-            started = time.perf_counter()
-            with connection.cursor() as cursor:
-                cursor.execute("EXECUTE bench_rules (%s, %s, %s, %s::bigint[])", [category.pk, lon, lat, []])
-                cursor.fetchall()
+            routing_module._units_at(lon, lat, rules, [])
             return time.perf_counter() - started
 
         timers = {
             "resolver": time_resolver,
             "bare SQL": time_sql(BARE_SQL),
             "subdivided": time_sql(SUBDIVIDED_SQL),
-            "rules SQL": time_rules,
-            "rules prep.": time_prepared,
+            "units query": time_units_query,
         }
         for timer in timers.values():  # warm caches and plans
             for lookup in lookups[:200]:
                 timer(*lookup)
         samples: dict[str, list[float]] = {name: [] for name in timers}
-        # interleave, so that drift in the machine's load touches every variant alike
-        for lookup in lookups:
-            for name, timer in timers.items():
-                samples[name].append(timer(*lookup))
+        # Interleave, so that drift in the machine's load touches every variant alike, and rotate which goes
+        # first: the first query at a point meets colder caches (index pages, geometries) than those after it.
+        names = list(timers)
+        for i, lookup in enumerate(lookups):
+            for name in names[i % len(names) :] + names[: i % len(names)]:
+                samples[name].append(timers[name](*lookup))
         results = {
             name: {
                 "median_ms": statistics.median(values) * 1000,
@@ -204,8 +188,6 @@ def run(n: int, seed: int, stdout=sys.stdout) -> dict:
             }
             for name, values in samples.items()
         }
-        with connection.cursor() as cursor:
-            cursor.execute("DEALLOCATE bench_rules")
         if built:
             transaction.set_rollback(True)  # leave the database as it was
     return results

@@ -522,7 +522,7 @@ WHERE (r.street_id IS NULL
 ORDER BY p.idx, ch.distance,
          (r.street_id IS NOT NULL OR r.community_id IS NOT NULL OR r.area IS NOT NULL) DESC,
          r.priority DESC, r.id
-"""  # the resolver's rule query (cases_routing_matches, cases migration 0011) for a table of points; tests compare samples with the resolver
+"""  # the resolver's choice (cases/routing.py) in SQL for a table of points; tests compare samples with the resolver
 REGIONS_SQL = f"""
 SELECT p.idx,
     (SELECT d.id FROM grids_district d WHERE ST_Covers(d.boundary, p.g) ORDER BY d.code LIMIT 1),

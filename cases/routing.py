@@ -2,8 +2,10 @@
 
 Rules are rows (`RoutingRule`). For the category and each of its ancestors, the rules whose region (if any)
 covers the point are taken, each with the unit of the rule's type (or the rule's named unit) whose
-jurisdiction covers the point, found on the subdivided pieces in `cases_unitarea` with the spatial index —
-all in one SQL function, `cases_routing_matches`. Then, most specific first:
+jurisdiction covers the point, found on the subdivided pieces in `cases_unitarea` with the spatial index.
+The rules, the category tree and the units are held per process (`RuleBook`), so a lookup is one small
+spatial query; that query also reads the stamp a statement trigger gives every change to categories, rules or
+units, and a stamp other than the book's reloads the book (and the lookup). Then, most specific first:
 
 1. a rule on the category itself before a rule on its group (nearer ancestor first),
 2. a rule limited to a region before one without,
@@ -15,16 +17,42 @@ returned the case) are skipped. With no responsible match, the command centre co
 any command centre) takes the case for manual routing.
 """
 
+import functools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.contrib.gis.geos import Point
 from django.db import connection
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.utils import translation
 
+from cases.models import Category, RoutingRule
 from grids.models import Community, Street, Unit, UnitType
 
-# The rule query lives in the database as a PL/pgSQL function (cases/migrations/0011_routing_function.py), which
-# keeps its plan for the session: planning the recursive, spatial query cost twice as much as running it.
-RULES_SQL = "SELECT * FROM cases_routing_matches(%(category)s, %(lon)s, %(lat)s, %(exclude)s::bigint[])"
+
+class LonLat(NamedTuple):
+    """A point's coordinates read once: each .x or .y of a GEOS point is several calls into GEOS."""
+
+    x: float
+    y: float
+
+
+UNITS_AT_SQL = """
+SELECT a.unit_id, (SELECT version FROM cases_category_version){regions}
+FROM cases_unitarea a
+WHERE a.geom && {point} AND ST_Covers(a.geom, {point})
+  AND a.unit_type = ANY(%(types)s) AND a.unit_id <> ALL(%(exclude)s::bigint[])
+ORDER BY a.unit_area, a.unit_id
+"""
+POINT_SQL = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
+# Only asked for when a rule of the category is limited to a region (rare): which of those regions hold the point.
+REGION_COLUMNS = {
+    "streets": "ARRAY(SELECT s.id FROM grids_street s WHERE s.id = ANY(%(streets)s) "
+    "AND ST_Covers(s.boundary, {point}))",
+    "communities": "ARRAY(SELECT c.id FROM grids_community c WHERE c.id = ANY(%(communities)s) "
+    "AND ST_Covers(c.boundary, {point}))",
+    "areas": "ARRAY(SELECT r.id FROM cases_routingrule r WHERE r.id = ANY(%(areas)s) AND ST_Covers(r.area, {point}))",
+}
 
 COMMAND_CENTRE_SQL = """
 WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g)
@@ -89,16 +117,114 @@ def _unit(row: dict) -> Unit:
 _UNIT_FIELDS = [field.attname for field in Unit._meta.concrete_fields if field.attname in UNIT_COLUMNS]
 
 
-def matching_rules(*, point: Point, category_id: int, exclude: tuple[int, ...] = ()) -> list[dict]:
-    """Every active rule for the category or its ancestors that matched a unit at the point, most specific first."""
-    lon, lat = point.coords  # one read of the GEOS point (each .x or .y is several calls into GEOS)
+@dataclass(frozen=True)
+class RuleBook:
+    """Every active rule, listed for each category with its ancestors' rules, most specific first; and the stamp
+    of categories and rules it was read at. Shared between requests and threads: never changed, only replaced."""
+
+    version: int | None
+    by_category: dict[int, tuple[dict, ...]]
+    units: dict[int, tuple]  # id → the unit's UNIT_KEYS
+
+
+_book = RuleBook(version=None, by_category={}, units={})
+
+
+def _read_book(version: int | None) -> RuleBook:
+    categories = {pk: (code, parent) for pk, code, parent in Category.objects.values_list("id", "code", "parent_id")}
+    own_rules: dict[int, list[dict]] = {}
+    for rule in (
+        RoutingRule.objects.filter(active=True)
+        .annotate(
+            named_unit=F("unit_id"),
+            has_area=ExpressionWrapper(Q(area__isnull=False), output_field=BooleanField()),
+        )
+        .values(*RULE_FIELDS)
+    ):
+        own_rules.setdefault(rule.pop("category_id"), []).append(rule)
+    by_category = {}
+    for category_id in categories:
+        rules, distance, current = [], 0, category_id
+        while current is not None:
+            code, parent = categories[current]
+            rules += [{**rule, "code": code, "distance": distance} for rule in own_rules.get(current, ())]
+            distance, current = distance + 1, parent
+        rules.sort(key=_specificity)
+        by_category[category_id] = tuple(rules)
+    units = {row[0]: row for row in Unit.objects.values_list("id", "code", "name", "type", "parent_id", "phone")}
+    return RuleBook(version=version, by_category=by_category, units=units)
+
+
+RULE_FIELDS = ("id", "role", "unit_type", "named_unit", "priority", "is_default", "category_id", "street_id")
+RULE_FIELDS += ("community_id", "has_area")
+
+
+def _specificity(rule: dict) -> tuple:
+    limited = bool(rule["street_id"] or rule["community_id"] or rule["has_area"])
+    return (rule["distance"], not limited, -rule["priority"], rule["id"])
+
+
+def _units_at(lon: float, lat: float, rules: tuple[dict, ...], exclude: list[int]) -> tuple[int | None, list, dict]:
+    """(stamp of categories, rules and units, the ids of the units of the rules' types covering the point smallest
+    first, and which of the rules' regions cover it) in one query."""
+    params = {
+        "lon": lon,
+        "lat": lat,
+        "exclude": exclude,
+        "types": sorted({rule["unit_type"] for rule in rules}),
+        "streets": [rule["street_id"] for rule in rules if rule["street_id"]],
+        "communities": [rule["community_id"] for rule in rules if rule["community_id"]],
+        "areas": [rule["id"] for rule in rules if rule["has_area"]],
+    }
+    asked = [name for name in REGION_COLUMNS if params[name]]
+    regions = "".join(f", {REGION_COLUMNS[name]}" for name in asked)
     with connection.cursor() as cursor:
-        cursor.execute(RULES_SQL, {"category": category_id, "lon": lon, "lat": lat, "exclude": list(map(int, exclude))})
-        columns = [column.name for column in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        cursor.execute(UNITS_AT_SQL.replace("{regions}", regions).replace("{point}", POINT_SQL), params)
+        rows = cursor.fetchall()
+        if not rows:  # no unit of those types here (rare): the stamp alone, so a stale book is still noticed
+            cursor.execute("SELECT version FROM cases_category_version")
+            stamp = cursor.fetchone()
+            return (stamp[0] if stamp else None), [], {name: set() for name in asked}
+    return rows[0][1], [row[0] for row in rows], {name: set(rows[0][2 + i]) for i, name in enumerate(asked)}
 
 
-def command_centre_at(point: Point) -> Unit:
+def matching_rules(*, point: Point | LonLat, category_id: int, exclude: tuple[int, ...] = ()) -> list[dict]:
+    """Every active rule for the category or its ancestors that matched a unit at the point, most specific first:
+    the rule's fields with the matched unit's (`unit_id`, `unit_code`, `unit_name`, `unit_kind`, …)."""
+    global _book
+    lon, lat = point.x, point.y
+    exclude = list(map(int, exclude))
+    book = _book
+    version, covering, regions = _units_at(lon, lat, book.by_category.get(category_id, ()), exclude)
+    if version is None or version != book.version:  # categories, rules or units changed since the book was read
+        book = _book = _read_book(version)
+        version, covering, regions = _units_at(lon, lat, book.by_category.get(category_id, ()), exclude)
+    covering = [book.units[unit_id] for unit_id in covering]
+    matched = []
+    for rule in book.by_category.get(category_id, ()):
+        if (
+            (rule["street_id"] and rule["street_id"] not in regions["streets"])
+            or (rule["community_id"] and rule["community_id"] not in regions["communities"])
+            or (rule["has_area"] and rule["id"] not in regions["areas"])
+        ):
+            continue
+        unit = next(
+            (
+                unit
+                for unit in covering
+                if unit[3] == rule["unit_type"] and (rule["named_unit"] is None or unit[0] == rule["named_unit"])
+            ),
+            None,
+        )
+        if unit is not None:
+            matched.append({**rule, **dict(zip(UNIT_KEYS, unit, strict=True))})
+    return matched
+
+
+UNIT_KEYS = ("unit_id", "unit_code", "unit_name", "unit_kind", "unit_parent_id", "unit_phone")
+
+
+def command_centre_at(point: Point | LonLat) -> Unit:
     with connection.cursor() as cursor:
         cursor.execute(COMMAND_CENTRE_SQL, {"lon": point.x, "lat": point.y, "type": UnitType.COMMAND_CENTRE})
         row = cursor.fetchone()
@@ -109,21 +235,22 @@ def command_centre_at(point: Point) -> Unit:
 
 def resolve(*, point: Point, category, exclude: tuple[int, ...] = ()) -> Route:
     """Where a case of `category` at `point` goes, and why. `point` in EPSG:4326."""
-    rows = matching_rules(point=point, category_id=category.pk, exclude=exclude)
-    return route_from_rows(rows, point=point, category=category, exclude=exclude)
+    where = LonLat(*point.coords)
+    rows = matching_rules(point=where, category_id=category.pk, exclude=exclude)
+    return route_from_rows(rows, point=where, category=category, exclude=exclude)
 
 
 def route_from_rows(
     rows: list[dict],
     *,
-    point: Point,
+    point: Point | LonLat,
     category,
     exclude: tuple[int, ...] = (),
     centre: Unit | None = None,
     units: dict[int, Unit] | None = None,
 ) -> Route:
-    """The route chosen from the rule rows of RULES_SQL (most specific first) for one point. `centre`, when given,
-    is the command centre at the point (looked up only when no responsible rule matched and it is not given);
+    """The route chosen from the rule rows of `matching_rules` (most specific first) for one point. `centre`, when
+    given, is the command centre at the point (looked up only when no responsible rule matched and it is not given);
     `units` may hold the rows' units already loaded (by id)."""
     known = units or {}
     units = {row["unit_id"]: known.get(row["unit_id"]) or _unit(row) for row in rows}
@@ -165,7 +292,7 @@ def route_from_rows(
         co.append(match(row))
     reason = {
         "category": category.code,
-        "point": [round(coordinate, 7) for coordinate in point.coords],
+        "point": [round(point.x, 7), round(point.y, 7)],
         "fallback": fallback,
         "excluded_units": sorted(int(pk) for pk in exclude),
         "responsible": responsible.as_reason(),
@@ -182,11 +309,19 @@ def explain(category, responsible: Match, co: list[Match], *, fallback: bool) ->
         scope = f"，限{_region_text(responsible.region)}" if responsible.region else ""
         text = (
             f"{category.code} {category.name_zh}：规则#{responsible.rule_id}（类别 {responsible.rule_category}"
-            f"{scope}，{UnitType(responsible.unit_type).label}）→ 辖区覆盖案发点的{responsible.unit.name}"
+            f"{scope}，{unit_type_name_zh(responsible.unit_type)}）→ 辖区覆盖案发点的{responsible.unit.name}"
         )
     if co:
         text += "；协办：" + "、".join(f"{item.unit.name}（规则#{item.rule_id}）" for item in co)
     return text
+
+
+@functools.cache
+def unit_type_name_zh(unit_type: str) -> str:
+    """The type's Chinese name: the reason is kept with the case, so it is written in Chinese whatever the
+    language of the request that routed it."""
+    with translation.override("zh-hans"):
+        return str(UnitType(unit_type).label)
 
 
 def _region_text(region: dict) -> str:

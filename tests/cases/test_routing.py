@@ -141,14 +141,24 @@ def test_no_command_centre_at_all_is_a_routing_error(db):
         resolve(point=Point(101.61, 26.59, srid=4326), category=orphan)
 
 
-def test_resolver_is_one_query_for_rules_and_units(geo: Geography):
+def test_a_lookup_is_one_query_and_a_changed_rule_is_seen_by_the_next(geo: Geography):
     leaf = cat(SUSPICIOUS)
+    resolve(point=geo.point("W1", "N"), category=leaf)  # the process reads the rules once
     with CaptureQueriesContext(connection) as queries:
         route = resolve(point=geo.point("W1", "N"), category=leaf)
-    # rules, the subdivided jurisdictions (spatial index) and the unit rows, in one call of the rule function
+    # the units at the point (subdivided jurisdictions, spatial index) and the rules' stamp, in one query
     assert len(queries) == 1
-    assert "cases_routing_matches" in queries[0]["sql"]
+    assert "cases_unitarea" in queries[0]["sql"] and "ST_Covers" in queries[0]["sql"]
     assert route.responsible.name == "北片派出所" and route.responsible.parent == geo.centre
+
+    # Another process's (or the admin's) change gives the rules a new stamp: the next lookup reads them again.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE cases_routingrule SET priority = 9, unit_type = %s WHERE category_id = %s AND role = 'responsible'",
+            [UnitType.STREET_OFFICE, leaf.pk],
+        )
+    route = resolve(point=geo.point("W1", "N"), category=leaf)
+    assert route.responsible == geo.offices["W"]
 
 
 # --- GET /api/v1/route --------------------------------------------------------------
