@@ -9,6 +9,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -283,9 +284,7 @@ def create_case(
     (created False); different content raises IntakeConflict. `point` is WGS84 (convert at the edge).
     A new case carries the Route it was given as `case.route` (its co-units without reading them back).
 
-    The number is taken in its own statement before the case's transaction (when no outer transaction is open),
-    so the day's counter row is locked only for that statement, not until the case commits; a write that fails
-    after it leaves a gap in the day's numbers.
+    The number, the case, its co-units and event are written by one statement (see _insert_case).
     """
     if point.srid != 4326:
         raise ValueError("point must be in EPSG:4326")
@@ -323,60 +322,55 @@ def create_case(
     except routing.RoutingError as error:
         raise InvalidInput({"location": [str(error)]}) from None
 
-    number = next_case_number(received_at)
+    original = selectors.likely_original(point=point, category=category, now=received_at)
+    case = Case(
+        point=point,
+        address=address,
+        category=category,
+        level=level or category.default_level,
+        description=description,
+        source=source,
+        reporter=reporter,
+        external_ref=external_ref,
+        client_uuid=client_uuid,
+        intake_digest=digest,
+        captured_at=captured_at,
+        received_at=received_at,
+        responsible_unit=route.responsible,
+        street_id=regions.street_id,
+        community_id=regions.community_id,
+        grid_id=regions.grid_id,
+        routing_reason=route.reason,
+        state=State.REPORTED,
+        duplicate_of=original,
+        resolved_on_site=resolved_on_site,
+        step_seq=0,
+    )
+    _start_step(case, "register", received_at)
+    case.deadline_at = calendar.add_working_hours(received_at, case_limit_hours(category))
+    data = {
+        "routing_reason": route.reason,
+        "captured_at": captured_at.isoformat(),
+        "step_started": step_started_record(case),
+    }
+    if original is not None:
+        data["likely_duplicate_of"] = {"id": original.pk, "number": original.number}
+    event = CaseEvent(
+        actor=actor if actor is not None else reporter,
+        unit=_actor_unit(actor),
+        action="report",
+        from_state="",
+        to_state=State.REPORTED,
+        note=description[:2000],
+        attachments=attachments,
+        data=data,
+        created_at=received_at,
+    )
     try:
-        with transaction.atomic():
-            original = selectors.likely_original(point=point, category=category, now=received_at)
-            case = Case(
-                number=number,
-                point=point,
-                address=address,
-                category=category,
-                level=level or category.default_level,
-                description=description,
-                source=source,
-                reporter=reporter,
-                external_ref=external_ref,
-                client_uuid=client_uuid,
-                intake_digest=digest,
-                captured_at=captured_at,
-                received_at=received_at,
-                responsible_unit=route.responsible,
-                street_id=regions.street_id,
-                community_id=regions.community_id,
-                grid_id=regions.grid_id,
-                routing_reason=route.reason,
-                state=State.REPORTED,
-                duplicate_of=original,
-                resolved_on_site=resolved_on_site,
-                step_seq=0,
-            )
-            _start_step(case, "register", received_at)
-            case.deadline_at = calendar.add_working_hours(received_at, case_limit_hours(category))
-            case.save(force_insert=True)
-            if route.co_units:  # one INSERT; a new case has no co-units to compare with
-                Case.co_units.through.objects.bulk_create(
-                    [Case.co_units.through(case_id=case.pk, unit_id=unit.pk) for unit in route.co_units]
-                )
-            data = {
-                "routing_reason": route.reason,
-                "captured_at": captured_at.isoformat(),
-                "step_started": step_started_record(case),
-            }
-            if original is not None:
-                data["likely_duplicate_of"] = {"id": original.pk, "number": original.number}
-            CaseEvent.objects.create(
-                case=case,
-                actor=actor if actor is not None else reporter,
-                unit=_actor_unit(actor),
-                action="report",
-                from_state="",
-                to_state=State.REPORTED,
-                note=description[:2000],
-                attachments=attachments,
-                data=data,
-                created_at=received_at,
-            )
+        # One statement is atomic by itself; inside a caller's transaction a savepoint keeps a refused insert
+        # (a concurrent retry) from spoiling it.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            _insert_case(case, co_unit_ids=[unit.pk for unit in route.co_units], event=event)
     except IntegrityError:
         # A concurrent retry with the same client UUID won the race: answer as for a retry.
         if client_uuid is None:
@@ -388,6 +382,45 @@ def create_case(
     transaction.on_commit(lambda: signals.case_created.send(sender=Case, case_id=case.pk))
     case.route = route
     return case, True
+
+
+# The day's number, the case, its co-units and its first event in one statement: one round trip, one commit,
+# and the day's counter row locked only while PostgreSQL runs it (no client round trip while it is held).
+# Columns and values come from the models' fields as the ORM would write them (Case has no save signals).
+_CASE_FIELDS = [field for field in Case._meta.concrete_fields if not field.primary_key and field.name != "number"]
+_EVENT_FIELDS = [field for field in CaseEvent._meta.concrete_fields if not field.primary_key and field.name != "case"]
+_INSERT_CASE_SQL = f"""
+WITH counter AS (
+    INSERT INTO cases_casecounter (day, n) VALUES (%s, 1)
+    ON CONFLICT (day) DO UPDATE SET n = cases_casecounter.n + 1 RETURNING n
+), new_case AS (
+    INSERT INTO cases_case (number, {", ".join(field.column for field in _CASE_FIELDS)})
+    VALUES ((SELECT %s || lpad(n::text, greatest(5, length(n::text)), '0') FROM counter),
+            {", ".join(["%s"] * len(_CASE_FIELDS))})
+    RETURNING id, number
+), co_units AS (
+    INSERT INTO cases_case_co_units (case_id, unit_id)
+    SELECT new_case.id, unit_id FROM new_case, unnest(%s::bigint[]) AS unit_id
+), event AS (
+    INSERT INTO cases_caseevent (case_id, {", ".join(field.column for field in _EVENT_FIELDS)})
+    VALUES ((SELECT id FROM new_case), {", ".join(["%s"] * len(_EVENT_FIELDS))})
+)
+SELECT id, number FROM new_case
+"""
+
+
+def _insert_case(case: Case, *, co_unit_ids: list[int], event: CaseEvent) -> None:
+    """Write a new case with the next number of its day (as next_case_number gives it), its co-units and event."""
+    day = timezone.localtime(case.received_at).date()
+    prefix = f"{getattr(settings, 'CASE_NUMBER_PREFIX', 'XQ')}-{day:%Y%m%d}-"
+    params = [day, prefix]
+    params += [field.get_db_prep_save(field.pre_save(case, add=True), connection) for field in _CASE_FIELDS]
+    params.append(co_unit_ids)
+    params += [field.get_db_prep_save(field.pre_save(event, add=True), connection) for field in _EVENT_FIELDS]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_CASE_SQL, params)
+        case.pk, case.number = cursor.fetchone()
+    case._state.adding, case._state.db = False, connection.alias
 
 
 def _actor_unit(user) -> Unit | None:
