@@ -15,7 +15,8 @@ peak resident memory is that of its process (wait4).
 
 `--phases` runs the import once more, after the rounds, in a child process that times each step of the
 importer (seconds from the interpreter's start to the first row read, then reading, geometry, conversion,
-COPY and each SQL statement, the commit) and prints the table; its figures include the timers' own small cost.
+COPY (sent in a thread while the next batch is read, so it overlaps) and each SQL statement, the commit) and
+prints the table; its figures include the timers' own small cost.
 """
 
 from __future__ import annotations
@@ -179,7 +180,8 @@ def statement(execute, sql, params, many, context):
 
 timed(geometry, "prepare", "geometry checks and EWKB")
 timed(importers.LayerImport, "_convert", "value conversion")
-timed(staging.StagingTable, "copy_columns", "COPY into the staging table")
+timed(staging.StagingTable, "copy_data", "COPY text built")
+timed(staging.StagingTable, "send", "COPY sent (a thread, beside the reading)")
 timed(importers.LayerImport, "_stage_columns", "staging columns")
 path = sys.argv[1]
 setup = time.perf_counter() - t0 + since_start

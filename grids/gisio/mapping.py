@@ -108,6 +108,12 @@ def integer(minimum: int, maximum: int) -> Callable[[Any], int]:
             raise ValueError(f"{int(number)} is outside {minimum}–{maximum}")
         return int(number)
 
+    def many_ints(values: list[int]) -> list[int] | None:
+        """convert() for a column of plain ints (what a GIS file's integer field gives) at once; None when one is
+        out of range (then value by value, for the message)."""
+        return values if values and minimum <= min(values) and max(values) <= maximum else None
+
+    convert.many_ints = many_ints
     return convert
 
 
@@ -149,6 +155,15 @@ def choice(choices, extra: dict[str, str] | None = None) -> Callable[[Any], str]
             raise ValueError(f"{as_text(value)!r} is not one of {accepted}")
         return table[key]
 
+    def many(values: list[str]) -> list[str] | None:
+        """convert() for a column of non-blank strings, each distinct value once; None when one fails."""
+        try:
+            found = {value: convert(value) for value in set(values)}
+        except ValueError:
+            return None
+        return list(map(found.__getitem__, values))
+
+    convert.many = many
     return convert
 
 

@@ -72,27 +72,37 @@ class StagingTable:
         return self.copy_columns([list(column) for column in zip(*rows, strict=True)])
 
     def copy_columns(self, columns: Sequence[list]) -> int:
-        """COPY a batch given column by column (lists in the table's column order, all of one length).
+        """COPY a batch given column by column (lists in the table's column order, all of one length)."""
+        data = self.copy_data(columns)
+        if data:
+            connection.ensure_connection()
+            self.send(data, connection.connection)
+        return len(columns[0]) if columns else 0
+
+    def copy_data(self, columns: Sequence[list]) -> str:
+        """The COPY text of a batch given column by column ("" for none).
 
         The text is built a column at a time (see column_text) and the rows joined in C, so a batch of 10,000 rows
         costs a few milliseconds of Python instead of one function call per value.
         """
         if len(columns) != len(self.columns):
             raise ValueError(f"{len(columns)} columns given for {len(self.columns)}")
-        count = len(columns[0]) if columns else 0
-        if not count:
-            return 0
+        if not columns or not len(columns[0]):
+            return ""
         texts = [column_text(column) for column in columns]
-        data = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+        return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+
+    def send(self, data: str, raw) -> None:
+        """COPY `data` (copy_data's text) through `raw`, the driver's connection under Django's (taken in the
+        thread that owns it): this may run in another thread while that thread leaves the connection alone (the
+        import sends one batch while it reads the next)."""
         names = ", ".join(column for column, _ in self.columns)
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
-            if hasattr(raw, "copy_expert"):  # psycopg2
-                raw.copy_expert(f"COPY {self.name} ({names}) FROM STDIN", io.StringIO(data))
-            else:  # psycopg 3
-                with raw.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy:
-                    copy.write(data)
-        return count
+        if hasattr(raw, "set_isolation_level"):  # psycopg2
+            with raw.cursor() as cursor:
+                cursor.copy_expert(f"COPY {self.name} ({names}) FROM STDIN", io.StringIO(data))
+        else:  # psycopg 3
+            with raw.cursor() as cursor, cursor.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy:
+                copy.write(data)
 
     def index(self, *column_lists: str) -> None:
         """Index the staged rows for the joins that follow (each argument: "col, col"), and let the planner know
