@@ -377,8 +377,11 @@ class GpkgSource(Source):
         )
         connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            cursor = connection.execute(f"SELECT {selected} FROM {_quote(self.table)} ORDER BY {_quote(self.fid)}")
-            start, through_gdal = 0, False
+            try:
+                cursor = connection.execute(f"SELECT {selected} FROM {_quote(self.table)} ORDER BY {_quote(self.fid)}")
+            except sqlite3.Error:  # GDAL reads it all
+                cursor = None
+            start, through_gdal = 0, cursor is None
             while self.count is None or start < self.count:  # as OgrSource: a stale count ends the reading
                 batch = None
                 if not through_gdal:
