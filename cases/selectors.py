@@ -1,5 +1,6 @@
 """Reads of cases: where a point lies, routing previews, case lists and details. Lists are built in SQL."""
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -15,6 +16,46 @@ from django.utils import timezone
 from cases import routing
 from cases.models import Case, Category
 from grids.models import Role, Staff, UnitType
+
+# --- Statements prepared once per connection ---------------------------------------------------
+
+_PARAMETER = re.compile(r"%\((\w+)\)s|%s")
+_statements: dict[str, tuple[str, list[str] | None]] = {}  # name → (text with $n, names of the parameters)
+
+
+def execute_prepared(cursor, name: str, sql: str, params) -> None:
+    """Run `sql` (with %s or %(name)s parameters) as a statement PREPAREd once per database connection.
+
+    PostgreSQL then plans it once per session instead of on every call: for the short lookups of a report,
+    planning costs as much as running them. Values still travel as parameters (EXECUTE name(%s, …)).
+    `name` stands for this one statement text."""
+    if name not in _statements:
+        keys: list[str] = []
+        positions = iter(range(1, 1000))
+
+        def number(match) -> str:
+            if match.group(1) is None:
+                return f"${next(positions)}"
+            if match.group(1) not in keys:
+                keys.append(match.group(1))
+            return f"${keys.index(match.group(1)) + 1}"
+
+        _statements[name] = (_PARAMETER.sub(number, sql), keys if isinstance(params, dict) else None)
+    text, keys = _statements[name]
+    values = [params[key] for key in keys] if keys is not None else list(params)
+    wrapper = cursor.db
+    # The names prepared on the connection now open (a new connection starts with none).
+    prepared = getattr(wrapper, "prepared_statements", None)
+    if prepared is None or prepared[0] is not wrapper.connection:
+        prepared = wrapper.prepared_statements = (wrapper.connection, set())
+    if name not in prepared[1]:
+        cursor.execute(f"PREPARE {name} AS {text}")
+        prepared[1].add(name)
+    arguments = f"({', '.join(['%s'] * len(values))})" if values else ""
+    cursor.execute(f"EXECUTE {name}{arguments}", values)
+
+
+# --- Where a point lies -----------------------------------------------------------------------
 
 REGIONS_SQL = """
 WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g)
@@ -37,7 +78,7 @@ class Regions:
 def regions_at(*, point: Point) -> Regions:
     """District, street, community and grid ids covering a WGS84 point (one query, spatial indexes)."""
     with connection.cursor() as cursor:
-        cursor.execute(REGIONS_SQL, {"lon": point.x, "lat": point.y})
+        execute_prepared(cursor, "cases_regions_at", REGIONS_SQL, {"lon": point.x, "lat": point.y})
         return Regions(*cursor.fetchone())
 
 
@@ -85,7 +126,7 @@ def likely_original(*, point: Point, category: Category, now: datetime) -> Case 
         "since": now - duplicate_window(),
     }
     with connection.cursor() as cursor:
-        cursor.execute(DUPLICATE_SQL, params)
+        execute_prepared(cursor, "cases_likely_original", DUPLICATE_SQL, params)
         row = cursor.fetchone()
     return Case.from_db(connection.alias, ["id", "number"], row) if row else None
 
@@ -93,7 +134,8 @@ def likely_original(*, point: Point, category: Category, now: datetime) -> Case 
 def intake_of(client_uuid) -> tuple[int, str] | None:
     """(id, intake digest) of the case taken for a client UUID, if there is one."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, intake_digest FROM cases_case WHERE client_uuid = %s", [client_uuid])
+        sql = "SELECT id, intake_digest FROM cases_case WHERE client_uuid = %s"
+        execute_prepared(cursor, "cases_intake_of", sql, [client_uuid])
         return cursor.fetchone()
 
 
@@ -120,7 +162,7 @@ def category_tree() -> CategoryTree:
     The Category objects are shared between requests and threads: read them, never change them."""
     global _category_tree
     with connection.cursor() as cursor:
-        cursor.execute("SELECT version FROM cases_category_version")
+        execute_prepared(cursor, "cases_category_version", "SELECT version FROM cases_category_version", [])
         row = cursor.fetchone()
     version = row[0] if row else None
     tree = _category_tree

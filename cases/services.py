@@ -418,7 +418,7 @@ def _insert_case(case: Case, *, co_unit_ids: list[int], event: CaseEvent) -> Non
     params.append(co_unit_ids)
     params += [field.get_db_prep_save(field.pre_save(event, add=True), connection) for field in _EVENT_FIELDS]
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_CASE_SQL, params)
+        selectors.execute_prepared(cursor, "cases_insert_case", _INSERT_CASE_SQL, params)
         case.pk, case.number = cursor.fetchone()
     case._state.adding, case._state.db = False, connection.alias
 

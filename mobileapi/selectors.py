@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cases.models import Case, State
-from cases.selectors import light_expression, light_of
+from cases.selectors import execute_prepared, light_expression, light_of
 from grids.models import Staff, Unit
 from mobileapi.models import AccessToken, TaskCompletion
 
@@ -42,7 +42,7 @@ def token_by_digest(digest: str) -> AccessToken | None:
     (the ORM spends longer composing this join than PostgreSQL answering it). `token.user.staff` and
     `staff.unit` are then read without a query; a user without a staff row is read as without the join."""
     with connection.cursor() as cursor:
-        cursor.execute(_TOKEN_SQL, [digest])
+        execute_prepared(cursor, "mobileapi_token_by_digest", _TOKEN_SQL, [digest])
         row = cursor.fetchone()
     if row is None:
         return None

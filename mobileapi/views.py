@@ -35,6 +35,7 @@ from mobileapi.serializers import (
     TokenRequestSerializer,
     TokenResponseSerializer,
     WorkerSerializer,
+    report_body,
 )
 
 
@@ -138,8 +139,7 @@ class ReportsView(APIView):
             )
         # A new case is answered from what was just written; a retry reads the case as it is now.
         report = selectors.written_report(case=case) if created else selectors.report(case_id=case.pk)
-        body = ReportSerializer(report).data
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(report_body(report), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(parameters=[ReportListQuerySerializer], responses={200: ReportSerializer(many=True)})
     def get(self, request):
