@@ -97,12 +97,12 @@ class StagingTable:
         thread that owns it): this may run in another thread while that thread leaves the connection alone (the
         import sends one batch while it reads the next)."""
         names = ", ".join(column for column, _ in self.columns)
-        if hasattr(raw, "set_isolation_level"):  # psycopg2
-            with raw.cursor() as cursor:
+        with raw.cursor() as cursor:
+            if hasattr(cursor, "copy_expert"):  # psycopg2
                 cursor.copy_expert(f"COPY {self.name} ({names}) FROM STDIN", io.StringIO(data))
-        else:  # psycopg 3
-            with raw.cursor() as cursor, cursor.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy:
-                copy.write(data)
+            else:  # psycopg 3
+                with cursor.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy:
+                    copy.write(data)
 
     def index(self, *column_lists: str) -> None:
         """Index the staged rows for the joins that follow (each argument: "col, col"), and let the planner know

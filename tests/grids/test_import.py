@@ -250,6 +250,31 @@ def test_an_import_assigns_the_grids_the_trigger_would(tmp_path, town, monkeypat
     assert Building.objects.get(code="LATER").grid_id == town["east"].pk
 
 
+def test_batches_of_two_give_what_one_batch_gives(tmp_path, town):
+    """Each batch is sent while the next is read: refusals keep their row numbers, the rows all arrive."""
+    path = tmp_path / "buildings.gpkg"
+    gpd.GeoDataFrame(
+        {
+            "code": ["B1", "B2", "B3", "B4", "B5", "B6", "B2"],
+            "floors": [6, 6, 6, 0, 6, 6, 6],
+        },
+        geometry=[footprint(0.001 * i, 0.001 * i) for i in range(6)] + [footprint(0.03, 0.03)],
+        crs="EPSG:4326",
+    ).to_file(path, layer="buildings", driver="GPKG")
+
+    one = run_failing("buildings", path, "--commit")[0]
+    two = run_failing("buildings", path, "--commit", "--batch-size", 2)[0]
+    assert counts(one) == counts(two) == {"read": 7, "new": 5, "changed": 0, "unchanged": 0, "refused": 2}
+    for out in (one, two):
+        assert "row 4: column floors: 0 is outside 1–200" in out and "row 7: same code B2 as row 2" in out
+    assert Building.objects.count() == 0
+
+    out = run("buildings", path, "--commit", "--skip-refused", "--batch-size", 2)
+    assert counts(out)["new"] == 5
+    assert sorted(Building.objects.values_list("code", flat=True)) == ["B1", "B2", "B3", "B5", "B6"]
+    assert not Building.objects.filter(grid=None).exists()
+
+
 def test_dry_run_writes_nothing(tmp_path, town):
     path = tmp_path / "grids.geojson"
     gpd.GeoDataFrame(
