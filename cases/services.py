@@ -413,14 +413,15 @@ def _insert_case(case: Case, *, co_unit_ids: list[int], event: CaseEvent) -> Non
     """Write a new case with the next number of its day (as next_case_number gives it), its co-units and event."""
     day = timezone.localtime(case.received_at).date()
     prefix = f"{getattr(settings, 'CASE_NUMBER_PREFIX', 'XQ')}-{day:%Y%m%d}-"
-    params = [day, prefix]
-    params += [field.get_db_prep_save(field.pre_save(case, add=True), connection) for field in _CASE_FIELDS]
-    params.append(co_unit_ids)
-    params += [field.get_db_prep_save(field.pre_save(event, add=True), connection) for field in _EVENT_FIELDS]
     with connection.cursor() as cursor:
+        db = cursor.db  # the connection itself, not the per-thread proxy each field would look it up through
+        params = [day, prefix]
+        params += [field.get_db_prep_save(field.pre_save(case, add=True), db) for field in _CASE_FIELDS]
+        params.append(co_unit_ids)
+        params += [field.get_db_prep_save(field.pre_save(event, add=True), db) for field in _EVENT_FIELDS]
         selectors.execute_prepared(cursor, "cases_insert_case", _INSERT_CASE_SQL, params)
         case.pk, case.number = cursor.fetchone()
-    case._state.adding, case._state.db = False, connection.alias
+    case._state.adding, case._state.db = False, db.alias
 
 
 def _actor_unit(user) -> Unit | None:

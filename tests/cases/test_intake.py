@@ -4,14 +4,15 @@ import re
 import uuid
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
-from cases import services
+from cases import selectors, services
 from cases.models import Case, CaseEvent, Category
 from grids.coords import wgs84_to_gcj02
 from grids.models import Role
 from tests.cases.geo import Geography
-from tests.cases.helpers import client_of, dispatcher, person
+from tests.cases.helpers import client_of, dispatcher, person, report
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +159,46 @@ def test_case_numbers_count_up_per_day(geo: Geography):
     yesterday = timezone.now() - timezone.timedelta(days=1)
     assert services.next_case_number(yesterday).endswith("-00001")
     assert services.next_case_number(yesterday).endswith("-00002")
+
+
+def test_intake_numbers_continue_the_days_counter_past_five_digits(geo: Geography):
+    from cases.models import CaseCounter
+
+    case = report(geo.point("W1", "N"))
+    day = timezone.localtime(case.received_at).date()
+    assert case.number == Case.objects.get(pk=case.pk).number
+    assert services.next_case_number(case.received_at) == f"XQ-{day:%Y%m%d}-{int(case.number[-5:]) + 1:05d}"
+    CaseCounter.objects.filter(day=day).update(n=99_999)
+    assert report(geo.point("W1", "N")).number == f"XQ-{day:%Y%m%d}-100000"
+
+
+def test_a_retry_that_loses_the_race_inside_a_callers_transaction_answers_as_a_retry(geo: Geography, monkeypatch):
+    worker = person(grids=[geo.grids["W1"]])
+    key = uuid.uuid4()
+    first = report(geo.point("W1", "N"), reporter=worker, client_uuid=key)
+    looks = []
+
+    def late(client_uuid, real=selectors.intake_of):
+        # The first look misses the case, as if the other request wrote it between this one's look and its insert.
+        looks.append(client_uuid)
+        return None if len(looks) == 1 else real(client_uuid)
+
+    monkeypatch.setattr(selectors, "intake_of", late)
+    with transaction.atomic():
+        again = report(geo.point("W1", "N"), reporter=worker, client_uuid=key)
+        assert again.pk == first.pk and len(looks) == 2
+        assert Case.objects.count() == 1  # the caller's transaction is still usable after the refused insert
+    assert CaseEvent.objects.filter(case=first).count() == 1
+    # The refused insert took no number: the day's numbers have no gap.
+    assert services.next_case_number(first.received_at)[-5:] == f"{int(first.number[-5:]) + 1:05d}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_lookups_survive_a_new_connection():
+    from tests.cases.geo import build_geography
+
+    geo = build_geography()
+    point = geo.point("W1", "N")
+    before = selectors.regions_at(point=point)
+    connection.close()  # the next query opens a new connection, with nothing prepared on it
+    assert selectors.regions_at(point=point) == before
