@@ -8,10 +8,10 @@ use and footprint, EPSG:4326, 7 decimals as export_layer writes them). Both tool
 their own beside the city's, `<bench database>_import`, which holds the city's districts, streets, communities
 and grids (copied from the city build) and an empty building table: import_layer writes grids_building with
 everything the product does on the way (checks and repairs, staging, duplicate and parent checks, the upsert,
-the grid trigger on every row, every index); ogr2ogr writes a scratch table of its own (`bench_ogr_buildings`,
-created anew each time with its GiST index), which is the floor. Each round empties both first; the best
-round of each is kept. Both run as child processes, so their wall time includes start-up, and the import's
-peak resident memory is that of its process (wait4).
+every building's grid by the grid trigger's rule, every index and constraint); ogr2ogr writes a scratch table
+of its own (`bench_ogr_buildings`, created anew each time with its GiST index), which is the floor. Each round
+empties both first; the best round of each is kept. Both run as child processes, so their wall time includes
+start-up, and the import's peak resident memory is that of its process (wait4).
 
 `--phases` runs the import once more, after the rounds, in a child process that times each step of the
 importer (seconds from the interpreter's start to the first row read, then reading, geometry, conversion,
@@ -58,7 +58,7 @@ def _columns(cursor, table: str) -> list[str]:
 
 
 def prepare_import_database(city_url: str, stdout) -> str:
-    """The import database: migrated, with the city's regions (the grid trigger needs the grids)."""
+    """The import database: migrated, with the city's regions (every building gets its grid)."""
     url = import_url(city_url)
     ensure_database(url)
     with connect(city_url) as city, connect(url) as target:
