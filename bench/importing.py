@@ -197,7 +197,7 @@ with connection.execute_wrapper(statement):
         while True:
             start = time.perf_counter()
             batch = next(iterator, None)
-            phases["reading (pyogrio)"] += time.perf_counter() - start
+            phases["reading (the source's batches)"] += time.perf_counter() - start
             if batch is None:
                 return
             yield batch
