@@ -28,7 +28,7 @@ def execute_prepared(cursor, name: str, sql: str, params) -> None:
 
     PostgreSQL then plans it once per session instead of on every call: for the short lookups of a report,
     planning costs as much as running them. Values still travel as parameters (EXECUTE name(%s, …)).
-    `name` stands for this one statement text."""
+    `name` stands for this one statement text, which holds no literal % of its own."""
     if name not in _statements:
         keys: list[str] = []
         positions = iter(range(1, 1000))

@@ -386,7 +386,8 @@ def create_case(
 
 # The day's number, the case, its co-units and its first event in one statement: one round trip, one commit,
 # and the day's counter row locked only while PostgreSQL runs it (no client round trip while it is held).
-# Columns and values come from the models' fields as the ORM would write them (Case has no save signals).
+# Columns and values come from the models' fields as the ORM would write them (Case has no save signals); every
+# value is a plain parameter, the point included (create_case takes it in the column's SRID, 4326, only).
 _CASE_FIELDS = [field for field in Case._meta.concrete_fields if not field.primary_key and field.name != "number"]
 _EVENT_FIELDS = [field for field in CaseEvent._meta.concrete_fields if not field.primary_key and field.name != "case"]
 _INSERT_CASE_SQL = f"""
