@@ -27,6 +27,7 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import translation
 
 from cases.models import Category, RoutingRule
+from gridmgmt.prepared import execute_prepared
 from grids.models import Community, Street, Unit, UnitType
 
 
@@ -37,8 +38,9 @@ class LonLat(NamedTuple):
     y: float
 
 
+REFERENCE_VERSION_SQL = "SELECT version FROM cases_reference_version"  # cases migration 0011
 UNITS_AT_SQL = """
-SELECT a.unit_id, (SELECT version FROM cases_category_version){regions}
+SELECT a.unit_id, (SELECT version FROM cases_reference_version){regions}
 FROM cases_unitarea a
 WHERE a.geom && {point} AND ST_Covers(a.geom, {point})
   AND a.unit_type = ANY(%(types)s) AND a.unit_id <> ALL(%(exclude)s::bigint[])
@@ -178,11 +180,13 @@ def _units_at(lon: float, lat: float, rules: tuple[dict, ...], exclude: list[int
     }
     asked = [name for name in REGION_COLUMNS if params[name]]
     regions = "".join(f", {REGION_COLUMNS[name]}" for name in asked)
+    sql = UNITS_AT_SQL.replace("{regions}", regions).replace("{point}", POINT_SQL)
     with connection.cursor() as cursor:
-        cursor.execute(UNITS_AT_SQL.replace("{regions}", regions).replace("{point}", POINT_SQL), params)
+        # One prepared statement per combination of region columns (planning costs as much as running it).
+        execute_prepared(cursor, "cases_units_at_" + "_".join(["units", *asked]), sql, params)
         rows = cursor.fetchall()
         if not rows:  # no unit of those types here (rare): the stamp alone, so a stale book is still noticed
-            cursor.execute("SELECT version FROM cases_category_version")
+            execute_prepared(cursor, "cases_reference_version", REFERENCE_VERSION_SQL, [])
             stamp = cursor.fetchone()
             return (stamp[0] if stamp else None), [], {name: set() for name in asked}
     return rows[0][1], [row[0] for row in rows], {name: set(rows[0][2 + i]) for i, name in enumerate(asked)}

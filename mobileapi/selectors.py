@@ -8,7 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cases.models import Case, State
-from cases.selectors import execute_prepared, light_expression, light_of
+from cases.selectors import light_expression, light_of
+from gridmgmt.prepared import execute_prepared
 from grids.models import Staff, Unit
 from mobileapi.models import AccessToken, TaskCompletion
 
