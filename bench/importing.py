@@ -254,8 +254,13 @@ def run(city_url: str, *, n: int = 100_000, rounds: int = 2, stdout, profile: bo
         written, in_grid = cursor.fetchone()
         cursor.execute(f"SELECT count(*) FROM {OGR_TABLE}")
         (copied,) = cursor.fetchone()
-        # Untimed: otherwise autovacuum takes up the 200k new rows while the next measurements run.
-        cursor.execute(f"VACUUM ANALYZE grids_building, {OGR_TABLE}")
+    # Untimed: otherwise autovacuum takes up the 200k new rows while the next measurements run. (Outside
+    # `with conn`, which psycopg2 makes a transaction even in autocommit, and VACUUM refuses one.)
+    conn = connect(url)
+    try:
+        conn.cursor().execute(f"VACUUM ANALYZE grids_building, {OGR_TABLE}")
+    finally:
+        conn.close()
     if written != count or copied != count:
         raise RuntimeError(f"import wrote {written} and ogr2ogr {copied} of {count} buildings")
     return ImportResult(count, best_import, best_ogr, import_runs, ogr_runs, in_grid)
