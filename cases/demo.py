@@ -1245,7 +1245,7 @@ def _received_times(world: World, n: int, rng: np.random.Generator) -> np.ndarra
 
 def _numbers(times: list[float]) -> tuple[list[str], dict]:
     """XQ-YYYYMMDD-NNNNN for receipt moments: in receipt order per day (settings.TIME_ZONE, as
-    services.next_case_number), after each day's existing counter. Returns the numbers and the new counters."""
+    cases.services._insert_case), after each day's existing counter. Returns the numbers and the new counters."""
     prefix = getattr(settings, "CASE_NUMBER_PREFIX", "XQ")
     tz = timezone.get_default_timezone()
     days = [datetime.fromtimestamp(t, tz=tz).date() for t in times]

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from cases import calendar, routing, selectors, signals
 from cases.models import STEPS, Case, CaseEvent, Category, ClosedAs, Source, State
 from cases.workflow import RESTARTS_STEP, STEP_OF_STATE, TERMINAL, TRANSITIONS, Scope
+from gridmgmt.prepared import execute_prepared
 from grids.models import Role, Staff, Unit, UnitType
 
 YELLOW_AT = 0.8  # share of a step's limit after which the light turns yellow
@@ -230,20 +231,6 @@ def step_ended_record(case: Case, *, unit_id: int | None, now: datetime) -> dict
 # --- Intake ---------------------------------------------------------------------------------
 
 
-def next_case_number(moment: datetime) -> str:
-    """XQ-YYYYMMDD-NNNNN by the day (Asia/Shanghai) of `moment`; an atomic upsert makes it safe under concurrency."""
-    day = timezone.localtime(moment).date()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO cases_casecounter (day, n) VALUES (%s, 1) "
-            "ON CONFLICT (day) DO UPDATE SET n = cases_casecounter.n + 1 RETURNING n",
-            [day],
-        )
-        (n,) = cursor.fetchone()
-    prefix = getattr(settings, "CASE_NUMBER_PREFIX", "XQ")
-    return f"{prefix}-{day:%Y%m%d}-{n:05d}"
-
-
 def intake_digest(**content) -> str:
     """A fingerprint of what a client sent, to tell a retry (same) from a reused UUID (different)."""
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
@@ -411,7 +398,8 @@ SELECT id, number FROM new_case
 
 
 def _insert_case(case: Case, *, co_unit_ids: list[int], event: CaseEvent) -> None:
-    """Write a new case with the next number of its day (as next_case_number gives it), its co-units and event."""
+    """Write a new case with the next number of its day (XQ-YYYYMMDD-NNNNN, the day in settings.TIME_ZONE, at least five
+    digits), its co-units and event."""
     day = timezone.localtime(case.received_at).date()
     prefix = f"{getattr(settings, 'CASE_NUMBER_PREFIX', 'XQ')}-{day:%Y%m%d}-"
     with connection.cursor() as cursor:
@@ -420,7 +408,7 @@ def _insert_case(case: Case, *, co_unit_ids: list[int], event: CaseEvent) -> Non
         params += [field.get_db_prep_save(field.pre_save(case, add=True), db) for field in _CASE_FIELDS]
         params.append(co_unit_ids)
         params += [field.get_db_prep_save(field.pre_save(event, add=True), db) for field in _EVENT_FIELDS]
-        selectors.execute_prepared(cursor, "cases_insert_case", _INSERT_CASE_SQL, params)
+        execute_prepared(cursor, "cases_insert_case", _INSERT_CASE_SQL, params)
         case.pk, case.number = cursor.fetchone()
     case._state.adding, case._state.db = False, db.alias
 
