@@ -187,12 +187,16 @@ def overdue_case_ids(*, now: datetime) -> list[int]:
 # --- Who sees which cases -------------------------------------------------------------------
 
 
-def sees_every_case(user) -> bool:
+def _staff_of(user) -> Staff | None:
+    return Staff.objects.select_related("unit").filter(user=user).first()
+
+
+def sees_every_case(user, staff: Staff | None = None) -> bool:
     """Whether visible_cases(user) is every case: administrators, command-centre dispatchers, managers without a
-    region."""
+    region. `staff`: the user's staff row when the caller has read it already."""
     if user.is_superuser:
         return True
-    staff = Staff.objects.select_related("unit").filter(user=user).first()
+    staff = staff or _staff_of(user)
     if staff is None:
         return False
     if staff.role == Role.ADMIN:
@@ -202,12 +206,12 @@ def sees_every_case(user) -> bool:
     return staff.role == Role.DISPATCHER and staff.unit is not None and staff.unit.type == UnitType.COMMAND_CENTRE
 
 
-def visible_cases(user) -> QuerySet:
+def visible_cases(user, staff: Staff | None = None) -> QuerySet:
     """Dispatchers: cases their unit handles or co-handles, or dispatched on to another unit and follows as the
     assigner (it approves the handler's extensions); a command centre: all. Workers: cases they reported
     (or that were merged into one they reported) and cases in their grids. Managers: the cases of their region
-    (Staff.community or Staff.street; all without one). Administrators: all."""
-    staff = Staff.objects.select_related("unit").filter(user=user).first()
+    (Staff.community or Staff.street; all without one). Administrators: all. `staff`: as for sees_every_case."""
+    staff = staff or _staff_of(user)
     cases = Case.objects.all()
     if staff is None:
         return cases if user.is_superuser else cases.none()
@@ -359,11 +363,11 @@ def stats_scope(*, user, query: dict, trend: bool = False):
     from cases.stats import Scope
     from grids.models import Community, District, Grid, Street
 
-    staff = Staff.objects.select_related("unit").filter(user=user).first()
+    staff = _staff_of(user)
     role = Role.ADMIN if user.is_superuser else (staff.role if staff else None)
     if role is None:
         raise PermissionDenied("您的账号没有角色，不能查看统计")
-    sees_all = sees_every_case(user)
+    sees_all = sees_every_case(user, staff)
     reporters_by = {Role.MANAGER: "grid", Role.WORKER: "own"}.get(role, "account")
 
     models = {"district": District, "street": Street, "community": Community, "grid": Grid}
@@ -401,7 +405,7 @@ def stats_scope(*, user, query: dict, trend: bool = False):
         region_id=region.pk if region is not None else None,
         start=start,
         end=end,
-        visible=None if sees_all else visible_cases(user),
+        visible=None if sees_all else visible_cases(user, staff),
         reporters_by=reporters_by,
         user_id=user.pk,
     )

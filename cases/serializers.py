@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.models import Case, CaseEvent, Category, Source, State
+from cases.selectors import category_tree
 from cases.services import allowed_actions
 from cases.workflow import TRANSITIONS
 from grids.coords import CRS_CHOICES
@@ -26,10 +27,11 @@ class CategoryCodeField(serializers.Field):
         if not isinstance(data, str) or not 0 < len(data.strip()) <= 16 or "\x00" in data:
             self.fail("invalid")
         code = data.strip()
-        category = Category.objects.filter(code=code, active=True).first()
+        tree = category_tree()  # held per process; one tiny query for its stamp
+        category = tree.active_by_code.get(code)
         if category is None:
             self.fail("unknown", code=code)
-        if category.children.exists():
+        if category.pk in tree.group_ids:
             self.fail("group", code=code)
         return category
 

@@ -4,7 +4,6 @@ from django.contrib.gis.geos import LineString
 from django.utils import timezone
 from rest_framework import serializers
 
-from cases.selectors import category_tree
 from cases.serializers import CategoryCodeField
 from grids.coords import CRS_CHOICES, to_wgs84_point
 from grids.models import Grid, UnitType
@@ -91,26 +90,9 @@ REPORT_MAX_AGE = timedelta(days=30)
 CLOCK_SKEW = timedelta(minutes=10)
 
 
-class ReportCategoryField(CategoryCodeField):
-    """CategoryCodeField answered from the categories held in memory (cases.selectors.category_tree): the same
-    checks and messages without two queries per report."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or not 0 < len(data.strip()) <= 16 or "\x00" in data:
-            self.fail("invalid")
-        code = data.strip()
-        tree = category_tree()
-        category = tree.active_by_code.get(code)
-        if category is None:
-            self.fail("unknown", code=code)
-        if category.pk in tree.group_ids:
-            self.fail("group", code=code)
-        return category
-
-
 class ReportRequestSerializer(serializers.Serializer):
     client_uuid = serializers.UUIDField()
-    category = ReportCategoryField()
+    category = CategoryCodeField()
     level = serializers.IntegerField(required=False, min_value=1, max_value=4)
     description = serializers.CharField(max_length=2000)
     location = GeoJSONGeometryField(geom_type="Point")
