@@ -3,7 +3,6 @@ en/LC_MESSAGES/django.po (made by `cd cases && manage.py makemessages -l en`) wi
 `msgfmt` (or `manage.py compilemessages`) makes the .mo. Strings not listed stay Chinese (or come from another
 app's catalogue, e.g. the state and action labels in the maps')."""
 
-import re
 import sys
 from pathlib import Path
 
@@ -146,37 +145,10 @@ EN_STEP = {"立案": "Registration", "派遣": "Dispatch", "处置": "Handling",
            "挂账": "Suspended"}  # fmt: skip
 
 
-def fill(path: Path) -> int:
-    text = path.read_text(encoding="utf-8")
-    count = 0
-
-    def replace(match: re.Match) -> str:
-        nonlocal count
-        context, msgid, plural = match.group(1), match.group(2), match.group(3)
-        english = EN_STEP.get(msgid) if context == "step" else EN.get(msgid)
-        if english is None:
-            return match.group(0)
-        count += 1
-        escaped = english.replace("\\", "\\\\").replace('"', '\\"')
-        head = f'msgctxt "{context}"\n' if context else ""
-        if plural is not None:
-            return f'{head}msgid "{msgid}"\nmsgid_plural "{plural}"\nmsgstr[0] "{escaped}"\nmsgstr[1] "{escaped}"'
-        return f'{head}msgid "{msgid}"\nmsgstr "{escaped}"'
-
-    text = re.sub(
-        r'(?:msgctxt "([^"]*)"\n)?msgid "((?:[^"\\]|\\.)+)"\n(?:msgid_plural "((?:[^"\\]|\\.)*)"\n)?'
-        r'msgstr(?:\[0\])? "[^\n]*"(?:\nmsgstr\[1\] "[^\n]*")?',
-        replace,
-        text,
-    )
-    text = text.replace(
-        '"Plural-Forms: nplurals=INTEGER; plural=EXPRESSION;\\n"', '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"'
-    )
-    text = text.replace("#, fuzzy\n", "", 1)
-    path.write_text(text, encoding="utf-8")
-    return count
-
-
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from gridmgmt.translations import fill_catalogue
+
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "en" / "LC_MESSAGES" / "django.po"
-    print(f"{fill(target)} strings filled in {target}")
+    filled, _untranslated = fill_catalogue(target, EN, by_context={"step": EN_STEP})
+    print(f"{filled} strings filled in {target}")  # the rest stay Chinese or come from another app's catalogue

@@ -1,7 +1,6 @@
 """English for the maps' catalogue: `python maps/locale/translations.py` rewrites en/LC_MESSAGES/django.po from
 `makemessages` output with these strings; then `msgfmt` (or `manage.py compilemessages`) makes the .mo."""
 
-import re
 import sys
 from pathlib import Path
 
@@ -165,32 +164,11 @@ EN = {
 }
 
 
-def escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
 def main() -> int:
-    po = Path(__file__).parent / "en" / "LC_MESSAGES" / "django.po"
-    text = po.read_text()
-    entries = re.split(r"\n\n", text.strip())
-    header = entries[0].replace("charset=CHARSET", "charset=UTF-8").replace("#, fuzzy\n", "")
-    header = header.replace('"Language: \\n"', '"Language: en\\n"')
-    out, missing = [header], []
-    for entry in entries[1:]:
-        match = re.search(r'msgid ((?:".*"\n?)+)msgstr', entry)
-        if not match:
-            out.append(entry)
-            continue
-        msgid = "".join(re.findall(r'"(.*)"', match.group(1)))
-        english = EN.get(msgid)
-        if english is None:
-            missing.append(msgid)
-            out.append(entry)
-            continue
-        head = entry[: entry.index("msgstr")]
-        head = head.replace("#, fuzzy\n", "")
-        out.append(head + f'msgstr "{escape(english)}"')
-    po.write_text("\n\n".join(out) + "\n")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from gridmgmt.translations import fill_catalogue
+
+    _filled, missing = fill_catalogue(Path(__file__).parent / "en" / "LC_MESSAGES" / "django.po", EN)
     for msgid in missing:
         print("untranslated:", msgid, file=sys.stderr)
     return 1 if missing else 0
