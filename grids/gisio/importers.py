@@ -17,7 +17,6 @@ its rows in its own INSERT and UPDATE, with the trigger stood down for those two
 ID numbers and phones reach the database only as the protected fields of grids.pii (cipher, keyed hash, mask).
 """
 
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from audit import services as audit
 from audit.models import AuditAction
 from grids.gisio import crs as crs_module
 from grids.gisio import geometry as geometry_module
-from grids.gisio.mapping import LAYERS, Layer, MappingError, resolve_columns
+from grids.gisio.mapping import LAYERS, Layer, MappingError, is_blank, resolve_columns
 from grids.gisio.readers import GEOMETRY_KEYS, open_source
 from grids.gisio.report import SAMPLE, ImportReport
 from grids.gisio.staging import StagingTable
@@ -62,7 +61,7 @@ class Column:
     field: str | None = None  # the file field that makes it updatable on existing rows; None: always
     label: str | None = None  # how a change is reported (default: field or target)
     insert_only: bool = False  # written on new rows only (the key's own protected fields)
-    update_sql: str | None = None  # SET expression when it is not EXCLUDED.target
+    update_sql: str | None = None  # SET expression over `t` and `s` when it is not `source` (not for units)
     compare: bool = True  # a difference here makes the row "changed"
     compare_target: str | None = None  # SQL over `t` to compare with `source` (columns written later)
 
@@ -89,12 +88,6 @@ class Target:
     grid_from: tuple[str, str] | None = None  # buildings: (staged, stored) footprint columns the grid follows
 
 
-# The rule of grids_grid_at (grids migration 0002): the grid whose boundary covers a point on the footprint's
-# surface, the first by code; NULL in no grid. For a few rows; many rows go through _find_grids.
-GRID_AT = (
-    "(SELECT g.id FROM grids_grid g WHERE ST_Covers(g.boundary, ST_PointOnSurface({footprint})) "
-    "ORDER BY g.code LIMIT 1)"
-)
 GRID_MAP = "gisio_grid"  # buildings: _row -> grid_id of the staged rows (_find_grids)
 GRID_MAP_MIN_ROWS = 1000  # fewer new or moved buildings than this (or a tenth of the file) look up their grids alone
 GRID_GIVEN = "gridmgmt.building_grid_given"  # 'on': the grid trigger stands down (grids migration 0006)
@@ -213,8 +206,8 @@ TARGETS: dict[str, Target] = {
                 "phone_cipher",
                 "s.phone_cipher",
                 "phone",
-                update_sql="CASE WHEN t.phone_digest IS DISTINCT FROM EXCLUDED.phone_digest "
-                "THEN EXCLUDED.phone_cipher ELSE t.phone_cipher END",
+                update_sql="CASE WHEN t.phone_digest IS DISTINCT FROM s.phone_digest "
+                "THEN s.phone_cipher ELSE t.phone_cipher END",
                 compare=False,
             ),
             Column("phone_masked", "s.phone_masked", "phone", compare=False),
@@ -359,14 +352,13 @@ class LayerImport:
             cache: dict | None = {} if spec.cacheable else None
             values = [None] * size
             for i, raw in enumerate(raws):
-                kind = raw.__class__
-                if raw is None or (kind is str and not raw.strip()) or (kind is float and raw != raw):
+                if is_blank(raw):
                     if required:
                         errors.setdefault(i, []).append(f"column {column}: empty {spec.name}")
                     values[i] = default
                     continue
                 if cache is not None:
-                    key = (kind, raw)
+                    key = (raw.__class__, raw)
                     try:
                         hit = cache[key]
                     except KeyError:
@@ -420,7 +412,7 @@ class LayerImport:
                     texts.append(raw)
                 else:
                     blanks.append(i)
-            elif raw is None or (kind is float and raw != raw):
+            elif is_blank(raw):
                 blanks.append(i)
             else:
                 return None
@@ -597,7 +589,7 @@ class LayerImport:
         written; run it again).
 
         Buildings get their grid in both statements while the grid trigger stands down (_grid_given): from
-        _find_grids when many rows are new or moved, else from GRID_AT row by row (a changed row whose footprint
+        _find_grids when many rows are new or moved, else from grids_grid_at row by row (a changed row whose footprint
         did not move keeps its grid)."""
         t = self.target
         if t.self_parent:
@@ -616,22 +608,14 @@ class LayerImport:
                 sources += ", m.grid_id"
                 grid_set = ", grid_id = m.grid_id"
             else:  # few rows are new or moved: each finds its grid alone
-                sources += f", {GRID_AT.format(footprint='s.' + staged)}"
+                sources += f", grids_grid_at(s.{staged})"
                 grid_set = (
-                    f", grid_id = CASE WHEN t.{stored} = s.{staged} THEN t.grid_id "
-                    f"ELSE {GRID_AT.format(footprint='s.' + staged)} END"
+                    f", grid_id = CASE WHEN t.{stored} = s.{staged} THEN t.grid_id ELSE grids_grid_at(s.{staged}) END"
                 )
         changed = 0
         with self._grid_given(cursor):
             if updated and compared:
-                source_of = {c.target: c.source for c in columns}
-
-                def from_stage(sql: str) -> str:  # an ON CONFLICT expression over EXCLUDED, over the staged row
-                    return re.sub(r"\bEXCLUDED\.(\w+)", lambda m: f"({source_of[m.group(1)]})", sql)
-
-                sets = ", ".join(
-                    f"{c.target} = {from_stage(c.update_sql) if c.update_sql else c.source}" for c in updated
-                )
+                sets = ", ".join(f"{c.target} = {c.update_sql or c.source}" for c in updated)
                 left = ", ".join(f"t.{c.target}" for c in compared)
                 right = ", ".join(c.source for c in compared)
                 cursor.execute(f"""
@@ -654,9 +638,9 @@ class LayerImport:
         row in no grid is not in it). With `moved_only`, only when many staged rows are new or have a footprint
         other than the stored one (and then False: the few that are find their grid one by one).
 
-        The rule is grids_grid_at's (GRID_AT), the join the other way round: the staged footprints are indexed,
-        and each grid looks up the footprints whose bounding box meets its own, keeping those whose point on
-        surface it covers; the first grid by code wins. ~0.7 s for 100k buildings where a lookup per building
+        The rule is grids_grid_at's (grids migration 0002), the join the other way round: the staged footprints
+        are indexed, and each grid looks up the footprints whose bounding box meets its own, keeping those whose
+        point on surface it covers; the first grid by code wins. ~0.7 s for 100k buildings where a lookup per building
         costs ~5 s (a GiST probe of grids_grid each)."""
         staged, stored = self.target.grid_from
         if moved_only:
@@ -702,7 +686,7 @@ class LayerImport:
         updated = [c for c in columns if self._updatable(c)]
         compared = [c for c in updated if c.compare]
         if updated and compared:
-            sets = ", ".join(f"{c.target} = {c.update_sql or 'EXCLUDED.' + c.target}" for c in updated)
+            sets = ", ".join(f"{c.target} = EXCLUDED.{c.target}" for c in updated)
             left = ", ".join(f"t.{c.target}" for c in compared)
             right = ", ".join(f"EXCLUDED.{c.target}" for c in compared)
             action = f"DO UPDATE SET {sets} WHERE ROW({left}) IS DISTINCT FROM ROW({right})"

@@ -5,7 +5,7 @@ The table lives in the import's transaction (ON COMMIT DROP), so a dry run leave
 
 import datetime as dt
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.db import connection
 
@@ -63,21 +63,6 @@ class StagingTable:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
             cursor.execute(f"CREATE TEMP TABLE {self.name} ({definition}) ON COMMIT DROP")
-
-    def copy(self, rows: Iterable[Sequence]) -> int:
-        """COPY rows (tuples in the table's column order)."""
-        rows = list(rows)
-        if not rows:
-            return 0
-        return self.copy_columns([list(column) for column in zip(*rows, strict=True)])
-
-    def copy_columns(self, columns: Sequence[list]) -> int:
-        """COPY a batch given column by column (lists in the table's column order, all of one length)."""
-        data = self.copy_data(columns)
-        if data:
-            connection.ensure_connection()
-            self.send(data, connection.connection)
-        return len(columns[0]) if columns else 0
 
     def copy_data(self, columns: Sequence[list]) -> str:
         """The COPY text of a batch given column by column ("" for none).
