@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.common import percentile
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -105,11 +107,6 @@ def build_small_geography(stdout) -> None:
                 parent=centre,
             )  # fmt: skip
     stdout.write(f"built a small geography from the 西区 outline: {Unit.objects.count()} units\n")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def run(n: int, seed: int, stdout=sys.stdout) -> dict:

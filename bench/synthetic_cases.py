@@ -208,6 +208,7 @@ def prepare_case_tables(cursor, stdout) -> dict:
                                      limits float8[], total float8, resp text[], co text[])
     """)
     from cases.models import STEPS
+    from cases.workflow import STEP_OF_STATE
 
     for n, category in enumerate(leaves, start=1):
         limits = [category.limit_hours(step) for step in STEPS]
@@ -220,8 +221,7 @@ def prepare_case_tables(cursor, stdout) -> dict:
         CREATE TEMP TABLE bench_state (state text, lo float8, hi float8, days float8, actions text[], states text[],
                                        step text)
     """)
-    step_of = {"reported": "register", "registered": "dispatch", "dispatched": "process", "processing": "process"}
-    step_of |= {"resolved": "verify", "verified": "close", "suspended": "process"}
+    step_of = STEP_OF_STATE | {"suspended": "process"}  # a suspended case keeps its step, the clock stopped
     lo = 0.0
     for state, share, days, actions in SQL_STATES:
         hi = 1.0 if state == SQL_STATES[-1][0] else lo + share
@@ -391,7 +391,7 @@ def generate_cases(count: int, *, seed: int = 5, chunk: int = 100_000, stdout=No
     return written
 
 
-def routing_agreement(sample: int = 300, *, seed: int = 7) -> tuple[int, int]:
+def routing_agreement(sample: int = 300) -> tuple[int, int]:
     """How many of `sample` synthetic cases have the responsible unit and co-handling units that the resolver
     (cases.routing.resolve) gives for their point and category: (agreeing, checked)."""
     from cases.models import Case

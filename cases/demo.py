@@ -44,7 +44,8 @@ from django.db import connection
 from django.utils import timezone
 
 from cases import calendar, routing
-from cases.models import FALLBACK_TIME_LIMITS, STEPS, Case, CaseEvent, Category, RoutingRule, RuleRole
+from cases.models import STEPS, Case, CaseEvent, Category, RoutingRule, RuleRole
+from cases.services import YELLOW_AT
 from cases.workflow import RESTARTS_STEP, STEP_OF_STATE, TERMINAL, TRANSITIONS
 from grids.demo.accounts import HOME_STREET
 from grids.models import Community, District, Role, Staff, Street, Unit, UnitType
@@ -52,7 +53,6 @@ from grids.models import Community, District, Role, Staff, Street, Unit, UnitTyp
 CASES = {"small": 500, "district": 50_000, "city": 500_000}
 DAYS = 365
 CHUNK = 5_000
-YELLOW_AT = 0.8  # as cases.services.YELLOW_AT
 
 # Department-type categories → the bureau (unit code suffix, see grids/demo/plans.py DEPARTMENTS) that handles them.
 DEPARTMENT_RULES = {
@@ -198,16 +198,15 @@ class FastCalendar:
         self.cum: list[float] = []  # working seconds before each period
         self.cum_end: list[float] = []
         total = 0.0
-        day = first.astimezone(work.tz).date()
-        while day <= last.astimezone(work.tz).date():
+        days = list(_days(first, last, work.tz))
+        for day in days:
             for begin, end in work.periods_on(day):
                 self.starts.append(begin.timestamp())
                 self.ends.append(end.timestamp())
                 self.cum.append(total)
                 total += end.timestamp() - begin.timestamp()
                 self.cum_end.append(total)
-            day += timedelta(days=1)
-        self.workdays = {d for d in _days(first, last, work.tz) if work.is_workday(d)}
+        self.workdays = {d for d in days if work.is_workday(d)}
 
     def work(self, t: float) -> float:
         i = bisect_right(self.starts, t) - 1
@@ -280,17 +279,15 @@ class World:
 
 def leaf_categories() -> dict[str, Cat]:
     nodes = {c.id: c for c in Category.objects.all()}
+    for node in nodes.values():  # Category.limit_hours walks up the parents: hand it the loaded ones
+        if node.parent_id:
+            node.parent = nodes[node.parent_id]
     parents = {c.parent_id for c in nodes.values() if c.parent_id}
     out = {}
     for node in nodes.values():
         if node.id in parents or not node.active:
             continue
-        limits = {}
-        for step in STEPS:
-            walk = node
-            while walk is not None and not (walk.time_limits and step in walk.time_limits):
-                walk = nodes.get(walk.parent_id)
-            limits[step] = float(walk.time_limits[step]) if walk is not None else float(FALLBACK_TIME_LIMITS[step])
+        limits = {step: node.limit_hours(step) for step in STEPS}
         out[node.code] = Cat(
             node.id, node.code, node.name_zh, node.default_level, limits, node.handling_unit_type, node
         )
@@ -353,11 +350,16 @@ def ensure_demo_rules() -> int:
     """Rules naming the bureau for department-type categories (and a few named co-handling bureaus), per district.
     Idempotent: an existing rule for the same category, unit and role is kept."""
     categories = {c.code: c for c in Category.objects.filter(code__in=[*DEPARTMENT_RULES, *CO_RULES])}
+    districts = list(District.objects.order_by("code").values_list("code", flat=True))
+    bureaus = {
+        f"{district}-{abbr}" for district in districts for abbr in [*DEPARTMENT_RULES.values(), *CO_RULES.values()]
+    }
+    units = {u.code: u for u in Unit.objects.filter(code__in=bureaus).defer("jurisdiction")}
     made = 0
-    for district in District.objects.order_by("code"):
+    for district in districts:
         for table, role in ((DEPARTMENT_RULES, RuleRole.RESPONSIBLE), (CO_RULES, RuleRole.CO_HANDLING)):
             for code, abbr in table.items():
-                unit = Unit.objects.filter(code=f"{district.code}-{abbr}").defer("jurisdiction").first()
+                unit = units.get(f"{district}-{abbr}")
                 if unit is None or code not in categories:
                     continue
                 _rule, created = RoutingRule.objects.get_or_create(
@@ -1530,13 +1532,3 @@ def _seed_cases(*, scale: str, seed: int, stdout, now: datetime | None) -> dict:
             f"({', '.join(f'{k} {v:.1f}' for k, v in summary['phases'].items())})\n"
         )
     return summary
-
-
-def sample_check(count: int = 20) -> list[tuple[str, int, int]]:
-    """(number, stored routed unit, the resolver's unit now) for `count` cases: a quick check of the bulk routing."""
-    out = []
-    for case in Case.objects.select_related("category").order_by("?")[:count]:
-        report = case.events.filter(action="report").first()
-        stored = report.data["routing_reason"]["responsible"]["unit"]["id"]
-        out.append((case.number, stored, routing.resolve(point=case.point, category=case.category).responsible.pk))
-    return out
