@@ -27,11 +27,12 @@ from cases import calendar, selectors, services
 from cases.models import Case, CaseEvent, Category, State
 from cases.serializers import CaseListQuerySerializer
 from cases.stats import STEP_LABELS
-from cases.workflow import STEP_OF_STATE, TRANSITIONS
+from cases.workflow import STEP_OF_STATE, TERMINAL, TRANSITIONS
 from grids.models import Grid, Role, Street, Unit, UnitType
+from maps.roles import role_of
 
 PAGE_SIZE = 30
-OPEN_STATES = [s.value for s in State if s.value not in ("closed", "rejected")]
+OPEN_STATES = [s.value for s in State if s not in TERMINAL]
 LIGHT_ORDER = SqlCase(
     When(light="red", then=Value(0)),
     When(light="yellow", then=Value(1)),
@@ -64,18 +65,11 @@ DESK_STRINGS = {
 }
 
 
-def _role(user) -> tuple[str | None, object]:
-    staff = getattr(user, "staff", None)
-    if user.is_superuser:
-        return Role.ADMIN, staff
-    return (staff.role if staff is not None else None), staff
-
-
 def _guard(request):
     """(role, staff) for those who may open the desk; otherwise the response to give instead."""
     if not request.user.is_authenticated:
         return None, redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-    role, staff = _role(request.user)
+    role, staff = role_of(request.user), getattr(request.user, "staff", None)
     if role == Role.WORKER:
         return None, redirect("/map/")
     if role is None:
@@ -149,14 +143,10 @@ def queue(request):
     now = timezone.now()
     rows = []
     for case in page.object_list:
-        remaining = None
-        if case.step_deadline_at is not None and case.state not in ("closed", "rejected"):
-            moment = case.suspended_at or now
-            remaining = round(calendar.working_hours_between(moment, case.step_deadline_at), 1)
         rows.append(
             {
                 "case": case,
-                "remaining": remaining,
+                "remaining": _remaining_hours(case, now) if case.state not in TERMINAL else None,
                 "co_handled": unit_id is not None and case.responsible_unit_id != unit_id and role == Role.DISPATCHER,
             }
         )
@@ -184,19 +174,23 @@ def queue(request):
     return render(request, "cases/desk/queue.html", context)
 
 
+def _remaining_hours(case: Case, now: datetime) -> float | None:
+    """Working hours left until the step's deadline (negative once past), counted from the suspension if any."""
+    if case.step_deadline_at is None:
+        return None
+    return round(calendar.working_hours_between(case.suspended_at or now, case.step_deadline_at), 1)
+
+
 def _categories() -> list[dict]:
-    nodes = list(Category.objects.filter(active=True).order_by("code").values("code", "name_zh", "name_en", "parent"))
-    parents = {node["parent"] for node in nodes}
-    ids = dict(Category.objects.values_list("id", "code"))
+    """The active categories for the filter, in code order, with their depth in the tree (0 at the top)."""
+
+    def depth(category: Category) -> int:
+        return 0 if category.parent is None else 1 + depth(category.parent)
+
+    active = selectors.category_tree().active_by_code
     return [
-        {
-            "code": node["code"],
-            "name": node["name_zh"],
-            "name_en": node["name_en"],
-            "depth": 0 if node["parent"] is None else (1 if ids.get(node["parent"]) in {"BJ", "SJ", "SH"} else 2),
-            "group": node["code"] in {ids.get(p) for p in parents},
-        }
-        for node in nodes
+        {"code": code, "name": category.name_zh, "name_en": category.name_en, "depth": depth(category)}
+        for code, category in sorted(active.items())
     ]
 
 
@@ -335,9 +329,7 @@ def case_page(request, pk: int):
         {"action": action, "label": _(TRANSITIONS[action].label), "input": ACTION_INPUTS.get(action, "")}
         for action in allowed
     ]
-    remaining = None
-    if case.step_deadline_at is not None:
-        remaining = round(calendar.working_hours_between(case.suspended_at or timezone.now(), case.step_deadline_at), 1)
+    remaining = _remaining_hours(case, timezone.now())
     chart = {
         "start": case.received_at.isoformat(),
         "segments": [

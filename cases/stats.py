@@ -21,10 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from cases.models import State
+from cases.workflow import TERMINAL
+
 LEVELS = ("district", "street", "community", "grid")
-OPEN_STATES_SQL = "('reported','registered','dispatched','processing','resolved','verified','returned','suspended'," + (
-    "'escalated')"
-)
+OPEN_STATES_SQL = "(" + ", ".join(f"'{state.value}'" for state in State if state not in TERMINAL) + ")"
 
 # Where each level's cases are (c = cases_case).
 REGION_SQL = {
@@ -393,7 +394,7 @@ def units(scope: Scope) -> dict:
                 "pending": row["pending"],
                 "returned": row["returned"],
                 "rework": row["rework"],
-                "avg_process_hours": round(row["avg_process_hours"], 2) if row["avg_process_hours"] else None,
+                "avg_process_hours": _round(row["avg_process_hours"]),
             }
         )
     out.sort(key=lambda item: (item["on_time_resolve_rate"] is None, -(item["on_time_resolve_rate"] or 0),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views
+from cases import stats, views
 
 urlpatterns = [
     path("route", views.RouteView.as_view(), name="route-preview"),
@@ -10,6 +10,6 @@ urlpatterns = [
     path("stats/", views.StatsView.as_view(), name="stats"),
     *[
         path(f"stats/{section}", views.StatsView.as_view(section=section), name=f"stats-{section}")
-        for section in ("summary", "reporters", "units", "dispatchers", "steps", "trend")
+        for section in stats.SECTIONS
     ],
 ]

@@ -199,8 +199,8 @@ class StatsView(APIView):
     section: str | None = None
 
     @extend_schema(parameters=[StatsQuerySerializer], responses={200: STATS_RESPONSE})
-    def get(self, request, section: str | None = None):
-        section = section or self.section
+    def get(self, request):
+        section = self.section
         query = validated(StatsQuerySerializer, request.query_params)
         scope, region = selectors.stats_scope(user=request.user, query=query, trend=section == "trend")
         body = {

@@ -2,29 +2,14 @@
 in, opens a case from the queue, registers and dispatches it and sees the timeline grow; a stale page gets the
 refusal and the case as it now is. No console error is allowed; screenshots go to test-artifacts/."""
 
-import os
-from pathlib import Path
-
 import pytest
-from django.test import override_settings
 
 from cases.models import Source
+from tests.browser import ARTIFACTS, launch_chromium, plain_http_settings, sync_playwright
 from tests.cases.helpers import act, dispatcher, report
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls between browser steps
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PASSWORD = "desk-test-password-1"
 
 
@@ -36,15 +21,9 @@ def expected_errors() -> list[str]:
 
 @pytest.fixture
 def page(live_server, expected_errors):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make test installs it)")
     errors: list[str] = []
-    with (
-        override_settings(SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False),
-        sync_api.sync_playwright() as playwright,
-    ):
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with plain_http_settings(), sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
         context = browser.new_context(
             base_url=live_server.url, viewport={"width": 1400, "height": 1000}, locale="zh-CN"
         )

@@ -7,49 +7,29 @@ heatmap are drawn is measured in the browser (`window.__ready`, set by the pages
 
 import csv
 import io
-import os
 import re
-from pathlib import Path
 
 import pytest
-from django.test import override_settings
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from tests.browser import ARTIFACTS, launch_chromium, plain_http_settings, sync_playwright
 from tests.maps.conftest import PASSWORD, X0, Y0, make_case, report_and_register
-
-# Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make between browser steps
-# are ordinary blocking calls.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 TIMINGS: dict[str, int] = {}
 
 
 @pytest.fixture(scope="session")
 def plain_http():
-    """The live server speaks plain http: no redirect to https, cookies without the Secure flag."""
-    with override_settings(SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False):
+    with plain_http_settings():
         yield
 
 
 @pytest.fixture(scope="session")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make test installs it)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
     if TIMINGS:
