@@ -360,6 +360,7 @@ def stats_scope(*, user, query: dict, trend: bool = False):
     Raises PermissionDenied for accounts without a role, NotFound for an unknown region."""
     from rest_framework.exceptions import NotFound, PermissionDenied
 
+    from cases.periods import default_window
     from cases.stats import Scope
     from grids.models import Community, District, Grid, Street
 
@@ -395,11 +396,8 @@ def stats_scope(*, user, query: dict, trend: bool = False):
     end = query.get("date_to") or today
     if query.get("date_from"):
         start = query["date_from"]
-    elif trend:
-        first = end.replace(day=1)
-        start = (first - timedelta(days=335)).replace(day=1)  # the 12 months up to `end`'s month
     else:
-        start = end.replace(day=1)
+        start = default_window(end, trend=trend)
     scope = Scope(
         level=level,
         region_id=region.pk if region is not None else None,
