@@ -2,12 +2,16 @@
 # ruff: noqa: S603, S607 - runs the PostgreSQL client tools with arguments built here, never from a shell
 
 import os
+import re
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connections
+
+POSTGIS_OWN = re.compile(r" (COMMENT - EXTENSION |TABLE DATA public spatial_ref_sys )")
 
 
 def _pg_env(database: str = "default") -> tuple[dict, list[str]]:
@@ -35,7 +39,18 @@ def restore(*, dump: Path, target: str, media: Path | None = None, media_root: P
     """Restore a dump into a new database `target` (which must not exist), and the media files beside it."""
     env, args = _pg_env()
     subprocess.run(["createdb", *args, target], env=env, check=True)
-    subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", *args, "-d", target, str(dump)], env=env, check=True)
+    # PostGIS's own entries (its comment, the rows of its spatial_ref_sys, where the project adds none) may
+    # only be written by the extension's owner, a superuser when PostGIS came from template1
+    # (docs/security.md, "Database roles"); the new database has them already.
+    contents = subprocess.run(["pg_restore", "--list", str(dump)], env=env, check=True, capture_output=True, text=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as listing:
+        listing.writelines(line for line in contents.stdout.splitlines(keepends=True) if not POSTGIS_OWN.search(line))
+        listing.flush()
+        subprocess.run(
+            ["pg_restore", "--no-owner", "--exit-on-error", "--use-list", listing.name, *args, "-d", target, str(dump)],
+            env=env,
+            check=True,
+        )
     if media is not None:
         root = Path(media_root or settings.MEDIA_ROOT)
         root.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,8 @@
 """Settings, all from the environment (a local `.env` file is read first).
 
-DATABASE_URL   postgis://user:pass@host:port/name
+DATABASE_URL   postgis://user:pass@host:port/name — the runtime role the web server connects as
+DATABASE_OWNER_URL  the same database as the schema's owner, for migrations and set-up (else DATABASE_URL)
+DATABASE_ROLE  "owner" to connect as the owner (manage.py sets it for migrate, prepare, seed_demo, …)
 SECRET_KEY     required when DEBUG is off
 DEBUG          "1" for development; off by default
 ALLOWED_HOSTS  comma-separated
@@ -42,10 +44,22 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# Database roles (docs/security.md, "Database roles"): the web server and the everyday commands connect as
+# the runtime role of DATABASE_URL, which may only read and write rows; migrations and the set-up connect
+# as the schema's owner (DATABASE_OWNER_URL). With no owner URL both are DATABASE_URL.
 DEFAULT_DATABASE_URL = "postgis://gridmgmt:gridmgmt@127.0.0.1:5432/gridmgmt"
+DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+RUNTIME_DATABASE = dj_database_url.parse(DATABASE_URL)
+# An owner URL counts only for the same database: a DATABASE_URL pointed elsewhere (a test or bench
+# database) is then migrated as itself, never through the owner URL of another database.
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL") or DATABASE_URL
+OWNER_DATABASE = dj_database_url.parse(DATABASE_OWNER_URL)
+if OWNER_DATABASE["NAME"] != RUNTIME_DATABASE["NAME"]:
+    DATABASE_OWNER_URL, OWNER_DATABASE = DATABASE_URL, RUNTIME_DATABASE
+DATABASE_ROLE = os.environ.get("DATABASE_ROLE", "runtime").strip().lower()
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        DATABASE_OWNER_URL if DATABASE_ROLE == "owner" else DATABASE_URL,
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )

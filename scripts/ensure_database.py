@@ -1,20 +1,18 @@
-"""Create the database named by DATABASE_URL (and its PostGIS extension) when missing."""
+"""Create the database (and its PostGIS extension) when missing, as the owner of DATABASE_OWNER_URL.
 
-import os
+The owner needs CREATEDB for a new database; PostGIS comes from template1 when scripts/local_database.py
+put it there, else CREATE EXTENSION needs a role allowed to create it (a superuser)."""
+
 import sys
 from pathlib import Path
 
-import dj_database_url
 import psycopg2
-from dotenv import load_dotenv
 from psycopg2 import sql
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-load_dotenv(BASE_DIR / ".env")
 sys.path.insert(0, str(BASE_DIR))
-from gridmgmt.settings import DEFAULT_DATABASE_URL  # noqa: E402
+from gridmgmt.settings import OWNER_DATABASE as config  # noqa: E402 - reads .env
 
-config = dj_database_url.parse(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
 params = {
     "host": config["HOST"] or None,
     "port": config["PORT"] or None,
@@ -39,5 +37,8 @@ admin.close()
 database = psycopg2.connect(dbname=name, **params)
 database.autocommit = True
 with database.cursor() as cursor:
-    cursor.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    try:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    except psycopg2.errors.InsufficientPrivilege:
+        sys.exit(f"{params['user']} may not create PostGIS in {name}: a superuser must run CREATE EXTENSION postgis.")
 database.close()

@@ -63,8 +63,9 @@ PY
   chmod 600 .env
 fi
 
-# With no DATABASE_URL the local cluster is used: start it if it is down.
-if [[ -z "${DATABASE_URL:-}" ]] && ! grep -q '^DATABASE_URL=' .env; then
+# With no DATABASE_URL the local cluster is used (LOCAL_DATABASE=1 in .env once set up): start it if it is
+# down, and keep its two roles (owner and runtime) in step with .env (scripts/local_database.py).
+if [[ -z "${DATABASE_URL:-}" ]] && { ! grep -q '^DATABASE_URL=' .env || grep -q '^LOCAL_DATABASE=1' .env; }; then
   if ! pg_isready -q -h 127.0.0.1 -p 5432; then
     version=$(ls /etc/postgresql 2>/dev/null | sort -n | tail -1)
     if [[ -z "$version" ]]; then
@@ -77,12 +78,7 @@ if [[ -z "${DATABASE_URL:-}" ]] && ! grep -q '^DATABASE_URL=' .env; then
     for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
     pg_isready -h 127.0.0.1 -p 5432
   fi
-  # The project's own role, with a password so both trust and scram auth accept it.
-  if ! PGPASSWORD=gridmgmt psql -h 127.0.0.1 -U gridmgmt -d postgres -tAc 'select 1' >/dev/null 2>&1; then
-    say "Creating database role gridmgmt"
-    runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c \
-      "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='gridmgmt') THEN CREATE ROLE gridmgmt LOGIN SUPERUSER PASSWORD 'gridmgmt'; ELSE ALTER ROLE gridmgmt LOGIN SUPERUSER PASSWORD 'gridmgmt'; END IF; END\$\$;"
-  fi
+  .venv/bin/python scripts/local_database.py
 fi
 
 .venv/bin/python scripts/ensure_database.py

@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from gridmgmt.database_roles import grant_runtime_privileges
+
 
 def static_sources_digest() -> str:
     """Changes when any static file of the project or an npm package could have changed."""
@@ -35,7 +37,9 @@ class Command(BaseCommand):
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             self.stdout.write("==> 数据库迁移 / migrating the database")
-            call_command("migrate", interactive=False, verbosity=0)
+            call_command("migrate", interactive=False, verbosity=0)  # grants to the runtime role after it
+        else:
+            grant_runtime_privileges()  # the runtime role may be new (an upgrade from a single role)
 
         stamp = Path(settings.STATIC_ROOT) / ".sources.sha256"
         wanted = static_sources_digest()

@@ -1,0 +1,95 @@
+"""The runtime role's privileges: exactly what the web app needs, granted by the schema's owner.
+
+The owner (DATABASE_OWNER_URL) owns every table and runs the migrations; the runtime role (DATABASE_URL)
+may read and write rows and nothing more. `grant_runtime_privileges` is run after every `migrate` (the
+post_migrate hook in grids/apps.py) and by `prepare`, so tables added by any later migration are covered,
+in the real database and in the test database alike. docs/security.md, "Database roles", says why.
+"""
+
+from django.conf import settings
+from django.db import connections
+from psycopg2 import sql
+
+# History that is only ever added to: the runtime role may read and insert, never change or remove. Their
+# append-only triggers refuse even the owner; without UPDATE and DELETE the runtime role cannot reach them.
+APPEND_ONLY_TABLES = ("audit_auditentry", "cases_caseevent")
+
+SCHEMA = "public"
+
+# The schema's own objects (owned by the connecting owner, not part of an extension such as PostGIS, whose
+# tables and functions keep the grants the extension gives them).
+_OWN_OBJECTS = """
+SELECT c.relname, c.relkind FROM pg_class c
+WHERE c.relnamespace = %(schema)s::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+  AND pg_has_role(c.relowner, 'USAGE')
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                  AND d.deptype = 'e')
+ORDER BY c.relname
+"""
+_OWN_FUNCTIONS = """
+SELECT p.oid::regprocedure::text FROM pg_proc p
+WHERE p.pronamespace = %(schema)s::regnamespace AND pg_has_role(p.proowner, 'USAGE')
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                  AND d.deptype = 'e')
+ORDER BY 1
+"""
+
+
+def runtime_role() -> str | None:
+    """The role of DATABASE_URL when it is not the owner's; None when one URL serves both."""
+    runtime, owner = settings.RUNTIME_DATABASE["USER"], settings.OWNER_DATABASE["USER"]
+    return runtime if runtime and runtime != owner else None
+
+
+def grant_runtime_privileges(using: str = "default", role: str | None = None) -> str | None:
+    """Reset the runtime role's privileges on the schema's tables, sequences and functions to exactly:
+    SELECT, INSERT, UPDATE, DELETE on tables (SELECT, INSERT on the append-only ones), USAGE and SELECT
+    on sequences, EXECUTE on functions; no TRUNCATE, REFERENCES or TRIGGER. Returns the role granted to."""
+    role = role or runtime_role()
+    if role is None:
+        return None
+    grantee = sql.Identifier(role)
+    with connections[using].cursor() as cursor:
+        cursor.execute(_OWN_OBJECTS, {"schema": SCHEMA})
+        objects = cursor.fetchall()
+        cursor.execute(_OWN_FUNCTIONS, {"schema": SCHEMA})
+        functions = [signature for (signature,) in cursor.fetchall()]
+
+        def names(kinds, *, append_only: bool | None = None):
+            return [
+                sql.Identifier(SCHEMA, name)
+                for name, kind in objects
+                if kind in kinds and (append_only is None or (name in APPEND_ONLY_TABLES) == append_only)
+            ]
+
+        statements = [sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(SCHEMA), grantee)]
+        for kind, privileges, targets in (
+            ("TABLE", None, names("rpvm")),
+            ("TABLE", "SELECT, INSERT, UPDATE, DELETE", names("rp", append_only=False)),
+            ("TABLE", "SELECT, INSERT", names("rp", append_only=True)),
+            ("TABLE", "SELECT", names("vm")),
+            ("SEQUENCE", None, names("S")),
+            ("SEQUENCE", "USAGE, SELECT", names("S")),
+            ("FUNCTION", "EXECUTE", [sql.SQL(signature) for signature in functions]),
+        ):
+            if not targets:
+                continue
+            action = (
+                "REVOKE ALL ON {kind} {targets} FROM {grantee}"
+                if privileges is None
+                else ("GRANT {privileges} ON {kind} {targets} TO {grantee}")
+            )
+            statements.append(
+                sql.SQL(action).format(
+                    privileges=sql.SQL(privileges or ""),
+                    kind=sql.SQL(kind),
+                    targets=sql.SQL(", ").join(targets),
+                    grantee=grantee,
+                )
+            )
+        cursor.execute(sql.SQL(";\n").join(statements))
+    return role
+
+
+def grant_after_migrate(sender, using="default", **kwargs) -> None:
+    grant_runtime_privileges(using)
