@@ -10,10 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dj_database_url
+from dotenv import dotenv_values
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-DEFAULT_BENCH_URL = "postgis://gridmgmt:gridmgmt@127.0.0.1:5432/gridmgmt_bench"
+# By default the schema owner's role from .env (it may create databases), on a database of the bench's own.
+_OWNER_URL = dotenv_values(BASE_DIR / ".env").get("DATABASE_OWNER_URL")
+DEFAULT_BENCH_URL = (
+    f"{_OWNER_URL.rpartition('/')[0]}/gridmgmt_bench"
+    if _OWNER_URL
+    else "postgis://gridmgmt:gridmgmt@127.0.0.1:5432/gridmgmt_bench"
+)
 # Never these: the dev database and the databases tests and colleagues use.
 FORBIDDEN_NAMES = {"gridmgmt", "postgres", "template0", "template1"}
 WORK_DIR = BASE_DIR / "bench" / "output"  # generated files (GeoPackage, Lua script, logs); not committed

@@ -4,7 +4,7 @@ print one table, each figure beside its floor.
     .venv/bin/python -m bench.run [--rebuild] [--only import,routing,tiles,posts] [--post-seconds 20]
                                   [--update-readme]
 
-Database: BENCH_DATABASE_URL, else postgis://gridmgmt:gridmgmt@127.0.0.1:5432/gridmgmt_bench (created and
+Database: BENCH_DATABASE_URL, else .env's owner role on the database gridmgmt_bench (bench/common.py; created and
 migrated here; never the dev database). The import runs into `<that name>_import`. City scale (seed_demo
 --scale city, then 1M synthetic cases) is built once and recorded in the table `bench_marker`; later runs reuse
 it. --rebuild builds it again. See bench/README.md for what each figure means.

@@ -41,54 +41,48 @@ def runtime_role() -> str | None:
     return runtime if runtime and runtime != owner else None
 
 
-def grant_runtime_privileges(using: str = "default", role: str | None = None) -> str | None:
+def grant_runtime_privileges(using: str = "default") -> None:
     """Reset the runtime role's privileges on the schema's tables, sequences and functions to exactly:
     SELECT, INSERT, UPDATE, DELETE on tables (SELECT, INSERT on the append-only ones), USAGE and SELECT
-    on sequences, EXECUTE on functions; no TRUNCATE, REFERENCES or TRIGGER. Returns the role granted to."""
-    role = role or runtime_role()
+    on sequences, EXECUTE on functions; no TRUNCATE, REFERENCES or TRIGGER."""
+    role = runtime_role()
     if role is None:
-        return None
+        return
     grantee = sql.Identifier(role)
+
+    def grant(privileges: str, kind: str, targets: list) -> list:
+        template = f"GRANT {privileges} ON {kind} {{}} TO {{}}"  # privileges and kind are the constants below
+        return [sql.SQL(template).format(sql.SQL(", ").join(targets), grantee)] if targets else []
+
+    def revoke(kind: str, targets: list) -> list:
+        template = f"REVOKE ALL ON {kind} {{}} FROM {{}}"
+        return [sql.SQL(template).format(sql.SQL(", ").join(targets), grantee)] if targets else []
+
     with connections[using].cursor() as cursor:
         cursor.execute(_OWN_OBJECTS, {"schema": SCHEMA})
         objects = cursor.fetchall()
         cursor.execute(_OWN_FUNCTIONS, {"schema": SCHEMA})
-        functions = [signature for (signature,) in cursor.fetchall()]
+        functions = [sql.SQL(signature) for (signature,) in cursor.fetchall()]
 
-        def names(kinds, *, append_only: bool | None = None):
+        def named(kinds: str, *, append_only: bool = False) -> list:
             return [
                 sql.Identifier(SCHEMA, name)
                 for name, kind in objects
-                if kind in kinds and (append_only is None or (name in APPEND_ONLY_TABLES) == append_only)
+                if kind in kinds and (kind not in "rp" or (name in APPEND_ONLY_TABLES) == append_only)
             ]
 
-        statements = [sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(SCHEMA), grantee)]
-        for kind, privileges, targets in (
-            ("TABLE", None, names("rpvm")),
-            ("TABLE", "SELECT, INSERT, UPDATE, DELETE", names("rp", append_only=False)),
-            ("TABLE", "SELECT, INSERT", names("rp", append_only=True)),
-            ("TABLE", "SELECT", names("vm")),
-            ("SEQUENCE", None, names("S")),
-            ("SEQUENCE", "USAGE, SELECT", names("S")),
-            ("FUNCTION", "EXECUTE", [sql.SQL(signature) for signature in functions]),
-        ):
-            if not targets:
-                continue
-            action = (
-                "REVOKE ALL ON {kind} {targets} FROM {grantee}"
-                if privileges is None
-                else ("GRANT {privileges} ON {kind} {targets} TO {grantee}")
-            )
-            statements.append(
-                sql.SQL(action).format(
-                    privileges=sql.SQL(privileges or ""),
-                    kind=sql.SQL(kind),
-                    targets=sql.SQL(", ").join(targets),
-                    grantee=grantee,
-                )
-            )
+        tables, history, views, sequences = named("rp"), named("rp", append_only=True), named("vm"), named("S")
+        statements = [
+            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(SCHEMA), grantee),
+            *revoke("TABLE", tables + history + views),
+            *revoke("SEQUENCE", sequences),
+            *grant("SELECT, INSERT, UPDATE, DELETE", "TABLE", tables),
+            *grant("SELECT, INSERT", "TABLE", history),
+            *grant("SELECT", "TABLE", views),
+            *grant("USAGE, SELECT", "SEQUENCE", sequences),
+            *grant("EXECUTE", "FUNCTION", functions),
+        ]
         cursor.execute(sql.SQL(";\n").join(statements))
-    return role
 
 
 def grant_after_migrate(sender, using="default", **kwargs) -> None:

@@ -63,19 +63,20 @@ def roles_in_env() -> tuple[dict, dict]:
 
 def in_step(runtime: dict, owner: dict) -> bool:
     """Both roles log in with their passwords, neither is a superuser, template1 has PostGIS."""
-    try:
-        for config in (runtime, owner):
-            psycopg2.connect(
-                host=config["HOST"],
-                port=config["PORT"],
-                user=config["USER"],
-                password=config["PASSWORD"],
-                dbname="template1",
-                connect_timeout=5,
-            ).close()
-        check = psycopg2.connect(
-            host=owner["HOST"], port=owner["PORT"], user=owner["USER"], password=owner["PASSWORD"], dbname="template1"
+
+    def connect(config: dict):
+        return psycopg2.connect(
+            host=config["HOST"],
+            port=config["PORT"],
+            user=config["USER"],
+            password=config["PASSWORD"],
+            dbname="template1",
+            connect_timeout=5,
         )
+
+    try:
+        connect(runtime).close()
+        check = connect(owner)
     except psycopg2.OperationalError:
         return False
     with check, check.cursor() as cursor:
