@@ -13,6 +13,8 @@ from psycopg2 import sql
 # History that is only ever added to: the runtime role may read and insert, never change or remove. Their
 # append-only triggers refuse even the owner; without UPDATE and DELETE the runtime role cannot reach them.
 APPEND_ONLY_TABLES = ("audit_auditentry", "cases_caseevent")
+# Written only by the owner's `migrate`; the runtime role may read which migrations ran.
+READ_ONLY_TABLES = ("django_migrations",)
 
 SCHEMA = "public"
 
@@ -43,8 +45,8 @@ def runtime_role() -> str | None:
 
 def grant_runtime_privileges(using: str = "default") -> None:
     """Reset the runtime role's privileges on the schema's tables, sequences and functions to exactly:
-    SELECT, INSERT, UPDATE, DELETE on tables (SELECT, INSERT on the append-only ones), USAGE and SELECT
-    on sequences, EXECUTE on functions; no TRUNCATE, REFERENCES or TRIGGER."""
+    SELECT, INSERT, UPDATE, DELETE on tables (SELECT, INSERT on the append-only ones, SELECT on the read-only
+    ones and on views), USAGE and SELECT on sequences, EXECUTE on functions; no TRUNCATE, REFERENCES or TRIGGER."""
     role = runtime_role()
     if role is None:
         return
@@ -64,21 +66,24 @@ def grant_runtime_privileges(using: str = "default") -> None:
         cursor.execute(_OWN_FUNCTIONS, {"schema": SCHEMA})
         functions = [sql.SQL(signature) for (signature,) in cursor.fetchall()]
 
-        def named(kinds: str, *, append_only: bool = False) -> list:
+        def named(kinds: str, among: tuple | None = None) -> list:
+            """Objects of these kinds: tables of `among`, or (None) the tables in no such list."""
+            special = APPEND_ONLY_TABLES + READ_ONLY_TABLES
             return [
                 sql.Identifier(SCHEMA, name)
                 for name, kind in objects
-                if kind in kinds and (kind not in "rp" or (name in APPEND_ONLY_TABLES) == append_only)
+                if kind in kinds and (kind not in "rp" or (name in among if among else name not in special))
             ]
 
-        tables, history, views, sequences = named("rp"), named("rp", append_only=True), named("vm"), named("S")
+        tables, append_only = named("rp"), named("rp", APPEND_ONLY_TABLES)
+        read_only, sequences = named("vm") + named("rp", READ_ONLY_TABLES), named("S")
         statements = [
             sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(SCHEMA), grantee),
-            *revoke("TABLE", tables + history + views),
+            *revoke("TABLE", tables + append_only + read_only),
             *revoke("SEQUENCE", sequences),
             *grant("SELECT, INSERT, UPDATE, DELETE", "TABLE", tables),
-            *grant("SELECT, INSERT", "TABLE", history),
-            *grant("SELECT", "TABLE", views),
+            *grant("SELECT, INSERT", "TABLE", append_only),
+            *grant("SELECT", "TABLE", read_only),
             *grant("USAGE, SELECT", "SEQUENCE", sequences),
             *grant("EXECUTE", "FUNCTION", functions),
         ]

@@ -4,7 +4,8 @@ The first time (and for an .env written before the roles were split) it adds to 
   DATABASE_URL        the runtime role (the web server and everyday commands): LOGIN, nothing else;
   DATABASE_OWNER_URL  the owner of the schema (migrate, prepare): LOGIN CREATEDB, not a superuser.
 Then it brings the cluster in step with .env, as the postgres OS user: both roles with those passwords and
-attributes (an owner left a superuser by an earlier set-up loses it), and PostGIS in template1 — every
+attributes (an owner left a superuser by an earlier set-up loses it), the runtime role allowed to set
+temp_file_limit (the web process's per-request bound on temporary files), and PostGIS in template1 — every
 database created from template1, the application's and the throwaway test databases, then has the
 extension without a superuser (a non-superuser cannot create PostGIS). The runtime role's grants are given
 by the owner after each migrate (gridmgmt/database_roles.py). Names for a first run: DB_NAME (gridmgmt),
@@ -62,21 +63,21 @@ def roles_in_env() -> tuple[dict, dict]:
 
 
 def in_step(runtime: dict, owner: dict) -> bool:
-    """Both roles log in with their passwords, neither is a superuser, template1 has PostGIS."""
+    """Both roles log in with their passwords with the right attributes, template1 has PostGIS."""
 
-    def connect(config: dict):
+    def connect(config: dict, database: str):
         return psycopg2.connect(
             host=config["HOST"],
             port=config["PORT"],
             user=config["USER"],
             password=config["PASSWORD"],
-            dbname="template1",
+            dbname=database,
             connect_timeout=5,
         )
 
     try:
-        connect(runtime).close()
-        check = connect(owner)
+        connect(runtime, "postgres").close()
+        check = connect(owner, "template1")  # briefly: CREATE DATABASE waits while template1 has sessions
     except psycopg2.OperationalError:
         return False
     with check, check.cursor() as cursor:
@@ -86,10 +87,12 @@ def in_step(runtime: dict, owner: dict) -> bool:
             {"owner": owner["USER"], "runtime": runtime["USER"]},
         )
         (roles_right,) = cursor.fetchone()
+        cursor.execute("SELECT has_parameter_privilege(%s, 'temp_file_limit', 'SET')", [runtime["USER"]])
+        (sets_temp_file_limit,) = cursor.fetchone()
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
         has_postgis = cursor.fetchone() is not None
     check.close()
-    return bool(roles_right) and has_postgis
+    return bool(roles_right) and sets_temp_file_limit and has_postgis
 
 
 def as_postgres(script: str, database: str = "postgres") -> None:
@@ -117,9 +120,14 @@ def main() -> None:
     runtime, owner = roles_in_env()
     if in_step(runtime, owner):
         return
-    print(f"==> Database roles: {owner['USER']} (owner, CREATEDB) and {runtime['USER']} (runtime, no privileges)")
-    as_postgres(role_sql(owner, OWNER_ATTRIBUTES) + role_sql(runtime, RUNTIME_ATTRIBUTES))
-    as_postgres("CREATE EXTENSION IF NOT EXISTS postgis;\n", database="template1")
+    print(f"==> Database roles: {owner['USER']} (owner, CREATEDB) and {runtime['USER']} (runtime)")
+    as_postgres(
+        role_sql(owner, OWNER_ATTRIBUTES)
+        + role_sql(runtime, RUNTIME_ATTRIBUTES)
+        # The web process bounds each request's temporary files; only a superuser may grant that setting.
+        + f'GRANT SET ON PARAMETER temp_file_limit TO "{runtime["USER"]}";\n'
+    )
+    as_postgres("SET client_min_messages = warning;\nCREATE EXTENSION IF NOT EXISTS postgis;\n", database="template1")
 
 
 if __name__ == "__main__":
