@@ -48,18 +48,19 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # the runtime role of DATABASE_URL, which may only read and write rows; migrations and the set-up connect
 # as the schema's owner (DATABASE_OWNER_URL). With no owner URL both are DATABASE_URL.
 DEFAULT_DATABASE_URL = "postgis://gridmgmt:gridmgmt@127.0.0.1:5432/gridmgmt"
-DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-RUNTIME_DATABASE = dj_database_url.parse(DATABASE_URL)
+# The URLs hold passwords: kept in lower-case names, which are not settings (debug pages mask the parsed ones).
+runtime_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+owner_url = os.environ.get("DATABASE_OWNER_URL") or runtime_url
+RUNTIME_DATABASE = dj_database_url.parse(runtime_url)
+OWNER_DATABASE = dj_database_url.parse(owner_url)
 # An owner URL counts only for the same database: a DATABASE_URL pointed elsewhere (a test or bench
 # database) is then migrated as itself, never through the owner URL of another database.
-DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL") or DATABASE_URL
-OWNER_DATABASE = dj_database_url.parse(DATABASE_OWNER_URL)
 if OWNER_DATABASE["NAME"] != RUNTIME_DATABASE["NAME"]:
-    DATABASE_OWNER_URL, OWNER_DATABASE = DATABASE_URL, RUNTIME_DATABASE
+    owner_url, OWNER_DATABASE = runtime_url, RUNTIME_DATABASE
 DATABASE_ROLE = os.environ.get("DATABASE_ROLE", "runtime").strip().lower()
 DATABASES = {
     "default": dj_database_url.parse(
-        DATABASE_OWNER_URL if DATABASE_ROLE == "owner" else DATABASE_URL,
+        owner_url if DATABASE_ROLE == "owner" else runtime_url,
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
