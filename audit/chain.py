@@ -81,3 +81,13 @@ def plain_digest(previous_mac: str, content: str) -> str:
 
 def checkpoint_mac(key: bytes, *, database: str, count: int, head: str, at: str, key_name: str) -> str:
     return mac(key, "checkpoint", database, str(count), head, at, key_name)
+
+
+# What of a case event the seal covers, computed by PostgreSQL both when sealing and when verifying (the same
+# expression, so no client-side re-encoding can differ). The time in UTC: independent of the session's zone.
+CASE_EVENT_DIGESTS_SQL = """
+SELECT id, left(encode(pg_catalog.sha256(convert_to(pg_catalog.jsonb_build_array(
+    id, case_id, actor_id, unit_id, action, from_state, to_state, note, attachments, data,
+    created_at AT TIME ZONE 'UTC')::text, 'UTF8')), 'hex'), 32)
+FROM cases_caseevent
+"""

@@ -7,7 +7,6 @@ from django.db import connection
 
 from audit import chain, checkpoints
 from audit.models import AuditAction, AuditEntry
-from audit.services import CASE_EVENT_DIGESTS_SQL
 
 # What verify_audit can find, as it names it.
 KINDS = {
@@ -192,8 +191,8 @@ def _check_checkpoints(result: Verification, valid: list[dict], walk: _ChainWalk
 
 def _check_case_events(result: Verification, seals: dict[int, tuple[str, int]], *, batch_size: int) -> None:
     inserted: list[int] = []
-    with connection.cursor() as cursor:
-        cursor.execute(CASE_EVENT_DIGESTS_SQL + " ORDER BY id")
+    with connection.chunked_cursor() as cursor:  # server-side: a city's events are not all held at once
+        cursor.execute(chain.CASE_EVENT_DIGESTS_SQL + " ORDER BY id")
         while rows := cursor.fetchmany(batch_size):
             for event_id, digest in rows:
                 result.case_events += 1

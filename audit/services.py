@@ -53,21 +53,11 @@ def append(model, *, action: str, actor: str = "", target: str = "", address: st
     return entry
 
 
-# What of a case event the seal covers, computed by PostgreSQL both when sealing and when verifying (the same
-# expression, so no client-side re-encoding can differ). The time in UTC: independent of the session's zone.
-CASE_EVENT_DIGESTS_SQL = """
-SELECT id, left(encode(pg_catalog.sha256(convert_to(pg_catalog.jsonb_build_array(
-    id, case_id, actor_id, unit_id, action, from_state, to_state, note, attachments, data,
-    created_at AT TIME ZONE 'UTC')::text, 'UTF8')), 'hex'), 32)
-FROM cases_caseevent
-"""
-
-
 def seal_case_events(event_ids: Iterable[int], *, actor: str = "", model=AuditEntry) -> None:
     """Cover case events by the audit chain: an entry names each event with the digest of its content, so an
     edited, removed or slipped-in case event shows in verify_audit. Called in the transaction that wrote them."""
     with connection.cursor() as cursor:
-        cursor.execute(CASE_EVENT_DIGESTS_SQL + " WHERE id = ANY(%s) ORDER BY id", [list(event_ids)])
+        cursor.execute(chain.CASE_EVENT_DIGESTS_SQL + " WHERE id = ANY(%s) ORDER BY id", [list(event_ids)])
         sealed = [list(row) for row in cursor.fetchall()]
     for start in range(0, len(sealed), SEAL_BATCH):
         batch = sealed[start : start + SEAL_BATCH]

@@ -110,13 +110,8 @@ def test_an_event_rewritten_with_its_seal_recomputed_without_the_key_is_named(hi
     victim = history[2]
     tamper_events(("UPDATE cases_caseevent SET note = '未联系' WHERE id = %s", [victim.pk]))
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT left(encode(pg_catalog.sha256(convert_to(pg_catalog.jsonb_build_array(id, case_id, actor_id, "
-            "unit_id, action, from_state, to_state, note, attachments, data, created_at AT TIME ZONE 'UTC')::text, "
-            "'UTF8')), 'hex'), 32) FROM cases_caseevent WHERE id = %s",
-            [victim.pk],
-        )
-        new_digest = cursor.fetchone()[0]
+        cursor.execute(chain.CASE_EVENT_DIGESTS_SQL + " WHERE id = %s", [victim.pk])
+        new_digest = cursor.fetchone()[1]
     entries = list(AuditEntry.objects.order_by("seq"))
     seal = next(e for e in entries if e.action == AuditAction.CASE_EVENTS and e.detail["events"][0][0] == victim.pk)
     seal.detail = {"events": [[victim.pk, new_digest]]}
