@@ -65,7 +65,7 @@ class _ChainWalk:
         self.keys = chain.keyring()
         self.anchored_positions = anchored_positions
         self.at_position: dict[int, dict] = {}  # the entries checkpoints vouch for
-        self.seals: dict[int, tuple[str, int]] = {}  # case event id -> (digest, sealing entry id)
+        self.seals: dict[int, tuple[str, int]] = {}  # case event id -> (digest, sealing entry id), since the last wipe
         self.before: dict | None = None  # the last entry whose place holds
         self.forged: list[dict] = []
 
@@ -94,6 +94,8 @@ class _ChainWalk:
         )
         if mac == entry["mac"]:
             if entry["action"] == AuditAction.CASE_EVENTS:
+                if entry["detail"].get("cleared"):
+                    self.seals.clear()
                 for event_id, digest in entry["detail"].get("events", []):
                     self.seals.setdefault(event_id, (digest, entry["id"]))
             self._settle(entry)

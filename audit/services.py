@@ -56,8 +56,17 @@ def append(model, *, action: str, actor: str = "", target: str = "", address: st
 def seal_case_events(event_ids: Iterable[int], *, actor: str = "", model=AuditEntry) -> None:
     """Cover case events by the audit chain: an entry names each event with the digest of its content, so an
     edited, removed or slipped-in case event shows in verify_audit. Called in the transaction that wrote them."""
+    _seal("WHERE id = ANY(%s)", [list(event_ids)], actor=actor, model=model)
+
+
+def seal_case_events_after(last_id: int, *, actor: str = "system", model=AuditEntry) -> None:
+    """Seal every case event with an id above `last_id` (bulk loaders that COPY rows in, the upgrade)."""
+    _seal("WHERE id > %s", [last_id], actor=actor, model=model)
+
+
+def _seal(where: str, params: list, *, actor: str, model) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(chain.CASE_EVENT_DIGESTS_SQL + " WHERE id = ANY(%s) ORDER BY id", [list(event_ids)])
+        cursor.execute(f"{chain.CASE_EVENT_DIGESTS_SQL} {where} ORDER BY id", params)
         sealed = [list(row) for row in cursor.fetchall()]
     for start in range(0, len(sealed), SEAL_BATCH):
         batch = sealed[start : start + SEAL_BATCH]
@@ -71,12 +80,10 @@ def seal_case_events(event_ids: Iterable[int], *, actor: str = "", model=AuditEn
         )
 
 
-def seal_case_events_after(last_id: int, *, actor: str = "system", model=AuditEntry) -> None:
-    """Seal every case event with an id above `last_id` (bulk loaders that COPY rows in, the upgrade)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM cases_caseevent WHERE id > %s ORDER BY id", [last_id])
-        ids = [row[0] for row in cursor.fetchall()]
-    seal_case_events(ids, actor=actor, model=model)
+def record_case_events_cleared(*, actor: str = "system") -> None:
+    """The case events were removed on purpose (the demo's `seed_demo --replace`): the seals written before this
+    signed entry no longer apply, and the ids may be used again."""
+    record(action=AuditAction.CASE_EVENTS, actor=actor, target="cases.caseevent", detail={"cleared": True})
 
 
 def write_checkpoint() -> dict | None:

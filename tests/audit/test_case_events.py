@@ -148,3 +148,13 @@ def test_rotation_keeps_sealed_events_verifiable(history, settings, capsys, djan
     passed, out, err = verify_audit(capsys)
     assert passed, err
     assert "5 case events" in out
+
+
+def test_the_demos_deliberate_wipe_is_signed_and_not_reported(history, capsys):
+    from grids.demo.loader import clear_registry
+
+    clear_registry()  # seed_demo --replace: cases and their events truncated on purpose
+    assert AuditEntry.objects.filter(action=AuditAction.CASE_EVENTS, detail__cleared=True).exists()
+    passed, out, err = verify_audit(capsys)
+    assert passed, err
+    assert "0 case events" in out
