@@ -64,6 +64,14 @@ def canonical(*, at, actor: str, action: str, target: str, address: str, detail:
     )
 
 
+def content_of(entry) -> str:
+    """`canonical` of a stored entry: a model instance or a row read with `.values()`."""
+    fields = ("at", "actor", "action", "target", "address", "detail")
+    if isinstance(entry, dict):
+        return canonical(**{name: entry[name] for name in fields})
+    return canonical(**{name: getattr(entry, name) for name in fields})
+
+
 def position_mac(key: bytes, *, seq: int, previous_mac: str) -> str:
     """Seals only the entry's place (position and predecessor): still valid after its content is edited, which
     tells an edited entry from one that was inserted."""

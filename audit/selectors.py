@@ -86,9 +86,7 @@ class _ChainWalk:
             )
             self._settle(entry)
             return
-        entry["content"] = content = chain.canonical(
-            **{name: entry[name] for name in ("at", "actor", "action", "target", "address", "detail")}
-        )
+        entry["content"] = content = chain.content_of(entry)
         mac = chain.entry_mac(
             key, seq=entry["seq"], previous_mac=entry["previous_mac"], key_name=entry["key_id"], content=content
         )

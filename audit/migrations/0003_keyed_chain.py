@@ -17,14 +17,7 @@ def sign_existing_entries(apps, schema_editor):
     key_name, key = chain.signing_key()
     previous = chain.GENESIS
     for seq, entry in enumerate(entries, start=1):
-        content = chain.canonical(
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            target=entry.target,
-            address=entry.address,
-            detail=entry.detail,
-        )
+        content = chain.content_of(entry)
         entry.seq, entry.key_id, entry.previous_mac = seq, key_name, previous
         entry.position_mac = chain.position_mac(key, seq=seq, previous_mac=previous)
         entry.mac = previous = chain.entry_mac(

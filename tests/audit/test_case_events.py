@@ -114,24 +114,14 @@ def test_an_event_rewritten_with_its_seal_recomputed_without_the_key_is_named(hi
         new_digest = cursor.fetchone()[1]
     entries = list(AuditEntry.objects.order_by("seq"))
     seal = next(e for e in entries if e.action == AuditAction.CASE_EVENTS and e.detail["events"][0][0] == victim.pk)
-    seal.detail = {"events": [[victim.pk, new_digest]]}
+    seal.detail = {"events": [[victim.pk, new_digest]]}  # `seal` is one of `entries`
     statements, previous = [], entries[seal.seq - 2].mac
     for entry in entries[seal.seq - 1 :]:
-        content = chain.canonical(
-            at=entry.at, actor=entry.actor, action=entry.action, target=entry.target, address=entry.address,
-            detail=seal.detail if entry.pk == seal.pk else entry.detail,
-        )  # fmt: skip
-        mac = chain.plain_digest(previous, content)
+        mac = chain.plain_digest(previous, chain.content_of(entry))
         statements.append(
             (
                 "UPDATE audit_auditentry SET detail = %s, previous_mac = %s, position_mac = %s, mac = %s WHERE id = %s",
-                [
-                    json.dumps(seal.detail if entry.pk == seal.pk else entry.detail),
-                    previous,
-                    hashlib.sha256(previous.encode()).hexdigest(),
-                    mac,
-                    entry.pk,
-                ],
+                [json.dumps(entry.detail), previous, hashlib.sha256(previous.encode()).hexdigest(), mac, entry.pk],
             )
         )
         previous = mac

@@ -70,23 +70,12 @@ def log(django_capture_on_commit_callbacks, capsys):
     return list(AuditEntry.objects.order_by("seq"))
 
 
-def content_of(entry: AuditEntry) -> str:
-    return chain.canonical(
-        at=entry.at,
-        actor=entry.actor,
-        action=entry.action,
-        target=entry.target,
-        address=entry.address,
-        detail=entry.detail,
-    )
-
-
 def test_each_entry_is_numbered_and_signed_with_the_key_id(log):
     assert [entry.seq for entry in log] == [1, 2, 3, 4, 5, 6]
     assert {entry.key_id for entry in log} == {chain.key_id(KEY_A)}
     assert log[1].previous_mac == log[0].mac
     # Not the unkeyed digest anyone could compute.
-    assert log[1].mac != chain.plain_digest(log[1].previous_mac, content_of(log[1]))
+    assert log[1].mac != chain.plain_digest(log[1].previous_mac, chain.content_of(log[1]))
 
 
 def test_checkpoints_are_written_outside_the_database_at_the_first_entry_and_on_demand(log, settings):
@@ -184,7 +173,7 @@ def _recompute_from(log: list[AuditEntry], start: int, sign) -> None:
 
 
 def test_a_chain_recomputed_with_plain_sha256_is_named(log, capsys):
-    _recompute_from(log, 2, lambda previous, entry: chain.plain_digest(previous, content_of(entry)))
+    _recompute_from(log, 2, lambda previous, entry: chain.plain_digest(previous, chain.content_of(entry)))
     err = found(capsys, "recomputed")
     assert f"from entry #{log[2].pk}: 4 entries (positions 3–6), signed with plain SHA-256" in err
     assert KINDS["checkpoint_mismatch"] in err  # the head the checkpoint anchored is gone too
@@ -195,7 +184,7 @@ def test_a_chain_recomputed_with_a_wrong_key_is_named(log, capsys):
 
     def sign(previous, entry):
         return chain.entry_mac(
-            wrong, seq=entry.seq, previous_mac=previous, key_name=entry.key_id, content=content_of(entry)
+            wrong, seq=entry.seq, previous_mac=previous, key_name=entry.key_id, content=chain.content_of(entry)
         )
 
     _recompute_from(log, 2, sign)
