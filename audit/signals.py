@@ -42,6 +42,13 @@ def on_admin_change(sender, instance: LogEntry, created, **kwargs):
         )
 
 
+@receiver(post_save, sender=CaseEvent)
+def on_case_event(sender, instance: CaseEvent, created, raw=False, **kwargs):
+    # In the transaction that wrote it: a case event is never committed without its seal.
+    if created and not raw:
+        services.seal_case_events([instance.pk], actor=instance.actor.get_username() if instance.actor else "system")
+
+
 @receiver(case_transitioned)
 def on_case_transition(sender, case_id, action, to_state, **kwargs):
     event = CaseEvent.objects.filter(case_id=case_id, action=action).select_related("actor", "unit", "case")

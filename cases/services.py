@@ -9,7 +9,6 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit import services as audit
 from cases import calendar, routing, selectors, signals
 from cases.models import STEPS, Case, CaseEvent, Category, ClosedAs, Source, State
 from cases.workflow import RESTARTS_STEP, STEP_OF_STATE, TERMINAL, TRANSITIONS, Scope
@@ -354,10 +354,12 @@ def create_case(
         created_at=received_at,
     )
     try:
-        # One statement is atomic by itself; inside a caller's transaction a savepoint keeps a refused insert
-        # (a concurrent retry) from spoiling it.
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            _insert_case(case, co_unit_ids=[unit.pk for unit in route.co_units], event=event)
+        # The case and its first event commit together with the event's seal in the audit chain; inside a
+        # caller's transaction this is a savepoint, which keeps a refused insert (a concurrent retry) from
+        # spoiling it.
+        with transaction.atomic():
+            event_id = _insert_case(case, co_unit_ids=[unit.pk for unit in route.co_units], event=event)
+            audit.seal_case_events([event_id], actor=event.actor.get_username() if event.actor else "system")
     except IntegrityError:
         # A concurrent retry with the same client UUID won the race: answer as for a retry.
         if client_uuid is None:
@@ -392,14 +394,15 @@ WITH counter AS (
 ), event AS (
     INSERT INTO cases_caseevent (case_id, {", ".join(field.column for field in _EVENT_FIELDS)})
     VALUES ((SELECT id FROM new_case), {", ".join(["%s"] * len(_EVENT_FIELDS))})
+    RETURNING id
 )
-SELECT id, number FROM new_case
+SELECT new_case.id, new_case.number, event.id FROM new_case, event
 """
 
 
-def _insert_case(case: Case, *, co_unit_ids: list[int], event: CaseEvent) -> None:
+def _insert_case(case: Case, *, co_unit_ids: list[int], event: CaseEvent) -> int:
     """Write a new case with the next number of its day (XQ-YYYYMMDD-NNNNN, the day in settings.TIME_ZONE, at least five
-    digits), its co-units and event."""
+    digits), its co-units and event; returns the event's id."""
     day = timezone.localtime(case.received_at).date()
     prefix = f"{getattr(settings, 'CASE_NUMBER_PREFIX', 'XQ')}-{day:%Y%m%d}-"
     with connection.cursor() as cursor:
@@ -409,8 +412,9 @@ def _insert_case(case: Case, *, co_unit_ids: list[int], event: CaseEvent) -> Non
         params.append(co_unit_ids)
         params += [field.get_db_prep_save(field.pre_save(event, add=True), db) for field in _EVENT_FIELDS]
         execute_prepared(cursor, "cases_insert_case", _INSERT_CASE_SQL, params)
-        case.pk, case.number = cursor.fetchone()
+        case.pk, case.number, event_id = cursor.fetchone()
     case._state.adding, case._state.db = False, db.alias
+    return event_id
 
 
 def _actor_unit(user) -> Unit | None:

@@ -8,6 +8,8 @@ DEBUG          "1" for development; off by default
 ALLOWED_HOSTS  comma-separated
 PII_KEYS       comma-separated Fernet keys, newest first (encrypts ID numbers and phones)
 PII_HASH_KEY   secret for the keyed hash used to search ID numbers and phones exactly
+AUDIT_KEYS     comma-separated secrets (32+ characters), newest first, that sign the audit chain (HMAC-SHA256)
+AUDIT_CHECKPOINT_DIR  folder outside the database for the audit chain's checkpoints (default: beside MEDIA_ROOT)
 HTTPS          "0" when served over plain http (cookies then lose the Secure flag)
 """
 
@@ -197,6 +199,14 @@ if DEBUG and not PII_KEYS:
     PII_KEYS = ["ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcmVhbC1kYXQ="]
 if DEBUG and not PII_HASH_KEY:
     PII_HASH_KEY = "development-hash-key"
+
+# The audit chain (audit/chain.py, audit/checkpoints.py; docs/security.md "Audit key and checkpoints").
+AUDIT_KEYS = env_list("AUDIT_KEYS", "")
+if DEBUG and not AUDIT_KEYS:
+    AUDIT_KEYS = ["development-audit-key-not-for-real-data"]
+AUDIT_CHECKPOINT_DIR = Path(os.environ.get("AUDIT_CHECKPOINT_DIR", MEDIA_ROOT.parent / "audit-checkpoints"))
+AUDIT_CHECKPOINT_EVERY = int(os.environ.get("AUDIT_CHECKPOINT_EVERY", "100"))
+AUDIT_CHECKPOINT_SECONDS = int(os.environ.get("AUDIT_CHECKPOINT_SECONDS", "300"))
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gridmgmt_cache"},

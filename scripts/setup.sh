@@ -62,6 +62,12 @@ with open(".env", "w") as f:
 PY
   chmod 600 .env
 fi
+# The audit chain's signing key (docs/security.md), also added to a .env written before it existed.
+if ! grep -q '^AUDIT_KEYS=' .env; then
+  say "Adding a new audit key (AUDIT_KEYS) to .env"
+  [[ -z "$(tail -c1 .env)" ]] || echo >> .env
+  printf 'AUDIT_KEYS=%s\n' "$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')" >> .env
+fi
 
 # With no DATABASE_URL the local cluster is used (LOCAL_DATABASE=1 in .env once set up): start it if it is
 # down, and keep its two roles (owner and runtime) in step with .env (scripts/local_database.py).

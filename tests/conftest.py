@@ -20,6 +20,13 @@ def plain_static_files():
         yield
 
 
+@pytest.fixture(autouse=True)
+def audit_checkpoints_per_test(settings, tmp_path):
+    """Each test's audit checkpoints in its own folder: the database is rolled back after every test, and
+    checkpoints left by one must not be compared with another's audit log."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+
+
 @pytest.fixture
 def api_client():
     return APIClient()

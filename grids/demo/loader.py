@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils.module_loading import import_string
 from tqdm import tqdm
 
+from audit import services as audit
 from grids.demo import accounts
 from grids.demo.geography import (
     Addresses,
@@ -102,7 +103,12 @@ def clear_registry() -> None:
         # TRUNCATE refuses tables with deferred foreign-key checks still queued in this transaction.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         if bound:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM cases_caseevent)")
+            had_case_events = cursor.fetchone()[0]
             cursor.execute(f"TRUNCATE {', '.join(quote(t) for t in bound)} RESTART IDENTITY CASCADE")
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM cases_caseevent)")
+            if had_case_events and not cursor.fetchone()[0]:
+                audit.record_case_events_cleared()  # a deliberate wipe, signed: verify_audit forgets the old seals
         for table, columns in dependents.items():
             if table in bound:
                 continue
