@@ -59,7 +59,10 @@ class Photo(models.Model):
     size_bytes = models.PositiveIntegerField()
     taken_at = models.DateTimeField(_("taken at (camera)"), null=True, blank=True)
     gps = gis_models.PointField(_("camera position"), srid=4326, null=True, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # None: posted as `media` by an Open311 client (the case's external_ref names its key).
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

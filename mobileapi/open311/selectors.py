@@ -9,9 +9,11 @@ from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Subquery
 
 from cases.models import Case, CaseEvent, Category, CategoryKind, Source
 from cases.workflow import TERMINAL
-from mobileapi.models import Open311Key
+from mobileapi.models import Open311Key, Photo
+from mobileapi.photos import FORMATS
 
 MAX_RESULTS = 1000
+EXTENSIONS = dict(FORMATS.values())  # content type → file extension of a stored photo
 PUBLIC_KINDS = (CategoryKind.COMPONENT, CategoryKind.EVENT)
 
 
@@ -46,8 +48,9 @@ def visible_requests(*, key: Open311Key | None = None) -> QuerySet:
     )
 
 
-def requests(*, query: dict, key: Open311Key | None = None) -> list[Case]:
-    """The filtered list (see serializers.RequestQuerySerializer), newest first, at most MAX_RESULTS."""
+def requests(*, query: dict, key: Open311Key | None = None) -> tuple[list[Case], int]:
+    """The filtered list (see serializers.RequestQuerySerializer), newest first, at most MAX_RESULTS; and how
+    many match in all (counted only when there are more)."""
     cases = visible_requests(key=key)
     if query["numbers"]:
         cases = cases.filter(number__in=query["numbers"])
@@ -59,7 +62,10 @@ def requests(*, query: dict, key: Open311Key | None = None) -> list[Case]:
             cases = cases.filter(state__in=TERMINAL)
         elif query["statuses"] == ["open"]:
             cases = cases.exclude(state__in=TERMINAL)
-    return list(cases.order_by("-received_at", "-id")[:MAX_RESULTS])
+    rows = list(cases.order_by("-received_at", "-id")[: MAX_RESULTS + 1])
+    if len(rows) <= MAX_RESULTS:
+        return rows, len(rows)
+    return rows[:MAX_RESULTS], cases.count()
 
 
 def request(number: str, *, key: Open311Key | None = None) -> Case | None:
@@ -69,3 +75,19 @@ def request(number: str, *, key: Open311Key | None = None) -> Case | None:
 def token(value: str) -> Case | None:
     """Tokens are the case numbers: a request posted here is numbered at once, so a token maps to itself."""
     return Case.objects.filter(number=value, source=Source.OPEN311).only("number").first()
+
+
+def request_photos(cases: list[Case]) -> dict[str, str]:
+    """{sha256: file extension} of the photos posted as `media` with these cases (from visible_requests)."""
+    posted = [case for case in cases if case.source == Source.OPEN311]
+    refs = {ref for case in posted for ref in (case.report_attachments or []) if len(str(ref)) == 64}
+    stored = Photo.objects.filter(sha256__in=refs).values_list("sha256", "content_type")
+    return {sha256: EXTENSIONS[content_type] for sha256, content_type in stored}
+
+
+def request_photo(sha256: str, *, key: Open311Key | None = None) -> Photo | None:
+    """A photo posted as `media` (kept on the report event) of a request that `key` (or the public) may read."""
+    shown = visible_requests(key=key).filter(source=Source.OPEN311).values("id")
+    if not CaseEvent.objects.filter(case__in=shown, action="report", attachments__contains=[sha256]).exists():
+        return None
+    return Photo.objects.filter(sha256=sha256).first()

@@ -66,7 +66,8 @@ class CoordinateField(serializers.FloatField):
 
 
 class ServiceRequestSerializer(serializers.Serializer):
-    """POST requests: service_code, lat/long (WGS84), description, address_string, media_url.
+    """POST requests: service_code, lat/long (WGS84), description, address_string, media_url, and media (a
+    photo sent as a multipart file, as the `three` library sends it).
 
     Also accepted and deliberately dropped: jurisdiction_id, address_id, email, first_name, last_name, phone,
     device_id, account_id and attribute[…] (no service has metadata)."""
@@ -97,6 +98,14 @@ class ServiceRequestSerializer(serializers.Serializer):
             URLValidator(schemes=["http", "https"], message="应为 http(s) 网址。media_url must be an http(s) URL.")
         ],
         error_messages={"max_length": "不能超过 {max_length} 个字符。At most {max_length} characters."},
+    )
+
+    media = serializers.FileField(
+        required=False,
+        allow_empty_file=True,  # the photo pipeline says why an empty file is refused
+        error_messages={
+            "invalid": "应为照片文件（multipart）；网址请用 media_url。Send media as a file; send a link as media_url."
+        },
     )
 
     def validate(self, attrs):
@@ -278,9 +287,16 @@ def created(case: Case, *, english: bool) -> dict:
     }
 
 
-def service_request(case: Case, *, english: bool) -> dict:
+def media_url(case: Case, photo_urls: dict[str, str]) -> str | None:
+    """The photo posted as `media` (by its public URL), else the `media_url` the client gave."""
+    attachments = [str(item) for item in getattr(case, "report_attachments", None) or []]
+    posted = [photo_urls[item] for item in attachments if item in photo_urls]
+    given = [item for item in attachments if item.startswith(("http://", "https://"))]
+    return next(iter(posted + given), None)
+
+
+def service_request(case: Case, *, english: bool, photo_urls: dict[str, str] | None = None) -> dict:
     full = case.source == Source.OPEN311
-    media = getattr(case, "report_attachments", None) or []
     return {
         "service_request_id": case.number,
         "status": status_of(case),
@@ -298,9 +314,7 @@ def service_request(case: Case, *, english: bool) -> dict:
         "zipcode": None,
         "lat": round(case.point.y, COARSE_DECIMALS),
         "long": round(case.point.x, COARSE_DECIMALS),
-        "media_url": next((item for item in media if str(item).startswith(("http://", "https://"))), None)
-        if full
-        else None,
+        "media_url": media_url(case, photo_urls or {}) if full else None,
     }
 
 

@@ -1,12 +1,15 @@
 """Writes of the Open311 endpoint: a posted service request becomes a case; the demo key for `seed_demo`."""
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 
 from cases import services as case_services
 from cases.models import Case, Category, Source
 from grids.coords import to_wgs84_point
 from mobileapi.models import Open311Key
 from mobileapi.open311.selectors import key_ref
+from mobileapi.services import store_photo
 
 DEMO_KEY_NAME = "演示客户端 Demo client"
 
@@ -20,20 +23,26 @@ def submit_request(
     description: str = "",
     address_string: str = "",
     media_url: str = "",
+    media: UploadedFile | None = None,
 ) -> Case:
-    """Take a service request as a case (source open311, routed like any report); raises InvalidInput.
+    """Take a service request as a case (source open311, routed like any report); raises InvalidInput, or
+    PhotoRejected for a `media` file that is not a photo (nothing is written then).
 
     Personal data a client may send (names, e-mail, phone, device and account ids) never reaches this function:
-    nothing of it is stored. Without a description the case carries the service's name."""
-    case, _created = case_services.create_case(
-        category=service_code,
-        point=to_wgs84_point(long, lat),
-        description=description or f"{service_code.name_zh}（Open311）",
-        source=Source.OPEN311,
-        address=address_string,
-        external_ref=key_ref(key),
-        attachments=[media_url] if media_url else [],
-    )
+    nothing of it is stored. Without a description the case carries the service's name. A `media` photo goes
+    through the handheld photos' pipeline (checked, re-encoded without metadata, kept once per content) and is
+    attached to the report event by its content hash, before a `media_url` also given."""
+    with transaction.atomic():
+        photo = store_photo(data=media.read(), uploader=None)[0] if media is not None else None
+        case, _created = case_services.create_case(
+            category=service_code,
+            point=to_wgs84_point(long, lat),
+            description=description or f"{service_code.name_zh}（Open311）",
+            source=Source.OPEN311,
+            address=address_string,
+            external_ref=key_ref(key),
+            attachments=[ref for ref in (photo and photo.sha256, media_url) if ref],
+        )
     return case
 
 

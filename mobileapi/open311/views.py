@@ -6,33 +6,47 @@ every error is the spec's `[{"code": …, "description": …}]` (XML `<errors>`)
 """
 
 import json
+from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers as drf
 
 from cases.services import InvalidInput
 from mobileapi.models import Open311Key
-from mobileapi.open311 import selectors, serializers, services
+from mobileapi.open311 import bodies, selectors, serializers, services
 from mobileapi.open311.renderers import Open311Error, error_response, render
+from mobileapi.photos import PhotoRejected
 
 CONTACT = "西区网格化服务管理指挥中心 · 12345 政务服务便民热线"
 
 
-def open311(*methods: str):
-    """Allowed methods (405 otherwise), Open311Error → the spec's error body in the requested format."""
+# Reads are open to pages of any origin (no credentials: nothing here reads a cookie); POSTs are not (see README).
+READS = {"GET", "HEAD", "OPTIONS"}
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "X-Total-Count, Link"}
+PREFLIGHT = {
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "Accept, Accept-Language, Content-Language, If-None-Match, X-Requested-With",
+    "Access-Control-Max-Age": "86400",
+}
 
-    allowed = set(methods) | ({"HEAD"} if "GET" in methods else set())
+
+def open311(*methods: str):
+    """Allowed methods (405 otherwise), OPTIONS (CORS preflight) answered, CORS headers on reads, and
+    Open311Error → the spec's error body in the requested format."""
+
+    allowed = set(methods) | ({"HEAD", "OPTIONS"} if "GET" in methods else set())
 
     def decorate(view):
         @csrf_exempt
         @wraps(view)
-        def wrapper(request: HttpRequest, fmt: str, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, fmt: str = "json", **kwargs) -> HttpResponse:
             try:
                 if request.method not in allowed:
                     raise Open311Error(
@@ -40,9 +54,16 @@ def open311(*methods: str):
                         f"不支持 {request.method}。Method {request.method} is not allowed here.",
                         headers={"Allow": ", ".join(sorted(allowed))},
                     )
-                return view(request, fmt, **kwargs)
+                if request.method == "OPTIONS":
+                    response = HttpResponse(status=204, headers={"Allow": ", ".join(sorted(allowed)), **PREFLIGHT})
+                else:
+                    response = view(request, fmt, **kwargs)
             except Open311Error as error:
-                return error_response(error, fmt=fmt)
+                response = error_response(error, fmt=fmt)
+            if request.method in READS:
+                for name, value in CORS.items():
+                    response[name] = value
+            return response
 
         return wrapper
 
@@ -67,13 +88,11 @@ def validated(serializer: drf.Serializer):
 
 
 def api_key(raw, *, required: bool) -> Open311Key | None:
-    """The active key named by `raw`: 401 when required and missing, 403 when unknown or revoked."""
+    """The active key named by `raw`: 403 when required and missing (the spec has no 401), unknown or revoked."""
     if not isinstance(raw, str) or not raw.strip():
         if required:
             raise Open311Error(
-                401,
-                "api_key: 缺少 API 密钥，提交服务请求须提供。api_key is required to post a service request.",
-                headers={"WWW-Authenticate": 'api_key realm="open311"'},
+                403, "api_key: 缺少 API 密钥，提交服务请求须提供。api_key is required to post a service request."
             )
         return None
     key = Open311Key.find_active(raw.strip())
@@ -83,7 +102,7 @@ def api_key(raw, *, required: bool) -> Open311Key | None:
 
 
 def posted_data(request: HttpRequest) -> dict:
-    """Form-encoded (the spec), multipart, or a JSON object."""
+    """Form-encoded (the spec), multipart (fields and files), or a JSON object (UTF-8, RFC 8259)."""
     try:
         if request.content_type == "application/json":
             try:
@@ -93,7 +112,9 @@ def posted_data(request: HttpRequest) -> dict:
             if not isinstance(data, dict):
                 raise Open311Error(400, "JSON 请求体应为对象。The JSON body must be an object.")
             return data
-        return request.POST
+        if request.content_type == "multipart/form-data":
+            return bodies.multipart_data(request)
+        return bodies.form_data(request)
     except RequestDataTooBig:
         raise Open311Error(413, "请求体过大。The request body is too large.") from None
     except MultiPartParserError:
@@ -130,9 +151,33 @@ def request_list(request, fmt):
         return create_request(request, fmt)
     key = api_key(request.GET.get("api_key"), required=False)
     query = validated(serializers.RequestQuerySerializer(data=request.GET))
-    cases = selectors.requests(query=query, key=key)
-    rows = [serializers.service_request(case, english=english(request)) for case in cases]
-    return render(rows, fmt=fmt, root="service_requests", item="request")
+    cases, total = selectors.requests(query=query, key=key)
+    response = render(service_requests(request, cases), fmt=fmt, root="service_requests", item="request")
+    response["X-Total-Count"] = str(total)
+    if total > len(cases) and not query["numbers"]:
+        response["Link"] = f'<{next_page(request, query, cases)}>; rel="next"'
+    return response
+
+
+def next_page(request, query: dict, cases: list) -> str:
+    """The same query ending at the oldest request shown (the spec's own parameters, so any client can follow):
+    that request may come again on the next page; a page of one single moment ends just before it."""
+    end = cases[-1].received_at
+    if cases[0].received_at == end:
+        end -= timedelta(microseconds=1)
+    params = request.GET.copy()
+    params["start_date"] = query["start"].isoformat()
+    params["end_date"] = timezone.localtime(end).isoformat()
+    return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+
+def service_requests(request, cases: list) -> list[dict]:
+    """The spec's representation of each case; a photo posted as `media` is linked by its public URL."""
+    photo_urls = {
+        sha256: request.build_absolute_uri(reverse("open311-media", kwargs={"sha256": sha256, "ext": ext}))
+        for sha256, ext in selectors.request_photos(cases).items()
+    }
+    return [serializers.service_request(case, english=english(request), photo_urls=photo_urls) for case in cases]
 
 
 def create_request(request, fmt):
@@ -143,6 +188,8 @@ def create_request(request, fmt):
         case = services.submit_request(key=key, **fields)
     except InvalidInput as error:
         raise invalid(error.errors) from None
+    except PhotoRejected as rejected:
+        raise invalid({"media": [str(rejected)]}) from None
     body = [serializers.created(case, english=english(request))]
     return render(body, fmt=fmt, root="service_requests", item="request", status=201)
 
@@ -153,12 +200,19 @@ def request_detail(request, fmt, number):
     case = selectors.request(number, key=key)
     if case is None:
         raise Open311Error(404, f"service_request_id: 没有服务请求 {number}。No service request {number}.")
-    return render(
-        [serializers.service_request(case, english=english(request))],
-        fmt=fmt,
-        root="service_requests",
-        item="request",
-    )
+    return render(service_requests(request, [case]), fmt=fmt, root="service_requests", item="request")
+
+
+@open311("GET")
+def media(request, fmt, sha256, ext):
+    """A photo posted as `media`, for whoever may read its request (the public, or its client's api_key)."""
+    key = api_key(request.GET.get("api_key"), required=False)
+    photo = selectors.request_photo(sha256, key=key)
+    if photo is None or selectors.EXTENSIONS.get(photo.content_type) != ext:
+        raise Open311Error(404, f"media: 没有照片 {sha256}.{ext}。No such media.")
+    response = FileResponse(photo.image.open("rb"), content_type=photo.content_type)
+    response["Cache-Control"] = f"{'private' if key else 'public'}, max-age=3600"
+    return response
 
 
 @open311("GET")
