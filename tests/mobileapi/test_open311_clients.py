@@ -12,6 +12,7 @@ from django.test import Client
 from georeport import GeoReport
 from PIL import Image
 
+from cases.desk_views import _photos as desk_photos
 from cases.models import Case, CaseEvent
 from mobileapi.models import Open311Key, Photo
 from mobileapi.open311 import selectors
@@ -64,6 +65,7 @@ def test_a_media_file_becomes_the_cases_photo_and_its_media_url(client, geo, dem
     assert photo.uploaded_by is None and photo.content_type == "image/jpeg"
     # The camera's position is kept as data, not in the file anyone can fetch.
     assert photo.gps is not None
+    assert [shown["sha256"] for shown in desk_photos(case, list(case.events.all()))] == [photo.sha256]
 
     (shown,) = body(client.get(f"{BASE}/requests/{case.number}.json"))
     assert shown["media_url"] == f"http://testserver{BASE}/media/{photo.sha256}.jpg"
