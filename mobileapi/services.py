@@ -20,12 +20,10 @@ from mobileapi.models import AccessToken, CasePhoto, Patrol, Photo, PhotoKind, T
 
 def issue_token(*, request, username: str, password: str, device_id: str) -> tuple[AccessToken, str]:
     """Check the password (with lockout after repeated failures) and issue a device token."""
-    address = login_guard.client_address(request)
-    wait = login_guard.seconds_locked(username=username, address=address)
-    if wait:
-        raise Throttled(wait=wait, detail=f"登录失败次数过多，请 {wait // 60} 分钟后再试。Too many failed logins.")
-    user = authenticate(request, username=username, password=password)  # counts failures (LockoutBackend)
+    user = authenticate(request, username=username, password=password)  # books the check (LockoutBackend)
     if user is None:
+        if wait := login_guard.locked_seconds(request):
+            raise Throttled(wait=wait, detail=login_guard.locked_message(wait))
         raise AuthenticationFailed("用户名或密码错误。Wrong username or password.")
     return AccessToken.issue(user=user, device_id=device_id, lifetime=timedelta(days=settings.ACCESS_TOKEN_DAYS))
 
