@@ -32,6 +32,11 @@ def revoke_token(*, token: AccessToken) -> None:
     AccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+def revoke_tokens_of(*, user) -> int:
+    """Revoke every live token of the user (their password changed or their account was deactivated)."""
+    return AccessToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
 # --- Photos ---------------------------------------------------------------------------
 
 
