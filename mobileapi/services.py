@@ -220,9 +220,6 @@ def complete_task(*, worker, case: Case, client_uuid, result: str, note: str = "
             raise TaskClosed(case)
         if result not in TASK_RESULTS[kind]:
             raise ValidationError({"result": [f"应为 {' / '.join(TASK_RESULTS[kind])} 之一。"]})
-        known = set(Photo.objects.filter(sha256__in=photos).values_list("sha256", flat=True))
-        if missing := [ref for ref in photos if ref not in known]:
-            raise ValidationError({"photos": [f"照片尚未上传：{', '.join(missing)}。Upload them first."]})
         action, label = TASK_RESULTS[kind][result]
         try:
             case_services.apply_transition(
@@ -233,8 +230,11 @@ def complete_task(*, worker, case: Case, client_uuid, result: str, note: str = "
                 note=f"{label}。{note}".rstrip("。") if note else label,
                 attachments=photos,
             )
-        except case_services.InvalidInput as error:
-            raise ValidationError(error.errors) from None
+        except case_services.InvalidInput as error:  # the task's photos are the transition's attachments
+            errors = {
+                ("photos" if name == "attachments" else name): messages for name, messages in error.errors.items()
+            }
+            raise ValidationError(errors) from None
         return TaskCompletion.objects.create(
             client_uuid=client_uuid, fingerprint=digest, case=case, kind=kind, result=result, note=note, worker=worker
         )
