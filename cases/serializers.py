@@ -74,7 +74,8 @@ class RoutePreviewSerializer(serializers.Serializer):
 
 
 class AttachmentsField(serializers.ListField):
-    """References to photos already uploaded (content hashes or paths), at most 20."""
+    """Photos by content hash, at most 20: each one the caller uploaded (POST /api/mobile/v1/photos) or one already
+    on the case (cases.services checks)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("child", serializers.CharField(max_length=255))

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "mobileapi",
     "maps",
     "audit",
+    "gridmgmt",  # the login lockout's counters (gridmgmt/models.py)
 ]
 
 MIDDLEWARE = [
@@ -212,6 +213,11 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gridmgmt_cache"},
 }
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_LOCK_SECONDS = int(os.environ.get("LOGIN_LOCK_SECONDS", str(15 * 60)))
+# The client's address for the per-address login lock: behind a reverse proxy, the header it sets (e.g.
+# X-Forwarded-For or X-Real-IP) and how many proxies stand in front; unset, the connecting address.
+TRUSTED_PROXY_HEADER = os.environ.get("TRUSTED_PROXY_HEADER", "").strip()
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1"))
 ACCESS_TOKEN_DAYS = int(os.environ.get("ACCESS_TOKEN_DAYS", "30"))
 
 REST_FRAMEWORK = {

@@ -324,19 +324,15 @@ class SearchView(APIView):
 
 
 class CasePhotoView(APIView):
-    """A photo attached to a case event (by its content hash), for those who may see that case; `?thumb=1`."""
+    """A photo on a case (cases.selectors.photos_on_case), by its content hash, for those who may see that case;
+    `?thumb=1`."""
 
     @extend_schema(responses={(200, "image/*"): bytes})
     def get(self, request, sha256: str):
-        from cases.models import CaseEvent
-        from cases.selectors import visible_cases
-        from mobileapi.models import Photo
+        from cases.selectors import visible_photo
 
-        photo = Photo.objects.filter(sha256=sha256).first()
-        referenced = CaseEvent.objects.filter(
-            case__in=visible_cases(request.user).values("id"), attachments__contains=[sha256]
-        ).exists()
-        if photo is None or not referenced:
+        photo = visible_photo(sha256, request.user)
+        if photo is None:
             raise NotFound(_("照片不存在或您无权查看"))
         stored = photo.thumbnail if request.query_params.get("thumb") else photo.image
         content_type = "image/jpeg" if request.query_params.get("thumb") else photo.content_type

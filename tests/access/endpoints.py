@@ -316,12 +316,12 @@ ENDPOINTS: dict[str, Endpoint] = {
         [
             Call(
                 lambda w, role, scope: f"/api/v1/cases/{w.case(role, scope).pk}/transitions",
-                expect(409, anonymous=401, dispatcher=(200, 409), police=(200, 409), centre=200, admin=200),
+                expect((409, 404), anonymous=401, dispatcher=(200, 404), police=(200, 404), centre=200, admin=200),
                 method="POST",
                 scopes=("in", "out"),
                 body=transition_body,
-                note="立案 by the responsible unit or the command centre; anyone else is refused by the workflow "
-                "(409 with state and allowed actions, no case data)",
+                note="立案 by the responsible unit or the command centre; anyone else who sees the case is refused by "
+                "the workflow (409 with state and allowed actions); a case the caller may not see is 404, as for GET",
             )
         ]
     ),
