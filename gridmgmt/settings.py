@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "mobileapi",
     "maps",
     "audit",
+    "ogc",
 ]
 
 MIDDLEWARE = [
