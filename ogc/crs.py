@@ -1,8 +1,9 @@
 """The coordinate reference systems /ogc/ serves (OGC API – Features Part 2) and their axis order.
 
-Geometry is stored as SRID 4326 with longitude first, which is CRS84 (the storage CRS /ogc/ names). CRS84 is longitude/latitude; EPSG:4326 and EPSG:4490
-(CGCS2000) are latitude/longitude by their EPSG definitions, so answers and bounding boxes in those CRSs put the
-latitude first. CGCS2000 differs from WGS84 by centimetres; PostGIS transforms between them (today an identity).
+Geometry is stored as SRID 4326 with longitude first, which is CRS84 (the storage CRS /ogc/ names). CRS84 is
+longitude/latitude; EPSG:4326 and EPSG:4490 (CGCS2000) are latitude/longitude by their EPSG definitions, so answers
+and bounding boxes in those CRSs put the latitude first. CGCS2000 differs from WGS84 by centimetres; PostGIS
+transforms between them (today an identity).
 """
 
 from dataclasses import dataclass

@@ -10,6 +10,7 @@ from ogc.selectors import BBox, ItemsQuery
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10000  # a larger `limit` is served as this many (not an error), then `next` links carry on
 
+BIGGEST_ID = 2**63 - 1  # a cursor beyond the primary key's range is a 400, not a database error
 FORMATS = {"json", "geojson"}
 COMMON = {"f"}
 ITEM = COMMON | {"crs"}
@@ -43,11 +44,11 @@ def crs_of(params, name: str = "crs") -> crs_module.Crs:
     return crs_module.SUPPORTED[value]
 
 
-def _positive_int(params, name: str) -> int | None:
+def _positive_int(params, name: str, *, most: int = BIGGEST_ID) -> int | None:
     value = params.get(name)
     if value is None:
         return None
-    if not value.isascii() or not value.isdigit() or int(value) < 1:
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= most:
         raise BadParameter(name, "应为正整数。Must be a positive integer.")
     return int(value)
 
@@ -57,7 +58,7 @@ def bbox_of(params) -> BBox | None:
     value = params.get("bbox")
     if value is None:
         if "bbox-crs" in params:
-            raise BadParameter("bbox-crs", "bbox-crs 只能与 bbox 一起使用。bbox-crs needs a bbox.")
+            raise BadParameter("bbox-crs", "给出 bbox 时才能用 bbox-crs。bbox-crs needs a bbox.")
         return None
     in_crs = crs_of(params, "bbox-crs")
     try:
@@ -115,10 +116,10 @@ def time_range_of(params) -> tuple[datetime | None, datetime | None] | None:
 
 
 def items_query(params) -> ItemsQuery:
-    limit = _positive_int(params, "limit")
+    limit = _positive_int(params, "limit", most=math.inf)
     after, before = _positive_int(params, "after"), _positive_int(params, "before")
     if after is not None and before is not None:
-        raise BadParameter("before", "after 与 before 只能给一个。Give after or before, not both.")
+        raise BadParameter("before", "只能给出 after 或 before 之一。Give after or before, not both.")
     return ItemsQuery(
         limit=min(limit or DEFAULT_LIMIT, MAX_LIMIT),
         bbox=bbox_of(params),

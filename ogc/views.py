@@ -153,7 +153,7 @@ class ItemView(OgcView):
         collection = self.collection_or_404(collection_id)
         crs = params.crs_of(request.query_params)
         found = None
-        if feature_id.isascii() and feature_id.isdigit() and len(feature_id) < 19:
+        if feature_id.isascii() and feature_id.isdigit() and int(feature_id) <= params.BIGGEST_ID:
             found = selectors.feature(collection, feature_id=int(feature_id), crs=crs)
         if found is None:
             raise exceptions.NotFound(f"该图层中没有这个要素。No feature {feature_id!r} in {collection.id!r}.")
