@@ -76,34 +76,25 @@ def collection(urls: Urls, layer: Collection, extent: BBox | None) -> dict:
     return document
 
 
+def _this_resource(urls: Urls, rel: str, title: str, **changes) -> dict:
+    """A GeoJSON link to this request's resource, some query parameters replaced."""
+    return {"href": urls.with_params(**changes), "rel": rel, "type": GEOJSON, "title": title}
+
+
 def items_links(urls: Urls, layer: Collection, page: Page) -> list[dict]:
     links = [
-        {"href": urls.with_params(), "rel": "self", "type": GEOJSON, "title": "本页 This page"},
+        _this_resource(urls, "self", "本页 This page"),
         urls.link(f"collections/{layer.id}", "collection", JSON, layer.title),
     ]
     if page.has_next:
-        links.append(
-            {
-                "href": urls.with_params(after=page.last_id, before=None),
-                "rel": "next",
-                "type": GEOJSON,
-                "title": "下一页 Next page",
-            }
-        )
+        links.append(_this_resource(urls, "next", "下一页 Next page", after=page.last_id, before=None))
     if page.has_prev:
-        links.append(
-            {
-                "href": urls.with_params(before=page.first_id, after=None),
-                "rel": "prev",
-                "type": GEOJSON,
-                "title": "上一页 Previous page",
-            }
-        )
+        links.append(_this_resource(urls, "prev", "上一页 Previous page", before=page.first_id, after=None))
     return links
 
 
-def item_links(urls: Urls, layer: Collection, feature_id: str) -> list[dict]:
+def item_links(urls: Urls, layer: Collection) -> list[dict]:
     return [
-        {"href": urls.with_params(), "rel": "self", "type": GEOJSON, "title": "本要素 This feature"},
+        _this_resource(urls, "self", "本要素 This feature"),
         urls.link(f"collections/{layer.id}", "collection", JSON, layer.title),
     ]

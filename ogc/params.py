@@ -11,7 +11,7 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10000  # a larger `limit` is served as this many (not an error), then `next` links carry on
 
 BIGGEST_ID = 2**63 - 1  # a cursor beyond the primary key's range is a 400, not a database error
-FORMATS = {"json", "geojson"}
+FORMATS = {"json", "geojson", "application/json", "application/geo+json"}  # all mean the one JSON answer
 COMMON = {"f"}
 ITEM = COMMON | {"crs"}
 ITEMS = ITEM | {"limit", "bbox", "bbox-crs", "datetime", "after", "before"}

@@ -5,10 +5,11 @@ request reads at most `limit + 1` rows plus one count.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.contrib.gis.geos import Polygon
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import CharField, F, Func, Q, QuerySet
 
@@ -45,11 +46,8 @@ COLLECTIONS: dict[str, Collection] = {
             "buildings",
             "楼栋 Buildings",
             "楼栋轮廓、编码、地址、层数、用途和所在网格 Building footprints, codes, addresses, floors, use and grid",
-            MapLayer(
-                MAP_LAYERS["buildings"].queryset,
-                MAP_LAYERS["buildings"].geometry,
-                {**MAP_LAYERS["buildings"].properties, "updated_at": "updated_at"},
-                {},
+            replace(
+                MAP_LAYERS["buildings"], properties={**MAP_LAYERS["buildings"].properties, "updated_at": "updated_at"}
             ),
             time_field="updated_at",
         ),
@@ -113,7 +111,8 @@ def _time_filter(field: str | None, time_range) -> Q:
 
 
 def _rows(collection: Collection, rows: QuerySet) -> QuerySet:
-    """`rows` of the collection as .values(): `id`, each property as `p_<name>`, and `geom`."""
+    """`rows` of the collection as .values(): `id`, each property as `p_<name>` (prefixed: an annotation may not
+    take a model field's name), and `geom`."""
     spec = collection.layer
     columns = {
         f"p_{name}": Rfc3339Local(F(lookup)) if name == collection.time_field else F(lookup)
@@ -193,8 +192,16 @@ def feature(collection: Collection, *, feature_id: int, crs: Crs) -> str | None:
         return cursor.fetchone()[0]
 
 
+EXTENTS_KEY = "ogc:extents"
+EXTENT_SECONDS = 300  # the extent is a hint for the client's first view: a few minutes stale is harmless
+
+
 def extents() -> dict[str, BBox | None]:
-    """Each collection's bounding box in CRS84, from one statement."""
+    """Each collection's bounding box in CRS84; computed (one statement over every layer) at most every few minutes."""
+    return cache.get_or_set(EXTENTS_KEY, _extents, EXTENT_SECONDS)
+
+
+def _extents() -> dict[str, BBox | None]:
     parts, params = [], []
     for collection in COLLECTIONS.values():
         spec = collection.layer

@@ -157,7 +157,7 @@ class ItemView(OgcView):
             found = selectors.feature(collection, feature_id=int(feature_id), crs=crs)
         if found is None:
             raise exceptions.NotFound(f"该图层中没有这个要素。No feature {feature_id!r} in {collection.id!r}.")
-        links = json.dumps(documents.item_links(documents.Urls(request), collection, feature_id), ensure_ascii=False)
+        links = json.dumps(documents.item_links(documents.Urls(request), collection), ensure_ascii=False)
         response = HttpResponse(found[:-1] + ', "links": ' + links + "}", content_type=GEOJSON)
         response["Content-Crs"] = content_crs_header(crs)
         return response

@@ -2,14 +2,16 @@
 next/prev links, bbox and crs with their axis orders, strict parameters and JSON errors."""
 
 import json
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.gis.geos import GEOSGeometry
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from grids.models import Building, Role, Street
-from ogc import params
+from ogc import params, selectors
 from tests.factories import BuildingFactory, square
 from tests.ogc.conftest import X0, Y0
 
@@ -382,3 +384,12 @@ def test_a_session_works_too(town):
 def test_the_project_openapi_document_is_untouched(client, town):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert schema["paths"] and not any(path.startswith("/ogc") for path in schema["paths"])
+
+
+def test_extents_follow_the_data_within_minutes(client, town, time_machine):
+    before = client.get("/ogc/collections/buildings").json()["extent"]["spatial"]["bbox"][0]
+    BuildingFactory(code="OGC-far", footprint=square(X0 + 0.035, Y0 + 0.037, 0.0005))
+    assert client.get("/ogc/collections/buildings").json()["extent"]["spatial"]["bbox"][0] == before  # cached
+    time_machine.move_to(timezone.now() + timedelta(seconds=selectors.EXTENT_SECONDS + 1))
+    after = client.get("/ogc/collections/buildings").json()["extent"]["spatial"]["bbox"][0]
+    assert after[2:] == pytest.approx([X0 + 0.0355, Y0 + 0.0375], abs=2e-6) and after[:2] == before[:2]
