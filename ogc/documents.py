@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from ogc import crs
-from ogc.selectors import BBox, Collection, Page
+from ogc.selectors import COLLECTIONS, BBox, Collection, Page
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -55,6 +55,13 @@ def landing(urls: Urls) -> dict:
             urls.link("collections", "data", JSON, "图层 Collections"),
             urls.link("collections", OGC_REL + "data", JSON, "图层 Collections"),
         ],
+    }
+
+
+def collections(urls: Urls, extents: dict[str, BBox | None]) -> dict:
+    return {
+        "links": [urls.link("collections", "self", JSON, "图层 Collections")],
+        "collections": [collection(urls, layer, extents[layer.id]) for layer in COLLECTIONS.values()],
     }
 
 

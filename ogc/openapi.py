@@ -19,11 +19,12 @@ def _responses(ok: str, media_type: str, *errors: int) -> dict:
         401: "未登录 Not authenticated",
         404: "没有这个图层或要素 No such collection or feature",
     }
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
     for status in (*errors, 401):
-        responses[str(status)] = {
-            "description": reasons[status],
-            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
+        content = {PROBLEM: problem}
+        if status == 400:
+            content[JSON] = problem  # a NUL byte anywhere in the request is refused site-wide, before /ogc/
+        responses[str(status)] = {"description": reasons[status], "content": content}
     return responses
 
 
@@ -96,7 +97,7 @@ def definition(urls: Urls) -> dict:
             "schemas": {
                 "Problem": {
                     "type": "object",
-                    "required": ["code", "status", "detail"],
+                    "required": ["code"],
                     "properties": {
                         "type": {"type": "string"},
                         "title": {"type": "string"},

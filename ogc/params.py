@@ -30,6 +30,8 @@ def check_known(params, allowed: set[str]) -> None:
             raise BadParameter(
                 name, f"不支持的查询参数。Unknown query parameter (allowed: {', '.join(sorted(allowed))})."
             )
+        if len(params.getlist(name)) > 1:
+            raise BadParameter(name, "参数只能给一次。Give this parameter once.")
     fmt = params.get("f")
     if fmt is not None and fmt not in FORMATS:
         raise BadParameter("f", "只提供 JSON（f=json）。Only JSON is served (f=json).")
@@ -94,7 +96,7 @@ def _instant(text: str) -> datetime:
 def time_range_of(params) -> tuple[datetime | None, datetime | None] | None:
     """`datetime`: an RFC 3339 instant or an interval `start/end` with `..` (or nothing) for an open end."""
     value = params.get("datetime")
-    if value is None:
+    if not value:  # absent or empty: no filter
         return None
     ends = value.split("/")
     try:
@@ -117,13 +119,10 @@ def time_range_of(params) -> tuple[datetime | None, datetime | None] | None:
 
 def items_query(params) -> ItemsQuery:
     limit = _positive_int(params, "limit", most=math.inf)
-    after, before = _positive_int(params, "after"), _positive_int(params, "before")
-    if after is not None and before is not None:
-        raise BadParameter("before", "只能给出 after 或 before 之一。Give after or before, not both.")
     return ItemsQuery(
         limit=min(limit or DEFAULT_LIMIT, MAX_LIMIT),
         bbox=bbox_of(params),
         time_range=time_range_of(params),
-        after=after,
-        before=before,
+        after=_positive_int(params, "after"),
+        before=_positive_int(params, "before"),
     )

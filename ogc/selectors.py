@@ -146,11 +146,13 @@ def matching_rows(collection: Collection, *, bbox: BBox | None, time_range) -> Q
 def items_page(collection: Collection, *, query: ItemsQuery, crs: Crs) -> Page:
     """One page of features matching the query, how many match in all, and whether pages lie either side."""
     matching = matching_rows(collection, bbox=query.bbox, time_range=query.time_range)
-    backwards = query.before is not None
-    if backwards:
-        window = matching.filter(id__lt=query.before).order_by("-id")
-    else:
-        window = matching.filter(id__gt=query.after or 0).order_by("id")
+    window = matching
+    if query.after is not None:
+        window = window.filter(id__gt=query.after)
+    if query.before is not None:
+        window = window.filter(id__lt=query.before)
+    backwards = query.before is not None and query.after is None  # a `prev` link: the rows just below `before`
+    window = window.order_by("-id" if backwards else "id")
     inner, params = _rows(collection, window)[: query.limit + 1].query.sql_with_params()
     sql = f"""
         WITH fetched AS ({inner}),
@@ -166,12 +168,13 @@ def items_page(collection: Collection, *, query: ItemsQuery, crs: Crs) -> Page:
         cursor.execute(sql, [*params, query.limit])
         fetched, returned, first_id, last_id, features = cursor.fetchone()
     more_ahead = fetched > query.limit  # a row beyond the page in the direction of travel
-    if backwards:
-        has_prev = more_ahead
-        has_next = first_id is not None and matching.filter(id__gt=last_id).exists()
-    else:
-        has_next = more_ahead
-        has_prev = first_id is not None and matching.filter(id__lt=first_id).exists()
+    has_prev = has_next = False
+    if first_id is not None:
+        if backwards:
+            has_prev, has_next = more_ahead, matching.filter(id__gt=last_id).exists()
+        else:
+            has_prev = matching.filter(id__lt=first_id).exists()
+            has_next = more_ahead or (query.before is not None and matching.filter(id__gt=last_id).exists())
     return Page(
         features=features,
         number_matched=matching.count(),

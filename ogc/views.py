@@ -17,8 +17,6 @@ from gridmgmt.exceptions import api_exception_handler
 from ogc import documents, openapi, params, selectors
 from ogc.crs import content_crs_header
 
-GEOJSON = "application/geo+json"
-
 
 class JsonAlways(BaseContentNegotiation):
     """Every resource has one representation (JSON); any Accept header gets it rather than a 406."""
@@ -32,8 +30,14 @@ class JsonAlways(BaseContentNegotiation):
 
 def problem(status: int, code: str, detail: str, *, parameter: str | None = None) -> JsonResponse:
     """An error as RFC 9457 problem details, with the `code` and `description` of OGC's exception schema."""
-    body = {"type": "about:blank", "title": code, "status": status, "detail": detail, "code": code}
-    body["description"] = detail
+    body = {
+        "type": "about:blank",
+        "title": code,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "description": detail,
+    }
     if parameter:
         body["errors"] = {parameter: [detail]}
     return JsonResponse(
@@ -45,9 +49,13 @@ def ogc_exception_handler(exc, context):
     if isinstance(exc, params.BadParameter):
         return problem(400, "InvalidParameterValue", exc.message, parameter=exc.name)
     if isinstance(exc, exceptions.APIException):
-        code = {401: "NotAuthenticated", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed"}.get(
-            exc.status_code, "Error"
-        )
+        code = {
+            401: "NotAuthenticated",
+            403: "Forbidden",
+            404: "NotFound",
+            405: "MethodNotAllowed",
+            429: "TooManyRequests",
+        }.get(exc.status_code, "Error")
         response = problem(exc.status_code, code, str(exc.detail))
         if getattr(exc, "auth_header", None):
             response["WWW-Authenticate"] = exc.auth_header
@@ -62,14 +70,15 @@ class OgcView(APIView):
 
     schema = None  # documented in its own OpenAPI (/ogc/api), not in /api/schema/
     content_negotiation_class = JsonAlways
-    allowed_params = params.COMMON
+    allowed_params: set[str] | None = params.COMMON  # None: not checked
 
     def get_exception_handler(self):
         return ogc_exception_handler
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication first: a stranger learns nothing from a 400
-        params.check_known(request.query_params, self.allowed_params)
+        if self.allowed_params is not None:
+            params.check_known(request.query_params, self.allowed_params)
 
     @staticmethod
     def collection_or_404(collection_id: str) -> selectors.Collection:
@@ -97,24 +106,14 @@ class ApiDefinitionView(OgcView):
     def get(self, request):
         return JsonResponse(
             openapi.definition(documents.Urls(request)),
-            content_type="application/vnd.oai.openapi+json;version=3.0",
+            content_type=documents.OPENAPI,
             json_dumps_params={"ensure_ascii": False},
         )
 
 
 class CollectionsView(OgcView):
     def get(self, request):
-        urls = documents.Urls(request)
-        extents = selectors.extents()
-        return json_response(
-            {
-                "links": [urls.link("collections", "self", "application/json", "图层 Collections")],
-                "collections": [
-                    documents.collection(urls, collection, extents[collection.id])
-                    for collection in selectors.COLLECTIONS.values()
-                ],
-            }
-        )
+        return json_response(documents.collections(documents.Urls(request), selectors.extents()))
 
 
 class CollectionView(OgcView):
@@ -141,7 +140,7 @@ class ItemsView(OgcView):
             "links": documents.items_links(documents.Urls(request), collection, page),
         }
         body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + page.features + "}"
-        response = HttpResponse(body, content_type=GEOJSON)
+        response = HttpResponse(body, content_type=documents.GEOJSON)
         response["Content-Crs"] = content_crs_header(crs)
         return response
 
@@ -158,7 +157,7 @@ class ItemView(OgcView):
         if found is None:
             raise exceptions.NotFound(f"该图层中没有这个要素。No feature {feature_id!r} in {collection.id!r}.")
         links = json.dumps(documents.item_links(documents.Urls(request), collection), ensure_ascii=False)
-        response = HttpResponse(found[:-1] + ', "links": ' + links + "}", content_type=GEOJSON)
+        response = HttpResponse(found[:-1] + ', "links": ' + links + "}", content_type=documents.GEOJSON)
         response["Content-Crs"] = content_crs_header(crs)
         return response
 
@@ -166,10 +165,7 @@ class ItemView(OgcView):
 class NotFoundView(OgcView):
     """Any other path under /ogc/: a JSON 404 rather than an HTML page."""
 
-    allowed_params = None  # unchecked: the path is wrong whatever the query
-
-    def initial(self, request, *args, **kwargs):
-        APIView.initial(self, request, *args, **kwargs)
+    allowed_params = None  # the path is wrong whatever the query
 
     def get(self, request, rest: str):
         raise exceptions.NotFound(f"没有这个资源。No resource at /ogc/{rest}.")
