@@ -57,12 +57,10 @@ def _positive_int(params, name: str, *, most: int = BIGGEST_ID) -> int | None:
 
 def bbox_of(params) -> BBox | None:
     """The bbox as CRS84 (lon, lat) whatever `bbox-crs` it came in; 4 numbers, or 6 with heights (ignored)."""
+    in_crs = crs_of(params, "bbox-crs")  # checked even without a bbox, which it then does not change
     value = params.get("bbox")
     if value is None:
-        if "bbox-crs" in params:
-            raise BadParameter("bbox-crs", "给出 bbox 时才能用 bbox-crs。bbox-crs needs a bbox.")
         return None
-    in_crs = crs_of(params, "bbox-crs")
     try:
         numbers = [float(part) for part in value.split(",")]
     except ValueError:

@@ -298,7 +298,7 @@ BAD_QUERIES = [
     ({"bbox": "101.6,26.7,101.7,26.6"}, "bbox"),
     ({"bbox": "101.6,26.6,101.7,96"}, "bbox"),
     ({"bbox": "101.6,26.6,101.7,26.7", "bbox-crs": "EPSG:4326"}, "bbox-crs"),
-    ({"bbox-crs": EPSG4326}, "bbox-crs"),
+    ({"bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/3857"}, "bbox-crs"),
     ({"crs": "EPSG:4326"}, "crs"),
     ({"crs": "http://www.opengis.net/def/crs/EPSG/0/3857"}, "crs"),
     ({"datetime": "2026-12-01"}, "datetime"),
