@@ -46,13 +46,21 @@ def crs_of(params, name: str = "crs") -> crs_module.Crs:
     return crs_module.SUPPORTED[value]
 
 
-def _positive_int(params, name: str, *, most: int = BIGGEST_ID) -> int | None:
+def whole_number(text: str) -> int | None:
+    """Decimal digits as a number (anything beyond an id's range as BIGGEST_ID + 1); None for anything else."""
+    if not text.isascii() or not text.isdigit():
+        return None
+    return int(text) if len(text) <= 19 else BIGGEST_ID + 1
+
+
+def _positive_int(params, name: str, *, most: float = BIGGEST_ID) -> int | None:
     value = params.get(name)
     if value is None:
         return None
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= most:
+    number = whole_number(value)
+    if number is None or not 1 <= number <= most:
         raise BadParameter(name, "应为正整数。Must be a positive integer.")
-    return int(value)
+    return number
 
 
 def bbox_of(params) -> BBox | None:

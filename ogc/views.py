@@ -151,9 +151,9 @@ class ItemView(OgcView):
     def get(self, request, collection_id: str, feature_id: str):
         collection = self.collection_or_404(collection_id)
         crs = params.crs_of(request.query_params)
-        found = None
-        if feature_id.isascii() and feature_id.isdigit() and int(feature_id) <= params.BIGGEST_ID:
-            found = selectors.feature(collection, feature_id=int(feature_id), crs=crs)
+        number, found = params.whole_number(feature_id), None
+        if number is not None and number <= params.BIGGEST_ID:
+            found = selectors.feature(collection, feature_id=number, crs=crs)
         if found is None:
             raise exceptions.NotFound(f"该图层中没有这个要素。No feature {feature_id!r} in {collection.id!r}.")
         links = json.dumps(documents.item_links(documents.Urls(request), collection), ensure_ascii=False)

@@ -503,7 +503,7 @@ OGC = {
     "ogc/collections/<str:collection_id>/items": Endpoint(
         [
             Call(const(f"/ogc/collections/{name}/items"), LOGGED_IN, note=OGC_LAYER_NOTE)
-            for name in ("grids", "buildings")
+            for name in ("streets", "communities", "grids", "buildings", "units")
         ]
     ),
     "ogc/collections/<str:collection_id>/items/<str:feature_id>": Endpoint(
