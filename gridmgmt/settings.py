@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "maps",
     "audit",
     "gridmgmt",  # the login lockout's counters (gridmgmt/models.py)
+    "ogc",
 ]
 
 MIDDLEWARE = [

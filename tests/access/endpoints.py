@@ -492,6 +492,33 @@ ENDPOINTS: dict[str, Endpoint] = {
     "api/v1/public/grids": Endpoint([Call(const("/api/v1/public/grids"), PUBLIC)]),
 }
 
+# --- OGC API – Features: the registry layers for GIS desktops, read like /api/v1/{layer} -------------------------
+OGC_LAYER_NOTE = "geometry, codes, names, addresses: no people"
+OGC = {
+    "ogc/": Endpoint([Call(const("/ogc/"), LOGGED_IN)]),
+    "ogc/conformance": Endpoint([Call(const("/ogc/conformance"), LOGGED_IN)]),
+    "ogc/api": Endpoint([Call(const("/ogc/api"), LOGGED_IN)]),
+    "ogc/collections": Endpoint([Call(const("/ogc/collections"), LOGGED_IN)]),
+    "ogc/collections/<str:collection_id>": Endpoint([Call(const("/ogc/collections/buildings"), LOGGED_IN)]),
+    "ogc/collections/<str:collection_id>/items": Endpoint(
+        [
+            Call(const(f"/ogc/collections/{name}/items"), LOGGED_IN, note=OGC_LAYER_NOTE)
+            for name in ("streets", "communities", "grids", "buildings", "units")
+        ]
+    ),
+    "ogc/collections/<str:collection_id>/items/<str:feature_id>": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/ogc/collections/buildings/items/{w.buildings['W1N'].pk}",
+                LOGGED_IN,
+                note=OGC_LAYER_NOTE,
+            )
+        ]
+    ),
+    "ogc/(?P<rest>.+)$": Endpoint([Call(const("/ogc/nothing-here"), expect(404, anonymous=401))]),
+}
+ENDPOINTS.update(OGC)
+
 # /admin/ is Django's own: only staff get in; everyone else is sent to the admin login. The administrator's person
 # pages are checked for full ID numbers and phones like every other response.
 # --- the desk and the statistics ----------------------------------------------------------------------------------
