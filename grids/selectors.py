@@ -13,6 +13,7 @@ from grids.models import (
     District,
     Grid,
     Household,
+    RegistryChange,
     Residency,
     Role,
     Street,
@@ -242,3 +243,17 @@ def residents_visible_to(user) -> Q | None:
             return Q()
         return Q(footprint__intersects=staff.unit.jurisdiction)
     return None
+
+
+# --- 信息采集: change requests ----------------------------------------------------------------
+
+
+def registry_changes():
+    return RegistryChange.objects.select_related(
+        "building", "household", "person", "household_change", "decided_by", "decided_unit", "worker"
+    )
+
+
+def changes_of_worker(*, worker, limit: int = 200) -> list[RegistryChange]:
+    """The worker's own change requests, newest first."""
+    return list(registry_changes().filter(worker=worker).order_by("-received_at", "-id")[:limit])
