@@ -1,6 +1,10 @@
 """Writes to the registry."""
 
+from datetime import date
+
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from audit import services as audit
 from audit.models import AuditAction
@@ -60,6 +64,12 @@ CHANGE_FIELDS = {
     ChangeKind.PERSON_DECEASED: ((), ()),
 }
 CORRECTIONS = {ChangeKind.CORRECT_HOUSEHOLD, ChangeKind.CORRECT_PERSON}
+PERSON_KINDS = {
+    ChangeKind.ADD_PERSON,
+    ChangeKind.CORRECT_PERSON,
+    ChangeKind.PERSON_MOVED_OUT,
+    ChangeKind.PERSON_DECEASED,
+}
 ABOUT_A_PERSON = {ChangeKind.CORRECT_PERSON, ChangeKind.PERSON_MOVED_OUT, ChangeKind.PERSON_DECEASED}
 REMOVALS = {ChangeKind.PERSON_MOVED_OUT, ChangeKind.PERSON_DECEASED}
 
@@ -140,14 +150,17 @@ def _resolve_targets(*, worker, kind: str, building_id: int, household_id, perso
 
 
 def _check_person(*, proposed: dict, person: Person | None) -> None:
-    """Identity agrees with the ID number, and the ID number is no one else's."""
+    """What is proposed agrees with the ID number (a new ID number with the birth date and sex it will stand
+    beside), and the ID number is no one else's."""
     id_number = proposed.get("id_number")
-    if id_number is None and person is None:
+    check_birth = "birth_date" in proposed or id_number
+    check_sex = "sex" in proposed or id_number
+    if not (check_birth or check_sex):
         return
     errors = _identity_errors(
         id_number=id_number or pii.decrypt(person.id_number_cipher),
-        birth_date=proposed.get("birth_date") or (person.birth_date if person else None),
-        sex=proposed.get("sex") or (person.sex if person else ""),
+        birth_date=(proposed.get("birth_date") or person.birth_date) if check_birth else None,
+        sex=(proposed.get("sex") or person.sex) if check_sex else "",
     )
     if id_number:
         others = Person.objects.filter(id_number_digest=pii.digest(id_number))
@@ -270,3 +283,144 @@ def propose_change(
     return idempotency.create_once(
         model=RegistryChange, client_uuid=client_uuid, digest=digest, create=create, scope={"worker": worker}
     )
+
+
+def _plain_proposal(change: RegistryChange) -> dict:
+    """The proposal with its typed values and its ID number and phone decrypted, to apply or to check again."""
+    proposed = dict(change.proposed)
+    if "birth_date" in proposed:
+        proposed["birth_date"] = date.fromisoformat(proposed["birth_date"])
+    if "id_number" in proposed:
+        proposed["id_number"] = pii.decrypt(change.id_number_cipher)
+    if "phone" in proposed:
+        proposed["phone"] = pii.decrypt(change.phone_cipher) if change.phone_cipher else ""
+    return proposed
+
+
+def household_fields(household: Household) -> dict:
+    return {name: getattr(household, name) for name in HOUSEHOLD_FIELDS}
+
+
+def person_fields(person: Person) -> dict:
+    """A person's registry fields as the desk shows them: ID number and phone masked."""
+    shown = {name: getattr(person, name) for name in PERSON_PLAIN_FIELDS}
+    shown["birth_date"] = person.birth_date.isoformat()
+    return shown | {"id_number": person.id_number_masked, "phone": person.phone_masked}
+
+
+def _refuse_gone(what: str):
+    return ChangeRefused(f"要更正的{what}已不在登记中。The record this change is about no longer exists.", code="gone")
+
+
+def _apply_household(change: RegistryChange, proposed: dict) -> dict:
+    if change.kind == ChangeKind.ADD_HOUSEHOLD:
+        household = Household(building=change.building)
+    else:
+        household = Household.objects.select_for_update().filter(pk=change.household_id).first()
+        if household is None:
+            raise _refuse_gone("住户")
+    previous = {name: value for name, value in household_fields(household).items() if name in proposed}
+    for name, value in proposed.items():
+        setattr(household, name, value)
+    try:
+        with transaction.atomic():
+            household.save()
+    except IntegrityError:
+        raise ChangeRefused(
+            "该楼栋已有此住户（单元、楼层、房号相同）。This dwelling is already registered.", code="taken"
+        ) from None
+    change.household = household
+    return previous if change.kind == ChangeKind.CORRECT_HOUSEHOLD else {}
+
+
+def _household_joined(change: RegistryChange) -> Household:
+    if change.household_change_id is None:
+        if change.household is None:
+            raise _refuse_gone("住户")
+        return change.household
+    proposal = change.household_change
+    if proposal.state != ChangeState.APPROVED or proposal.household is None:
+        raise ChangeRefused(
+            "请先审核通过该人员所属的新增住户申请。Approve the request that adds the household first.",
+            code="household_pending",
+        )
+    return proposal.household
+
+
+def _apply_person(change: RegistryChange, proposed: dict) -> dict:
+    if change.kind == ChangeKind.ADD_PERSON:
+        person, previous = Person(household=_household_joined(change)), {}
+    else:
+        person = Person.objects.select_for_update().filter(pk=change.person_id).first()
+        if person is None:
+            raise _refuse_gone("人员")
+        previous = person_fields(person)
+    if change.kind in REMOVALS:
+        person.delete()
+        change.person = None
+        return previous
+    try:
+        _check_person(proposed=proposed, person=person if person.pk else None)
+    except InvalidChange as invalid:
+        messages = [message for field in invalid.errors["proposed"].values() for message in field]
+        raise ChangeRefused(" ".join(messages), code="invalid_now") from None
+    for name in PERSON_PLAIN_FIELDS:
+        if name in proposed:
+            setattr(person, name, proposed[name])
+    set_person_contact(person=person, id_number=proposed.get("id_number"), phone=proposed.get("phone"))
+    try:
+        with transaction.atomic():
+            person.save()
+    except IntegrityError:
+        raise ChangeRefused("该身份证号已登记。This ID number is already registered.", code="taken") from None
+    change.person, change.household_id = person, person.household_id
+    return {name: value for name, value in previous.items() if name in proposed}
+
+
+def decide_change(*, change_id: int, actor, approve: bool, note: str = "", address: str = "") -> RegistryChange:
+    """Approve (apply to the registry) or reject a pending change request, once: the row lock makes a second,
+    concurrent decision wait and then find it decided. The caller has checked that `actor` may decide it."""
+    note = note.strip()
+    if not approve and not note:
+        raise InvalidChange({"note": ["驳回时请说明理由。Give the reason for a rejection."]})
+    with transaction.atomic():
+        change = RegistryChange.objects.select_for_update().filter(pk=change_id).first()
+        if change is None:
+            raise ChangeRefused("没有这项采集申请。No such request.", code="gone")
+        if change.state != ChangeState.PENDING:
+            who = change.decided_by.get_full_name() or change.decided_by.get_username() if change.decided_by else ""
+            raise ChangeRefused(
+                f"该申请已由 {who} 于 {timezone.localtime(change.decided_at):%Y-%m-%d %H:%M} "
+                f"{change.get_state_display()}。This request was already decided ({change.state}).",
+                code="decided",
+            )
+        subject = change.person_id if change.kind in PERSON_KINDS else change.household_id
+        if approve:
+            proposed = _plain_proposal(change)
+            apply = _apply_person if change.kind in PERSON_KINDS else _apply_household
+            change.previous = apply(change, proposed)
+        staff = getattr(actor, "staff", None)
+        change.state = ChangeState.APPROVED if approve else ChangeState.REJECTED
+        change.decided_by, change.decided_unit = actor, staff.unit if staff is not None else None
+        change.decided_at, change.decision_note = timezone.now(), note
+        change.save()
+        if approve:
+            if change.kind in PERSON_KINDS:
+                target = f"grids.person:{change.person_id or subject}"
+            else:
+                target = f"grids.household:{change.household_id}"
+            audit.record(
+                action=AuditAction.ADMIN_CHANGE,
+                actor=actor.get_username(),
+                target=target,
+                address=address,
+                detail={
+                    "registry_change": change.pk,
+                    "kind": change.kind,
+                    "worker": change.worker.get_username(),
+                    "fields": sorted(change.proposed),
+                    "previous": change.previous,
+                    "proposed": change.proposed,
+                },
+            )
+    return change
