@@ -21,7 +21,7 @@ from grids.models import CareTag, ChangeState, HouseholdType, RegistryChange, Re
 from maps.roles import home_for, role_of
 
 FIELD_LABELS = {
-    "unit_no": gettext_lazy("单元"),
+    "unit_no": gettext_lazy("单元号"),
     "floor": gettext_lazy("楼层"),
     "room": gettext_lazy("房号"),
     "type": gettext_lazy("住户类型"),

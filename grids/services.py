@@ -63,6 +63,15 @@ CHANGE_FIELDS = {
     ChangeKind.PERSON_MOVED_OUT: ((), ()),
     ChangeKind.PERSON_DECEASED: ((), ()),
 }
+# The records each kind may name besides the building (a person's household is the person's own).
+NAMES = {
+    ChangeKind.ADD_HOUSEHOLD: (),
+    ChangeKind.CORRECT_HOUSEHOLD: ("household",),
+    ChangeKind.ADD_PERSON: ("household", "household_change"),
+    ChangeKind.CORRECT_PERSON: ("person",),
+    ChangeKind.PERSON_MOVED_OUT: ("person",),
+    ChangeKind.PERSON_DECEASED: ("person",),
+}
 CORRECTIONS = {ChangeKind.CORRECT_HOUSEHOLD, ChangeKind.CORRECT_PERSON}
 PERSON_KINDS = {
     ChangeKind.ADD_PERSON,
@@ -119,6 +128,9 @@ def _identity_errors(*, id_number: str, birth_date, sex: str) -> dict[str, list[
 
 def _resolve_targets(*, worker, kind: str, building_id: int, household_id, person_id, household_change_uuid) -> dict:
     """The building (in the worker's grids) and the records the change names (in that building)."""
+    named = {"household": household_id, "person": person_id, "household_change": household_change_uuid}
+    if extra := [name for name, value in named.items() if value is not None and name not in NAMES[kind]]:
+        raise InvalidChange({name: ["此类变更不需要该项。Not part of this kind of change."] for name in extra})
     building = Building.objects.filter(pk=building_id, grid__in=worker.staff.grids.all()).first()
     if building is None:
         raise InvalidChange({"building": ["该楼栋不存在或不在您的网格内。The building is not in your grids."]})
@@ -130,6 +142,8 @@ def _resolve_targets(*, worker, kind: str, building_id: int, household_id, perso
         if person is None:
             raise InvalidChange({"person": ["该人员不在此楼栋。This person is not registered in the building."]})
         targets |= {"person": person, "household": person.household}
+    elif kind == ChangeKind.ADD_PERSON and household_id is not None and household_change_uuid is not None:
+        raise InvalidChange({"household_change": ["请只指明一个住户。Name household or household_change, not both."]})
     elif kind == ChangeKind.CORRECT_HOUSEHOLD or (kind == ChangeKind.ADD_PERSON and household_change_uuid is None):
         if household_id is None:
             raise InvalidChange({"household": ["请指明住户。Name the household."]})

@@ -232,3 +232,27 @@ def test_two_dispatchers_approving_at_once_apply_it_once(geo, reference_data):
     assert AuditEntry.objects.filter(action=AuditAction.ADMIN_CHANGE).count() == 1
     assert sorted("已通过，登记信息已更新" in page for page in pages) == [False, True]
     assert any("已由" in page for page in pages)
+
+
+def test_the_queue_reads_in_english_after_the_language_switch(geo, place):
+    propose(place)
+    client = browser(dispatcher(geo.committees["W1"]))
+    client.post("/i18n/setlang/", {"language": "en", "next": URL})
+    html = client.get(URL).content.decode()
+    for english in ("Registry requests", "Add person", "Approve", "Reject", "Birth date", "Floating", "Pending"):
+        assert english in html, english
+    assert "新增人员" not in html and "通过" not in html
+
+
+def test_the_admin_site_lists_requests_read_only_and_masked(geo, place):
+    change = propose(place)
+    admin = person(Role.ADMIN, username="root")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client = browser(admin)
+    assert "新增人员" in client.get("/admin/grids/registrychange/").content.decode()
+    page = client.get(f"/admin/grids/registrychange/{change.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200 and pii.mask_id_number(NEW_ID) in html
+    assert NEW_ID not in html and NEW_PHONE not in html and change.id_number_cipher not in html
+    assert client.get("/admin/grids/registrychange/add/").status_code == 403

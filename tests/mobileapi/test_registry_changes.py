@@ -143,6 +143,10 @@ def test_a_correction_must_name_a_record_of_that_building(worker, household, bui
     assert list(errors_of(worker.post(URL, wrong_household, format="json"))) == ["household"]
     moved_out = base | {"kind": "person_moved_out", "person": stranger.pk}
     assert list(errors_of(worker.post(URL, moved_out, format="json"))) == ["person"]
+    person_for_household = no_household | {"household": household.pk, "person": person.pk}
+    assert list(errors_of(worker.post(URL, person_for_household, format="json"))) == ["person"]
+    household_for_person = no_target | {"person": person.pk, "household": household.pk}
+    assert list(errors_of(worker.post(URL, household_for_person, format="json"))) == ["household"]
     nothing_new = base | {"kind": "correct_person", "person": person.pk, "proposed": {}}
     assert list(errors_of(worker.post(URL, nothing_new, format="json"))["proposed"]) == ["non_field_errors"]
     assert not RegistryChange.objects.exists()
