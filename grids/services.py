@@ -4,6 +4,7 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from audit import services as audit
@@ -353,6 +354,11 @@ def _household_joined(change: RegistryChange) -> Household:
             raise _refuse_gone("住户")
         return change.household
     proposal = change.household_change
+    if proposal.state == ChangeState.REJECTED:
+        raise ChangeRefused(
+            "该人员所属的新增住户申请已被驳回。The request adding the household was rejected.",
+            code="household_rejected",
+        )
     if proposal.state != ChangeState.APPROVED or proposal.household is None:
         raise ChangeRefused(
             "请先审核通过该人员所属的新增住户申请。Approve the request that adds the household first.",
@@ -371,6 +377,8 @@ def _apply_person(change: RegistryChange, proposed: dict) -> dict:
         previous = person_fields(person)
     if change.kind in REMOVALS:
         person.delete()
+        # The household's summary (its head count) changed: handheld packages fetched `since` must resend it.
+        Household.objects.filter(pk=person.household_id).update(updated_at=Now())
         change.person = None
         return previous
     try:

@@ -1,6 +1,7 @@
 """The desk's queue of registry change requests (/desk/registry/): who sees which, approval applies a request to
 the registry once (encrypted, masked, audited), rejection changes nothing."""
 
+import json
 import re
 import threading
 import uuid
@@ -9,11 +10,13 @@ from datetime import datetime
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditAction, AuditEntry
 from grids import pii, services
 from grids.models import ChangeKind, ChangeState, Household, Person, RegistryChange, Role
+from mobileapi.selectors import grid_package
 from tests.cases.helpers import dispatcher, person
 from tests.factories import BuildingFactory, HouseholdFactory, PersonFactory, fake_id_number, square
 
@@ -52,6 +55,7 @@ def propose(place, kind=ChangeKind.ADD_PERSON, **fields):
             "residency": "floating",
             "care_tags": ["veteran"],
         }
+    if kind == ChangeKind.ADD_PERSON and "household_change" not in fields:
         fields.setdefault("household", place["household"].pk)
     change, _ = services.propose_change(
         worker=place["worker"],
@@ -173,7 +177,10 @@ def test_a_correction_keeps_what_it_replaced_and_a_removal_deletes_the_person(ge
     assert correction.previous == {"name": "张三", "phone": "138****0001"}
 
     moved = propose(place, ChangeKind.PERSON_MOVED_OUT, person=resident.pk, note="搬往外地")
+    before = timezone.now()
     decide(desk, moved)
+    since = json.loads(grid_package(grid_id=geo.grids["W1"].pk, since=before))["households"]
+    assert [(h["id"], h["people"]) for h in since] == [(place["household"].pk, 0)]
     assert not Person.objects.filter(pk=resident.pk).exists()
     moved.refresh_from_db()
     assert moved.state == ChangeState.APPROVED and moved.person is None
@@ -194,6 +201,14 @@ def test_a_person_of_a_proposed_household_waits_for_the_household(geo, place):
     decide(desk, newcomer)
     household = Household.objects.get(building=place["building"], unit_no="2", floor=5, room="502")
     assert [p.name for p in household.people.all()] == ["李娟"]
+
+    refused = propose(place, ChangeKind.ADD_HOUSEHOLD, proposed={"floor": 6, "room": "601"})
+    other = {"name": "王芳", "sex": "F", "birth_date": datetime(1990, 2, 15).date(), "residency": "registered",
+             "id_number": fake_id_number(126, birth="19900215")}  # fmt: skip
+    waiting = propose(place, household_change=refused.client_uuid, proposed=other)
+    decide(desk, refused, "reject", note="无此房号")
+    assert "已被驳回" in decide(desk, waiting).content.decode()
+    assert RegistryChange.objects.get(pk=waiting.pk).state == ChangeState.PENDING
 
 
 def test_an_id_number_registered_meanwhile_refuses_the_approval(geo, place):
