@@ -82,9 +82,10 @@ class MeView(APIView):
         return Response(WorkerSerializer(selectors.worker_profile(user=request.user)).data)
 
 
-def conflict_response(existing, message: str) -> Response:
+def conflict_response(existing, message: str, **about) -> Response:
+    """409 naming the record the client UUID was first used for (its id, and what `about` adds)."""
     return Response(
-        {"detail": message, "code": "client_uuid_conflict", "existing": {"id": existing.pk}},
+        {"detail": message, "code": "client_uuid_conflict", "existing": {"id": existing.pk, **about}},
         status=status.HTTP_409_CONFLICT,
     )
 
@@ -289,18 +290,12 @@ class RegistryChangesView(APIView):
             change, created = services.submit_registry_change(worker=request.user, **data.validated_data)
         except idempotency.ReplayConflict as conflict:
             existing = conflict.existing
-            return Response(
-                {
-                    "detail": "该 client_uuid 已用于内容不同的另一项采集申请。client_uuid used for another request.",
-                    "code": "client_uuid_conflict",
-                    "existing": {
-                        "id": existing.pk,
-                        "client_uuid": str(existing.client_uuid),
-                        "kind": existing.kind,
-                        "state": existing.state,
-                    },
-                },
-                status=status.HTTP_409_CONFLICT,
+            return conflict_response(
+                existing,
+                "该 client_uuid 已用于内容不同的另一项采集申请。client_uuid used for another request.",
+                client_uuid=str(existing.client_uuid),
+                kind=existing.kind,
+                state=existing.state,
             )
         change = registry_selectors.registry_changes().get(pk=change.pk)
         body = RegistryChangeSerializer(change).data

@@ -1,4 +1,5 @@
-"""English for the grids catalogue (the desk's registry queue and the registry's choice labels):
+"""English for the grids catalogue (the desk's registry queue and the registry's choice labels not already in the
+maps catalogue, whose English serves every page):
 `python grids/locale/translations.py` fills en/LC_MESSAGES/django.po (made by `cd grids && manage.py makemessages
 -l en`) with these strings; then `msgfmt` (or `manage.py compilemessages`) makes the .mo. Strings not listed stay
 Chinese (or come from another app's catalogue)."""
@@ -9,7 +10,6 @@ from pathlib import Path
 EN = {
     # The registry queue at /desk/registry/
     "信息采集审核": "Registry requests",
-    "网格化管理系统": "Grid Management System",
     "全部辖区": "All areas",
     "申请": "Requests",
     "待审核": "Pending",
@@ -17,14 +17,9 @@ EN = {
     "已通过": "Approved",
     "已驳回": "Rejected",
     "所在楼栋": "Building",
-    "住户": "Household",
-    "人员": "Person",
-    "网格员": "Grid worker",
     "%(unit)s 单元": "unit %(unit)s",
     "%(floor)s 层": "floor %(floor)s",
     "新增住户申请": "Request adding the household",
-    "采集时间": "Taken down",
-    "接收时间": "Received",
     "采集说明": "Worker's note",
     "项目": "Field",
     "原值": "Now",
@@ -41,17 +36,10 @@ EN = {
     "已驳回，登记信息未变": "Rejected; the registry is unchanged",
     # Fields of a request
     "单元号": "Unit",
-    "楼层": "Floor",
-    "房号": "Room",
     "住户类型": "Household type",
-    "姓名": "Name",
-    "性别": "Sex",
     "出生日期": "Birth date",
-    "身份证号": "ID number",
-    "电话": "Phone",
     "与户主关系": "Relation to head",
     "人口类型": "Residency",
-    "关爱标签": "Care tags",
     # Kinds of request
     "新增住户": "Add household",
     "更正住户": "Correct household",
@@ -64,22 +52,6 @@ EN = {
     "集体户": "Collective",
     "出租户": "Rented",
     "空置": "Vacant",
-    "男": "M",
-    "女": "F",
-    "户籍人口": "Registered",
-    "流动人口": "Floating",
-    "独居老人": "Elderly living alone",
-    "空巢老人": "Empty-nest elderly",
-    "留守儿童": "Left-behind child",
-    "残疾人": "Disabled",
-    "低保对象": "Subsistence allowance",
-    "特困人员": "Extreme poverty",
-    "社区矫正对象": "Community correction",
-    "刑满释放人员": "Released prisoner",
-    "吸毒人员": "Drug user",
-    "严重精神障碍患者": "Severe mental disorder",
-    "重点青少年": "Youth at risk",
-    "退役军人": "Veteran",
 }
 
 
