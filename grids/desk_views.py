@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from grids import selectors, services
-from grids.models import CareTag, ChangeState, HouseholdType, RegistryChange, Residency, Role, Sex
+from grids.models import CareTag, ChangeKind, ChangeState, HouseholdType, RegistryChange, Residency, Role, Sex
 from maps.roles import home_for, role_of
 
 FIELD_LABELS = {
@@ -55,7 +55,7 @@ def change_lines(change: RegistryChange) -> list[dict]:
         current = change.previous
     elif change.person is not None:
         current = services.person_fields(change.person)
-    elif change.household is not None and change.kind == "correct_household":
+    elif change.household is not None and change.kind == ChangeKind.CORRECT_HOUSEHOLD:
         current = services.household_fields(change.household)
     else:
         current = {}

@@ -52,7 +52,8 @@ def reveal_person(*, person: Person, actor, fields: list[str], reason: str, addr
 
 # --- 信息采集: change requests from the field, decided at the desk ---------------------------
 
-HOUSEHOLD_FIELDS = ("unit_no", "floor", "room", "type")
+DWELLING = ("unit_no", "floor", "room")
+HOUSEHOLD_FIELDS = (*DWELLING, "type")
 PERSON_FIELDS = ("name", "sex", "birth_date", "id_number", "phone", "relation", "residency", "care_tags")
 PERSON_PLAIN_FIELDS = tuple(name for name in PERSON_FIELDS if name not in pii.PROTECTED_FIELDS)
 # What each kind may propose and must propose.
@@ -82,6 +83,8 @@ PERSON_KINDS = {
 }
 ABOUT_A_PERSON = {ChangeKind.CORRECT_PERSON, ChangeKind.PERSON_MOVED_OUT, ChangeKind.PERSON_DECEASED}
 REMOVALS = {ChangeKind.PERSON_MOVED_OUT, ChangeKind.PERSON_DECEASED}
+DWELLING_TAKEN = "该楼栋已有此住户（单元、楼层、房号相同）。This dwelling is already registered."
+ID_NUMBER_TAKEN = "该身份证号已登记。This ID number is already registered."
 
 
 class InvalidChange(Exception):
@@ -182,13 +185,13 @@ def _check_person(*, proposed: dict, person: Person | None) -> None:
         if person is not None:
             others = others.exclude(pk=person.pk)
         if others.exists():
-            errors["id_number"] = ["该身份证号已登记。This ID number is already registered."]
+            errors["id_number"] = [ID_NUMBER_TAKEN]
     if errors:
         raise InvalidChange({"proposed": errors})
 
 
 def _check_dwelling(*, building: Building, proposed: dict, household: Household | None) -> None:
-    dwelling = {name: proposed.get(name, getattr(household, name, "")) for name in ("unit_no", "floor", "room")}
+    dwelling = {name: proposed.get(name, getattr(household, name, "")) for name in DWELLING}
     errors = {}
     if dwelling["floor"] is not None and not -5 <= dwelling["floor"] <= building.floors:
         errors["floor"] = [f"楼层应在 -5 至 {building.floors} 之间。The floor must be -5 to {building.floors}."]
@@ -196,7 +199,7 @@ def _check_dwelling(*, building: Building, proposed: dict, household: Household 
     if household is not None:
         taken = taken.exclude(pk=household.pk)
     if taken.exists():
-        errors["room"] = ["该楼栋已有此住户（单元、楼层、房号相同）。This dwelling is already registered."]
+        errors["room"] = [DWELLING_TAKEN]
     if errors:
         raise InvalidChange({"proposed": errors})
 
@@ -278,11 +281,7 @@ def propose_change(
         )
         if kind in (ChangeKind.ADD_PERSON, ChangeKind.CORRECT_PERSON):
             _check_person(proposed=proposed, person=targets["person"])
-        if kind in (ChangeKind.ADD_HOUSEHOLD, ChangeKind.CORRECT_HOUSEHOLD) and proposed.keys() & {
-            "unit_no",
-            "floor",
-            "room",
-        }:
+        if kind in (ChangeKind.ADD_HOUSEHOLD, ChangeKind.CORRECT_HOUSEHOLD) and proposed.keys() & set(DWELLING):
             _check_dwelling(building=targets["building"], proposed=proposed, household=targets["household"])
         return RegistryChange.objects.create(
             client_uuid=client_uuid,
@@ -341,9 +340,7 @@ def _apply_household(change: RegistryChange, proposed: dict) -> dict:
         with transaction.atomic():
             household.save()
     except IntegrityError:
-        raise ChangeRefused(
-            "该楼栋已有此住户（单元、楼层、房号相同）。This dwelling is already registered.", code="taken"
-        ) from None
+        raise ChangeRefused(DWELLING_TAKEN, code="taken") from None
     change.household = household
     return previous if change.kind == ChangeKind.CORRECT_HOUSEHOLD else {}
 
@@ -394,7 +391,7 @@ def _apply_person(change: RegistryChange, proposed: dict) -> dict:
         with transaction.atomic():
             person.save()
     except IntegrityError:
-        raise ChangeRefused("该身份证号已登记。This ID number is already registered.", code="taken") from None
+        raise ChangeRefused(ID_NUMBER_TAKEN, code="taken") from None
     change.person, change.household_id = person, person.household_id
     return {name: value for name, value in previous.items() if name in proposed}
 
@@ -416,7 +413,7 @@ def decide_change(*, change_id: int, actor, approve: bool, note: str = "", addre
                 f"{change.get_state_display()}。This request was already decided ({change.state}).",
                 code="decided",
             )
-        subject = change.person_id if change.kind in PERSON_KINDS else change.household_id
+        person_before = change.person_id  # gone after a removal, still named in the audit entry
         if approve:
             proposed = _plain_proposal(change)
             apply = _apply_person if change.kind in PERSON_KINDS else _apply_household
@@ -428,7 +425,7 @@ def decide_change(*, change_id: int, actor, approve: bool, note: str = "", addre
         change.save()
         if approve:
             if change.kind in PERSON_KINDS:
-                target = f"grids.person:{change.person_id or subject}"
+                target = f"grids.person:{change.person_id or person_before}"
             else:
                 target = f"grids.household:{change.household_id}"
             audit.record(
