@@ -4,6 +4,7 @@ Geometry is stored in EPSG:4326; tiles and hexagons are made in EPSG:3857 in SQL
 first with `&&` on the 4326 column so the GiST indexes do the work.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -283,6 +284,31 @@ WEB_MERCATOR_M_PER_PX_Z0 = 156543.03392804097
 def hex_size_for_zoom(zoom: int) -> float:
     """Edge length in EPSG:3857 units of a hexagon about HEX_PIXELS on screen at `zoom`."""
     return HEX_PIXELS * WEB_MERCATOR_M_PER_PX_Z0 / (2**zoom)
+
+
+WEB_MERCATOR_MAX_LAT = 85.05112878
+EARTH_RADIUS_M = 6378137.0
+
+
+def hex_bins_needed(*, bbox: BBox, zoom: int) -> int:
+    """About how many hexagons ST_HexagonGrid generates over `bbox` at `zoom`: its columns (1.5 edges apart) times
+    its rows (√3 edges high) over the bbox in EPSG:3857."""
+    size = hex_size_for_zoom(zoom)
+    width = EARTH_RADIUS_M * math.radians(bbox[2] - bbox[0])
+    height = EARTH_RADIUS_M * (_mercator_y(bbox[3]) - _mercator_y(bbox[1]))
+    return (math.ceil(width / (1.5 * size)) + 1) * (math.ceil(height / (math.sqrt(3) * size)) + 1)
+
+
+def hex_bins_area_km2(*, bbox: BBox, zoom: int, bins: int) -> float:
+    """The ground area `bins` hexagons of `zoom` cover at the bbox's latitude (EPSG:3857 shrinks by cos² there)."""
+    size = hex_size_for_zoom(zoom)
+    scale = math.cos(math.radians((bbox[1] + bbox[3]) / 2)) ** 2
+    return bins * 1.5 * math.sqrt(3) * size**2 * scale / 1e6
+
+
+def _mercator_y(lat: float) -> float:
+    lat = max(-WEB_MERCATOR_MAX_LAT, min(WEB_MERCATOR_MAX_LAT, lat))
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
 
 HEX_SQL = """
