@@ -53,6 +53,18 @@ DATABASES = {
 # A database that is down must answer quickly, not hang each request.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
 
+# Database limits of every web request (gridmgmt/dblimits.py, docs/security.md); management commands run without
+# them, named export jobs with the longer DB_EXPORT_LIMITS for their own transaction.
+DB_WEB_LIMITS = {
+    "statement_timeout": os.environ.get("DB_STATEMENT_TIMEOUT", "5s"),
+    "temp_file_limit": os.environ.get("DB_TEMP_FILE_LIMIT", "256MB"),
+    "idle_in_transaction_session_timeout": os.environ.get("DB_IDLE_IN_TRANSACTION_TIMEOUT", "30s"),
+}
+DB_EXPORT_LIMITS = {
+    "statement_timeout": os.environ.get("DB_EXPORT_STATEMENT_TIMEOUT", "5min"),
+    "idle_in_transaction_session_timeout": os.environ.get("DB_EXPORT_IDLE_TIMEOUT", "5min"),
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
