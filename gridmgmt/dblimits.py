@@ -8,6 +8,7 @@ cancelled in the server, so the connection serves the next request.
 """
 
 import logging
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import connection as default_connection
@@ -71,3 +72,32 @@ def allow_export_job(connection=default_connection) -> None:
 def stopped_by_limit(error: BaseException) -> bool:
     """Whether a database error is a statement stopped by statement_timeout or temp_file_limit."""
     return getattr(error.__cause__, "pgcode", None) in STOPPED_BY_LIMIT
+
+
+# --- Heavy requests: a few at a time across every process -------------------------------------------------------
+
+HEAVY_LOCK_KEY = 0x67726964  # the first key of the advisory locks that count heavy requests
+
+
+class Busy(Exception):
+    """Every heavy-request slot is taken; the request is refused rather than queued behind the others."""
+
+
+@contextmanager
+def heavy_request():
+    """Hold one of HEAVY_REQUESTS_AT_ONCE slots (PostgreSQL advisory locks, so shared by every worker process, and
+    freed with the session if it dies) while a request runs its expensive statement; Busy when none is free.
+    The rest of the service keeps its share of the CPUs however many heavy requests arrive."""
+    with default_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT slot FROM generate_series(0, %s - 1) AS slot WHERE pg_try_advisory_lock(%s, slot) LIMIT 1",
+            [settings.HEAVY_REQUESTS_AT_ONCE, HEAVY_LOCK_KEY],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Busy
+    try:
+        yield
+    finally:
+        with default_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [HEAVY_LOCK_KEY, row[0]])

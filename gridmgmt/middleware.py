@@ -36,6 +36,21 @@ def database_unavailable_response(error: BaseException | None = None) -> JsonRes
     return response
 
 
+def busy_response() -> JsonResponse:
+    """503 JSON for a heavy request refused because as many as allowed are running (gridmgmt/dblimits.py)."""
+    at_once = settings.HEAVY_REQUESTS_AT_ONCE
+    response = JsonResponse(
+        {
+            "detail": f"同时进行的大查询已达上限（{at_once} 个），请稍后重试。"
+            f"As many heavy requests as allowed ({at_once}) are running; retry in a moment.",
+            "code": "busy",
+        },
+        status=503,
+    )
+    response["Retry-After"] = "2"
+    return response
+
+
 class DatabaseUnavailableMiddleware:
     """Answer 503 JSON, not a 500 page, while PostgreSQL cannot be reached."""
 

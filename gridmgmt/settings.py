@@ -64,6 +64,8 @@ DB_EXPORT_LIMITS = {
     "statement_timeout": os.environ.get("DB_EXPORT_STATEMENT_TIMEOUT", "5min"),
     "idle_in_transaction_session_timeout": os.environ.get("DB_EXPORT_IDLE_TIMEOUT", "5min"),
 }
+# Heavy requests (heat bins and their export) running at once across all processes; more are refused with a 503.
+HEAVY_REQUESTS_AT_ONCE = int(os.environ.get("HEAVY_REQUESTS_AT_ONCE", max(1, (os.cpu_count() or 2) // 2)))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

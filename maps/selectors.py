@@ -319,12 +319,14 @@ HEX_SQL = """
     ),
     -- Each case in view in exactly one hexagon (even on a shared edge). Per hexagon (LATERAL), the && on its
     -- 4326 box lets the GiST index on cases_case.point find the candidates; the exact test is made in EPSG:3857.
+    -- OFFSET 0 keeps it a probe per hexagon: joined flat, the planner may test every case against every hexagon.
     binned AS (
         SELECT DISTINCT ON (k.id) k.id, hex.i, hex.j
         FROM env, hex, LATERAL (
             SELECT c.id FROM cases_case c
             WHERE c.point && hex.g4326 AND ST_Intersects(hex.geom, ST_Transform(c.point, 3857))
               AND ST_Intersects(c.point, env.g4326) AND {case_where}
+            OFFSET 0
         ) k
         ORDER BY k.id, hex.i, hex.j
     ),

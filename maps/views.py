@@ -1,6 +1,7 @@
 """Pages (login, command/community map, dashboard, public page) and the small APIs behind them."""
 
 import csv
+import functools
 import io
 import json
 from datetime import date, timedelta
@@ -22,7 +23,8 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gridmgmt import limits
+from gridmgmt import dblimits, limits
+from gridmgmt.middleware import busy_response
 from grids.coords import wgs84_to_gcj02
 from grids.models import CareTag, Role, Street, UnitType
 from grids.serializers import BBoxField, sensible_date
@@ -356,6 +358,20 @@ class SeesDashboard(BasePermission):
         return roles.may_open(request.user, "dashboard")
 
 
+def heavy(method):
+    """Run a view method in one of the few heavy-request slots (gridmgmt/dblimits.py); 503 when none is free."""
+
+    @functools.wraps(method)
+    def wrapped(*args, **kwargs):
+        try:
+            with dblimits.heavy_request():
+                return method(*args, **kwargs)
+        except dblimits.Busy:
+            return busy_response()
+
+    return wrapped
+
+
 class HexBinsQuery(CaseFilterQuery):
     in_bbox = BBoxField()
     zoom = serializers.IntegerField(min_value=3, max_value=20)
@@ -389,6 +405,7 @@ class HexBinsView(APIView):
     permission_classes = [SeesDashboard]
 
     @extend_schema(parameters=[HexBinsQuery], responses={200: OpenApiTypes.OBJECT})
+    @heavy
     def get(self, request):
         query = _validated(HexBinsQuery, request.query_params)
         features = selectors.hex_bins(
@@ -459,6 +476,7 @@ class DashboardExportView(APIView):
     permission_classes = [SeesDashboard]
 
     @extend_schema(parameters=[HexBinsQuery], responses={(200, "text/csv"): bytes})
+    @heavy
     def get(self, request, fmt: str):
         query = _validated(HexBinsQuery, request.query_params)
         rows = export_rows({**query, **manager_region(request.user)})
