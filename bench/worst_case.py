@@ -79,10 +79,12 @@ def commit() -> str:
 
 
 class Server:
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, slots: int | None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "HTTPS": "0"}
+        if slots:
+            env["HEAVY_REQUESTS_AT_ONCE"] = str(slots)
         command = [
             str(BASE_DIR / ".venv/bin/gunicorn"), "gridmgmt.wsgi", "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(WORKERS), "--threads", str(THREADS), "--timeout", "120",
@@ -130,6 +132,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=20, help="length of each measured run (default 20)")
     parser.add_argument("--heavy", type=int, default=12, help="concurrent worst-case clients (default 12)")
     parser.add_argument("--database-url", default=None, help="default: DATABASE_URL or .env")
+    parser.add_argument(
+        "--slots", type=int, default=None, help="HEAVY_REQUESTS_AT_ONCE for the server (default: its own)"
+    )
     args = parser.parse_args(argv)
 
     from dotenv import load_dotenv
@@ -149,7 +154,7 @@ def main(argv=None) -> int:
         cases, people = cursor.fetchone()
     connection.close()
 
-    server = Server(url)
+    server = Server(url, slots=args.slots)
     try:
         if not wait_for(server.up, 60):
             print("the server did not come up", file=sys.stderr)
@@ -200,9 +205,11 @@ def main(argv=None) -> int:
         return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
 
     lines = [
-        f"worst-case load, commit {commit()}, {time.strftime('%Y-%m-%d %H:%M %Z')}, {os.cpu_count()} CPUs",
+        f"worst-case load, commit {commit()}, {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, "
+        f"{os.cpu_count()} CPUs",
         f"database: {connection.settings_dict['NAME']} ({cases:,} cases, {people:,} people); "
-        f"gunicorn {WORKERS} workers × {THREADS} threads; runs of {args.seconds:.0f} s",
+        f"gunicorn {WORKERS} workers × {THREADS} threads, {args.slots or settings.HEAVY_REQUESTS_AT_ONCE} heavy "
+        f"request(s) at once; runs of {args.seconds:.0f} s",
         f"worst case: GET /api/v1/dashboard/hexbins, district bbox at zoom {zoom} (~{bins:,} bins of the "
         f"{HEX_BINS_PER_REQUEST:,} allowed), per_1000, longest date window; alone p50 {ms(percentile(single, 0.5))}",
         "",
