@@ -33,11 +33,16 @@ EXPORT_SQL = """
 STOPPED_BY_LIMIT = {"57014", "53400"}
 
 
+_warned = False
+
+
 def apply(connection) -> None:
     """Put the web limits on this open connection (for the rest of its session)."""
+    global _warned
     with connection.connection.cursor() as cursor:
         cursor.execute(SESSION_SQL, settings.DB_WEB_LIMITS)
-        if cursor.fetchone()[2] is None:
+        if cursor.fetchone()[2] is None and not _warned:
+            _warned = True  # once per process, not per connection
             logger.warning("temp_file_limit not set: the database role may not set it (see docs/security.md)")
 
 
