@@ -70,6 +70,20 @@ DATABASES = {
 # A database that is down must answer quickly, not hang each request.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
 
+# Database limits of every web request (gridmgmt/dblimits.py, docs/security.md); management commands run without
+# them, named export jobs with the longer DB_EXPORT_LIMITS for their own transaction.
+DB_WEB_LIMITS = {
+    "statement_timeout": os.environ.get("DB_STATEMENT_TIMEOUT", "5s"),
+    "temp_file_limit": os.environ.get("DB_TEMP_FILE_LIMIT", "256MB"),
+    "idle_in_transaction_session_timeout": os.environ.get("DB_IDLE_IN_TRANSACTION_TIMEOUT", "30s"),
+}
+DB_EXPORT_LIMITS = {
+    "statement_timeout": os.environ.get("DB_EXPORT_STATEMENT_TIMEOUT", "5min"),
+    "idle_in_transaction_session_timeout": os.environ.get("DB_EXPORT_IDLE_TIMEOUT", "5min"),
+}
+# Heavy requests (heat bins and their export) running at once across all processes; more are refused with a 503.
+HEAVY_REQUESTS_AT_ONCE = int(os.environ.get("HEAVY_REQUESTS_AT_ONCE", max(1, (os.cpu_count() or 2) // 2)))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -271,6 +271,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "api/v1/export/<slug:layer>.<slug:fmt>": Endpoint(
         [
             Call(const("/api/v1/export/persons.csv"), expect(403, anonymous=401, admin=200), note="masked only"),
+            Call(const("/api/v1/export/households.csv"), expect(403, anonymous=401, admin=200), note="no flats"),
             Call(
                 const("/api/v1/export/cases.xlsx"),
                 EXPORTERS,

@@ -44,6 +44,9 @@
       if (legend) map.removeControl(legend);
       legend = G.legend(map, key === "count" ? t("count") : t("per_1000"), max || 1).addTo(map);
       document.documentElement.setAttribute("data-hexagons", String(data.features.length));
+    }, function (error) {
+      // 503: the server runs as many heat-bin requests as it allows; ask again when it says to, if still current.
+      if (error.status === 503 && mine === seq) setTimeout(function () { if (mine === seq) loadHexes(); }, 2000);
     });
   }
 
