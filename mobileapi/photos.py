@@ -15,6 +15,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 THUMBNAIL_SIZE = (320, 320)
+TOO_LARGE = f"照片超过 {MAX_BYTES // 1024 // 1024} MB。The photo is larger than {MAX_BYTES // 1024 // 1024} MB."
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
 
@@ -68,7 +69,7 @@ def clean_photo(data: bytes) -> CleanPhoto:
     if not data:
         raise PhotoRejected("文件为空。The file is empty.")
     if len(data) > MAX_BYTES:
-        raise PhotoRejected(f"照片超过 {MAX_BYTES // 1024 // 1024} MB。The photo is larger than 10 MB.")
+        raise PhotoRejected(TOO_LARGE)
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()

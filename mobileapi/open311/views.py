@@ -5,7 +5,6 @@ OpenAPI document of /api/ (discovery.json describes this endpoint). The format i
 every error is the spec's `[{"code": …, "description": …}]` (XML `<errors>`) with that HTTP status.
 """
 
-import json
 from functools import wraps
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers as drf
 
 from cases.services import InvalidInput
+from gridmgmt.parsers import JsonTooDeep, loads_json
 from mobileapi.models import Open311Key
 from mobileapi.open311 import selectors, serializers, services
 from mobileapi.open311.renderers import Open311Error, error_response, render
@@ -87,7 +87,9 @@ def posted_data(request: HttpRequest) -> dict:
     try:
         if request.content_type == "application/json":
             try:
-                data = json.loads(request.body or b"{}")
+                data = loads_json(request.body or b"{}")
+            except JsonTooDeep as error:
+                raise Open311Error(400, str(error)) from None
             except (UnicodeDecodeError, ValueError):
                 raise Open311Error(400, "请求体不是合法的 JSON。The body is not valid JSON.") from None
             if not isinstance(data, dict):

@@ -384,6 +384,8 @@ def test_service_request_id_overrides_the_other_filters(client, cases):
         ({"start_date": "2026-06-01", "end_date": "2026-01-01"}, ["end_date", "start_date"]),
         ({"start_date": "yesterday"}, ["start_date"]),
         ({"end_date": "2026-13-45"}, ["end_date"]),
+        ({"start_date": "9999-12-31"}, ["start_date", "too far"]),
+        ({"end_date": "0001-01-01"}, ["end_date", "too far"]),
         ({"status": "pending"}, ["status"]),
         ({"service_code": "XX9999"}, ["service_code", "XX9999"]),
     ],
@@ -392,6 +394,22 @@ def test_bad_read_filters_are_400s_in_the_spec_format(client, cases, query, word
     assert_error(client.get(f"{BASE}/requests.json", query), 400, *words)
     root = xml(client.get(f"{BASE}/requests.xml", query))
     assert root.tag == "errors" and root.findtext("error/code") == "400"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"start_date": "9999-10-01"},
+        {"start_date": "9999-12-01", "end_date": "9999-12-31"},
+        {"start_date": "0001-01-01", "end_date": "0001-03-01"},
+        {"end_date": "0001-12-31"},
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_find_nothing(client, cases, query):
+    for fmt in ("json", "xml"):
+        response = client.get(f"{BASE}/requests.{fmt}", query)
+        assert response.status_code == 200, response.content
+    assert body(client.get(f"{BASE}/requests.json", query)) == []
 
 
 def test_at_most_max_results_are_returned(client, cases, monkeypatch):
