@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers as drf
 
 from cases.services import InvalidInput
+from gridmgmt.login_guard import client_address
 from gridmgmt.parsers import JsonTooDeep, loads_json
 from mobileapi.models import Open311Key
 from mobileapi.open311 import selectors, serializers, services
@@ -140,6 +141,14 @@ def request_list(request, fmt):
 def create_request(request, fmt):
     data = posted_data(request)
     key = api_key(data.get("api_key") or request.GET.get("api_key"), required=True)
+    wait = services.admit_post(key=key, address=client_address(request))
+    if wait:
+        raise Open311Error(
+            429,
+            f"提交过于频繁，请 {wait} 秒后重试。Too many service requests from this api_key or address; "
+            f"retry in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
     fields = validated(serializers.ServiceRequestSerializer(data=data))
     try:
         case = services.submit_request(key=key, **fields)

@@ -544,3 +544,59 @@ def test_a_city_app_posts_and_reads_back_over_http(live_server, geo, demo_key):
         status, _, raw = call(f"{BASE}/requests.json", urllib.parse.urlencode({**form, "api_key": "x"}).encode())
         assert status == 403 and json.loads(raw)[0]["code"] == 403
         assert Case.objects.count() == 1
+
+
+# --- Rate limit of POSTs ---------------------------------------------------------------------------
+
+
+def test_posts_past_the_key_limit_are_429_in_the_spec_format_with_retry_after(client, geo, demo_key, settings):
+    settings.OPEN311_POST_LIMITS = (3, 100, 60)
+    point = geo.point("W1", "S")
+    assert [post(client, demo_key, point).status_code for _ in range(3)] == [201, 201, 201]
+    refused = post(client, demo_key, point)
+    assert_error(refused, 429, "Too many", "retry in")
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    root = xml(post(client, demo_key, point, fmt="xml"))
+    assert root.tag == "errors" and root.findtext("error/code") == "429"
+    assert Case.objects.count() == 3
+    _key, other = Open311Key.issue(name="另一客户端")
+    assert post(client, other, point).status_code == 201  # another key has its own count
+
+
+def test_posts_past_the_address_limit_are_429_whatever_the_key(client, geo, demo_key, settings):
+    settings.OPEN311_POST_LIMITS = (100, 2, 60)
+    point = geo.point("W1", "S")
+    _key, other = Open311Key.issue(name="另一客户端")
+    assert post(client, demo_key, point).status_code == 201
+    assert post(client, other, point).status_code == 201
+    assert_error(post(client, other, point), 429, "address")
+    elsewhere = Client(REMOTE_ADDR="10.1.2.3")
+    assert post(elsewhere, other, point).status_code == 201
+    assert Case.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_count_is_atomic_under_parallel_posts(settings):
+    import threading
+
+    from django.db import connection
+
+    from mobileapi.open311.services import admit_post
+
+    settings.OPEN311_POST_LIMITS = (5, 100, 3600)
+    key, _raw = Open311Key.issue(name="并发客户端")
+    waits, start = [], threading.Barrier(12)
+
+    def send():
+        try:
+            start.wait()
+            waits.append(admit_post(key=key, address="192.0.2.7"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(waits) == 12 and waits.count(0) == 5  # exactly the limit passed; the other seven wait
