@@ -42,3 +42,15 @@ def reveal_person(*, person: Person, actor, fields: list[str], reason: str, addr
         detail={"fields": sorted(fields), "reason": reason},
     )
     return revealed
+
+
+def record_contact_search(*, actor, field: str, masked: str, found: list[int], address: str = "") -> None:
+    """Someone looked residents up by a full ID number or phone: logged as a reveal is, with the number masked
+    (the search answers whether that number lives here, and where)."""
+    audit.record(
+        action=AuditAction.REVEAL,
+        actor=actor.get_username(),
+        target="grids.person:search",
+        address=address,
+        detail={"search": field, "term": masked, "found": found},
+    )
