@@ -7,6 +7,7 @@ from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
 from gridmgmt.dblimits import stopped_by_limit
+from gridmgmt.parsers import too_large_message
 
 
 def database_unavailable_response(error: BaseException | None = None) -> JsonResponse:
@@ -64,6 +65,32 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, (OperationalError, InterfaceError)):
             return database_unavailable_response(exception)
         return None
+
+
+class BodySizeLimitMiddleware:
+    """A body declared larger than DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 in the endpoint's format, before it is read.
+
+    Django would refuse it later with a 400 HTML page. Multipart uploads are left to their views, which know their
+    own limits (photos, the admin import)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if limit is None or declared <= limit or request.content_type == "multipart/form-data":
+            return self.get_response(request)
+        message = too_large_message(limit)
+        if request.path.startswith("/open311/"):
+            from mobileapi.open311.renderers import Open311Error, error_response
+
+            fmt = "xml" if request.path.endswith(".xml") else "json"
+            return error_response(Open311Error(413, message), fmt=fmt)
+        return JsonResponse({"detail": message, "code": "too_large"}, status=413)
 
 
 class RejectNulMiddleware:

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gridmgmt.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridmgmt.middleware.ChineseFirstLocaleMiddleware",
@@ -118,6 +119,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gridmgmt.middleware.DatabaseUnavailableMiddleware",
+    "gridmgmt.middleware.BodySizeLimitMiddleware",
     "gridmgmt.middleware.RejectNulMiddleware",
 ]
 
@@ -242,6 +244,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "gridmgmt.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "gridmgmt.exceptions.api_exception_handler",
 }
@@ -284,6 +291,8 @@ TIANDITU_KEY = os.environ.get("TIANDITU_KEY", "")
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "gridmgmt-demo")
 OPEN311_DEMO_KEY = os.environ.get("OPEN311_DEMO_KEY", "gridmgmt-demo-open311")
+# Open311 POSTs allowed per api_key and per client address within one window of seconds (docs/security.md).
+OPEN311_POST_LIMITS = tuple(int(n) for n in os.environ.get("OPEN311_POST_LIMITS", "60,20,60").split(","))
 # Further demo loaders that `seed_demo` runs after the registry, each called as
 # step(scale=..., seed=..., stdout=...) with dotted paths to functions.
 DEMO_SEED_STEPS: list[str] = ["mobileapi.open311.services.seed_demo_key", "cases.demo.seed_cases"]

@@ -443,3 +443,15 @@ def decide_change(*, change_id: int, actor, approve: bool, note: str = "", addre
                 },
             )
     return change
+
+
+def record_contact_search(*, actor, field: str, masked: str, found: list[int], address: str = "") -> None:
+    """Someone looked residents up by a full ID number or phone: logged as a reveal is, with the number masked
+    (the search answers whether that number lives here, and where)."""
+    audit.record(
+        action=AuditAction.REVEAL,
+        actor=actor.get_username(),
+        target="grids.person:search",
+        address=address,
+        detail={"search": field, "term": masked, "found": found},
+    )

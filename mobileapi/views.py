@@ -7,7 +7,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 from cases.models import Case
 from cases.selectors import visible_cases
 from cases.services import IntakeConflict, TransitionRefused
+from gridmgmt.parsers import LimitedMultiPartParser
 from grids import selectors as registry_selectors
 from grids.models import Grid, Role
 from mobileapi import idempotency, photos, selectors, services
@@ -153,22 +153,25 @@ class ReportsView(APIView):
         return Response(ReportSerializer(reports, many=True).data)
 
 
+class PhotoParser(LimitedMultiPartParser):
+    """A photo upload is refused by its declared length (413) before its body is read."""
+
+    max_body = photos.MAX_BYTES + 1024 * 1024  # the photo and the form around it
+    field = "photo"
+    message = photos.TOO_LARGE
+
+
 class ReportPhotosView(APIView):
     """Upload a before/after photo for one of the worker's reports (idempotent by content and kind)."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
-    parser_classes = [MultiPartParser]
+    parser_classes = [PhotoParser]
 
     @extend_schema(
         request={"multipart/form-data": PhotoUploadSerializer},
         responses={200: CasePhotoSerializer, 201: CasePhotoSerializer},
     )
     def post(self, request, client_uuid):
-        if int(request.META.get("CONTENT_LENGTH") or 0) > photos.MAX_BYTES + 1024 * 1024:
-            return Response(
-                {"photo": ["照片超过 10 MB。The photo is larger than 10 MB."]},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
         case = Case.objects.filter(client_uuid=client_uuid, reporter=request.user).first()
         if case is None:
             raise NotFound("没有这份上报（或不是您上报的）。No such report of yours.")
@@ -258,7 +261,7 @@ class PhotosView(APIView):
     """Upload a photo on its own (for a task), once per content; answers its content hash to cite."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
-    parser_classes = [MultiPartParser]
+    parser_classes = [PhotoParser]
 
     @extend_schema(
         request={"multipart/form-data": PhotoFileSerializer}, responses={200: PhotoSerializer, 201: PhotoSerializer}

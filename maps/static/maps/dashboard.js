@@ -13,6 +13,7 @@
     style: function () { return { color: "#123d6a", weight: 1.5, fill: false, opacity: 0.7 }; },
   }).addTo(map);
   var legend = null, trend = null, seq = 0;
+  $("filters").addEventListener("submit", function (event) { event.preventDefault(); });  // filters apply as they change
 
   function filters() {
     return { date_from: $("d-from").value, date_to: $("d-to").value, category: $("d-category").value };
