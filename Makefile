@@ -14,8 +14,8 @@ setup:
 
 run: setup
 	@$(MANAGE) prepare --scale $(SCALE) --url http://$(HOST):$(PORT)
-	@exec .venv/bin/gunicorn gridmgmt.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 \
-		--timeout 120 --access-logfile - --error-logfile -
+	@exec .venv/bin/gunicorn gridmgmt.wsgi --config gridmgmt/gunicorn_conf.py --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --threads 4 --timeout 120 --access-logfile - --error-logfile -
 
 lint: setup
 	@.venv/bin/ruff check .

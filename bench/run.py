@@ -388,7 +388,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--full-seed", action="store_true", help="build with manage.py seed_demo --scale city as it is (demo cases too)"
     )
-    parser.add_argument("--only", default="import,routing,tiles,posts", help="which measurements (comma-separated)")
+    parser.add_argument(
+        "--only", default="import,routing,tiles,posts", help="which measurements (comma-separated; also: worst)"
+    )
     parser.add_argument("--post-seconds", type=int, default=20, help="length of the measured POST run (default 20)")
     parser.add_argument("--routing-n", type=int, default=10_000)
     parser.add_argument("--tile-rounds", type=int, default=15)
@@ -451,6 +453,11 @@ def main(argv=None) -> int:
 
         say(f"Tiles and heat bins: endpoints vs raw SQL, {args.tile_rounds} rounds")
         results["tiles"] = tiles.run(rounds=args.tile_rounds)
+    if "worst" in only:
+        from bench import worst_case
+
+        say("Worst case: ordinary requests while 12 heat-bin requests run, gunicorn on loopback")
+        worst_case.main(["--database-url", url])
     if "posts" in only:
         from bench import load
 

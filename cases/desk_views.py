@@ -381,9 +381,9 @@ def case_page(request, pk: int):
 
 
 def _photos(case: Case, events: list[CaseEvent]) -> list[dict]:
-    """Photos of the case that can be shown: content hashes in its events' attachments (handheld photos are
-    attached by an event too) that the photo store holds, served by the map's case-photo endpoint."""
-    from mobileapi.models import CasePhoto, Photo
+    """Photos of the case that can be shown, in the order its events cite them (handheld photos are attached by an
+    event too): those on the case (selectors.photos_on_case), served by the map's case-photo endpoint."""
+    from mobileapi.models import CasePhoto
 
     refs = []
     for event in events:
@@ -392,7 +392,7 @@ def _photos(case: Case, events: list[CaseEvent]) -> list[dict]:
                 refs.append(ref)
     if not refs:
         return []
-    stored = set(Photo.objects.filter(sha256__in=refs).values_list("sha256", flat=True))
+    stored = selectors.photos_on_case(case.pk)
     kinds = dict(CasePhoto.objects.filter(case=case).values_list("photo__sha256", "kind"))
     labels = {"before": _("处置前"), "after": _("处置后")}
     return [

@@ -13,7 +13,7 @@ from django.db.models.functions import Cast, Coalesce, JSONObject, Left, Now
 from django.utils import timezone
 
 from cases import routing
-from cases.models import Case, Category
+from cases.models import Case, CaseEvent, Category
 from cases.routing import REFERENCE_VERSION_SQL
 from gridmgmt.prepared import execute_prepared
 from grids.models import Role, Staff, UnitType
@@ -347,8 +347,53 @@ def case_detail(case_id: int, user) -> Case | None:
     )
 
 
-def case_exists(case_id: int) -> bool:
-    return Case.objects.filter(pk=case_id).exists()
+# --- Photos on cases ---------------------------------------------------------------------------
+
+
+def photos_on_case(case_id: int) -> set[str]:
+    """Content hashes of the photos on a case: attached from a handheld (CasePhoto), or cited by an event of the
+    case whose actor uploaded the photo (later events may cite those again). A reference anyone else wrote
+    without uploading it (older data) does not put a photo on the case."""
+    from mobileapi.models import CasePhoto, Photo
+
+    attached = set(CasePhoto.objects.filter(case_id=case_id).values_list("photo__sha256", flat=True))
+    cited_by: dict[str, set[int]] = {}
+    for actor_id, refs in (
+        CaseEvent.objects.filter(case_id=case_id).exclude(attachments=[]).values_list("actor_id", "attachments")
+    ):
+        for ref in refs if isinstance(refs, list) else []:
+            if isinstance(ref, str):
+                cited_by.setdefault(ref, set()).add(actor_id)
+    uploads = Photo.objects.filter(sha256__in=list(cited_by)).values_list("sha256", "uploaded_by_id")
+    return attached | {sha256 for sha256, uploader_id in uploads if uploader_id in cited_by[sha256]}
+
+
+def unusable_attachments(refs: list[str], *, user, case_id: int | None = None) -> list[int]:
+    """Positions (from 1) of the references that are neither a photo the user uploaded nor one on the case."""
+    from mobileapi.models import Photo
+
+    own = set(Photo.objects.filter(sha256__in=refs, uploaded_by_id=user.pk).values_list("sha256", flat=True))
+    others = [ref for ref in refs if ref not in own]
+    on_case = photos_on_case(case_id) if others and case_id is not None else set()
+    return [position for position, ref in enumerate(refs, 1) if ref not in own and ref not in on_case]
+
+
+def visible_photo(sha256: str, user):
+    """The photo with this content hash when it is on a case the user may see (see photos_on_case), else None."""
+    from mobileapi.models import CasePhoto, Photo
+
+    photo = Photo.objects.filter(sha256=sha256).first()
+    if photo is None:
+        return None
+    cases = visible_cases(user).values("id")
+    attached = CasePhoto.objects.filter(photo=photo, case__in=cases)
+    cited = CaseEvent.objects.filter(case__in=cases, actor_id=photo.uploaded_by_id, attachments__contains=[sha256])
+    return photo if attached.exists() or cited.exists() else None
+
+
+def case_visible(case_id: int, user) -> bool:
+    """Whether the case exists for this user: a case they may not see answers as one that does not exist."""
+    return visible_cases(user).filter(pk=case_id).exists()
 
 
 # --- Statistics: which cases count and how reporters are grouped ------------------------------

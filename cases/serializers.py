@@ -9,6 +9,7 @@ from cases.models import Case, CaseEvent, Category, Source, State
 from cases.selectors import category_tree
 from cases.services import allowed_actions
 from cases.workflow import TRANSITIONS
+from gridmgmt.limits import CASE_PAGE_SIZE, PAGE_NUMBER, window_start
 from grids.coords import CRS_CHOICES
 from grids.serializers import BBoxField, GeoJSONGeometryField, RegionRefSerializer, UnitRefSerializer, sensible_date
 
@@ -74,7 +75,8 @@ class RoutePreviewSerializer(serializers.Serializer):
 
 
 class AttachmentsField(serializers.ListField):
-    """References to photos already uploaded (content hashes or paths), at most 20."""
+    """Photos by content hash, at most 20: each one the caller uploaded (POST /api/mobile/v1/photos) or one already
+    on the case (cases.services checks)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("child", serializers.CharField(max_length=255))
@@ -200,8 +202,8 @@ class CaseListQuerySerializer(serializers.Serializer):
     received_to = serializers.DateField(required=False, validators=[sensible_date])
     in_bbox = BBoxField(required=False)
     duplicate = serializers.BooleanField(required=False, allow_null=True, default=None)
-    page = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000, default=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=PAGE_NUMBER, default=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=CASE_PAGE_SIZE, default=100)
 
     def validate(self, attrs):
         start, end = attrs.get("received_from"), attrs.get("received_to")
@@ -355,6 +357,5 @@ class StatsQuerySerializer(serializers.Serializer):
                 raise serializers.ValidationError({name: [_("日期应在2000年至2100年之间")]})
         if start and end and end < start:
             raise serializers.ValidationError({"to": [_("结束日期不能早于开始日期")]})
-        if start and end and (end - start).days > 3 * 366:
-            raise serializers.ValidationError({"to": [_("统计期间不能超过三年")]})
+        window_start(start, end, field="from")
         return attrs

@@ -301,6 +301,7 @@ def create_case(
         raise InvalidInput({"source": [_("未知来源：%(source)s") % {"source": source}]})
     if level is not None and not 1 <= level <= 4:
         raise InvalidInput({"level": [_("等级应为1到4")]})
+    _check_attachments(attachments, user=actor if actor is not None else reporter)
     regions = selectors.regions_at(point=point)
     if regions.district_id is None:
         raise InvalidInput({"location": [_("该位置不在任何区县辖区内。The point lies outside every district.")]})
@@ -458,6 +459,7 @@ def apply_transition(
             Case.objects.select_for_update(of=("self",)).select_related("category", "responsible_unit").get(pk=case_id)
         )
         _check(case, who, action, version)
+        _check_attachments(attachments, user=who.user, case_id=case.pk)
         transition = TRANSITIONS[action]
         from_state = case.state
         holder_id = case.responsible_unit_id
@@ -512,6 +514,23 @@ def apply_transition(
             lambda: signals.case_transitioned.send(sender=Case, case_id=case.pk, action=action, to_state=to_state)
         )
     return case
+
+
+def _check_attachments(attachments: list[str], *, user, case_id: int | None = None) -> None:
+    """A person may cite only photos they uploaded or that are already on the case (Open311's media URLs and the
+    system's own events have no person behind them)."""
+    if not attachments or user is None:
+        return
+    if positions := selectors.unusable_attachments(attachments, user=user, case_id=case_id):
+        listed = ", ".join(str(position) for position in positions)
+        raise InvalidInput(
+            {
+                "attachments": [
+                    f"第 {listed} 个附件不是您上传的照片，也不在该案件上。"
+                    f"Attachment {listed} is neither a photo you uploaded nor one already on this case."
+                ]
+            }
+        )
 
 
 def _unit_or_invalid(unit: Unit | int | None) -> Unit | None:
@@ -686,8 +705,9 @@ def _merge(case: Case, actor: Actor, *, now: datetime, target: int | None, **_kw
         raise InvalidInput({"target": [_("请指定要合并到的原案件")]})
     if original_id == case.pk:
         raise InvalidInput({"target": [_("不能合并到自身")]})
-    original = Case.objects.select_for_update(of=("self",)).filter(pk=original_id).first()
-    if original is None:
+    candidates = Case.objects if actor.is_system else selectors.visible_cases(actor.user)
+    original = candidates.select_for_update(of=("self",)).filter(pk=original_id).first()
+    if original is None:  # one the actor may not see is answered as one that does not exist
         raise InvalidInput({"target": [_("原案件不存在")]})
     if original.state in TERMINAL or original.duplicate_of_id == case.pk:
         raise TransitionRefused(

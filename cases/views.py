@@ -1,7 +1,8 @@
 """Cases API: thin views over cases.services (writes) and cases.selectors (reads).
 
 Refusals of the workflow (action not allowed from the state, by this actor or unit, stale version) are 409
-with a `reason` and the actions this actor may take now; malformed input is 400 with field messages.
+with a `reason` and the actions this actor may take now; malformed input is 400 with field messages. A case the
+user may not see is 404 on every path, exactly as for one that does not exist.
 """
 
 from django.http import Http404
@@ -162,9 +163,9 @@ class CaseTransitionView(APIView):
 
     @extend_schema(request=TransitionSerializer, responses={200: CaseDetailSerializer, 409: REFUSAL})
     def post(self, request, pk: int):
-        data = validated(TransitionSerializer, request.data)
-        if not selectors.case_exists(pk):
+        if not selectors.case_visible(pk, request.user):  # as GET answers: nothing about a case you may not see
             raise Http404
+        data = validated(TransitionSerializer, request.data)
         try:
             case = services.apply_transition(case_id=pk, actor=request.user, **data)
         except services.InvalidInput as error:

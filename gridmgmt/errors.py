@@ -12,7 +12,7 @@ from gridmgmt.middleware import database_unavailable_response
 def server_error(request, *args, **kwargs):
     error = sys.exc_info()[1]
     if isinstance(error, (OperationalError, InterfaceError)):
-        return database_unavailable_response()
+        return database_unavailable_response(error)
     if request.path.startswith(("/api/", "/open311/")):
         return JsonResponse({"detail": "服务器内部错误。Internal server error.", "code": "server_error"}, status=500)
     return html_server_error(request, *args, **kwargs)

@@ -70,6 +70,20 @@ DATABASES = {
 # A database that is down must answer quickly, not hang each request.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
 
+# Database limits of every web request (gridmgmt/dblimits.py, docs/security.md); management commands run without
+# them, named export jobs with the longer DB_EXPORT_LIMITS for their own transaction.
+DB_WEB_LIMITS = {
+    "statement_timeout": os.environ.get("DB_STATEMENT_TIMEOUT", "5s"),
+    "temp_file_limit": os.environ.get("DB_TEMP_FILE_LIMIT", "256MB"),
+    "idle_in_transaction_session_timeout": os.environ.get("DB_IDLE_IN_TRANSACTION_TIMEOUT", "30s"),
+}
+DB_EXPORT_LIMITS = {
+    "statement_timeout": os.environ.get("DB_EXPORT_STATEMENT_TIMEOUT", "5min"),
+    "idle_in_transaction_session_timeout": os.environ.get("DB_EXPORT_IDLE_TIMEOUT", "5min"),
+}
+# Heavy requests (heat bins and their export) running at once across all processes; more are refused with a 503.
+HEAVY_REQUESTS_AT_ONCE = int(os.environ.get("HEAVY_REQUESTS_AT_ONCE", max(1, (os.cpu_count() or 2) // 2)))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -89,10 +103,13 @@ INSTALLED_APPS = [
     "mobileapi",
     "maps",
     "audit",
+    "gridmgmt",  # the login lockout's counters (gridmgmt/models.py)
+    "ogc",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gridmgmt.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridmgmt.middleware.ChineseFirstLocaleMiddleware",
@@ -102,6 +119,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gridmgmt.middleware.DatabaseUnavailableMiddleware",
+    "gridmgmt.middleware.BodySizeLimitMiddleware",
     "gridmgmt.middleware.RejectNulMiddleware",
 ]
 
@@ -212,6 +230,11 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gridmgmt_cache"},
 }
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_LOCK_SECONDS = int(os.environ.get("LOGIN_LOCK_SECONDS", str(15 * 60)))
+# The client's address for the per-address login lock: behind a reverse proxy, the header it sets (e.g.
+# X-Forwarded-For or X-Real-IP) and how many proxies stand in front; unset, the connecting address.
+TRUSTED_PROXY_HEADER = os.environ.get("TRUSTED_PROXY_HEADER", "").strip()
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1"))
 ACCESS_TOKEN_DAYS = int(os.environ.get("ACCESS_TOKEN_DAYS", "30"))
 
 REST_FRAMEWORK = {
@@ -221,6 +244,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "gridmgmt.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "gridmgmt.exceptions.api_exception_handler",
 }
@@ -263,6 +291,8 @@ TIANDITU_KEY = os.environ.get("TIANDITU_KEY", "")
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "gridmgmt-demo")
 OPEN311_DEMO_KEY = os.environ.get("OPEN311_DEMO_KEY", "gridmgmt-demo-open311")
+# Open311 POSTs allowed per api_key and per client address within one window of seconds (docs/security.md).
+OPEN311_POST_LIMITS = tuple(int(n) for n in os.environ.get("OPEN311_POST_LIMITS", "60,20,60").split(","))
 # Further demo loaders that `seed_demo` runs after the registry, each called as
 # step(scale=..., seed=..., stdout=...) with dotted paths to functions.
 DEMO_SEED_STEPS: list[str] = ["mobileapi.open311.services.seed_demo_key", "cases.demo.seed_cases"]

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
+from gridmgmt.login_guard import client_address
 from grids import models, pii, services
 from grids.admin_io import register_import_view
 
@@ -99,15 +100,29 @@ class PersonAdmin(admin.ModelAdmin):
     raw_id_fields = ["household"]
     list_select_related = ["household__building"]
 
+    CONTACT_SEARCHES = (
+        ("id_number", pii.normalize_id_number, pii.mask_id_number, "id_number_digest"),
+        ("phone", pii.normalize_phone, pii.mask_phone, "phone_digest"),
+    )
+
     def get_search_results(self, request, queryset, search_term):
-        # A full ID number or phone is found by its keyed hash, never by its text.
+        # A full ID number or phone is found by its keyed hash, never by its text, and the search is audited.
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
-        for normalize, field in ((pii.normalize_id_number, "id_number_digest"), (pii.normalize_phone, "phone_digest")):
+        for name, normalize, mask, field in self.CONTACT_SEARCHES:
             try:
-                queryset |= self.model.objects.filter(**{field: pii.digest(normalize(term))})
+                plain = normalize(term)
             except ValidationError:
                 continue
+            matches = self.model.objects.filter(**{field: pii.digest(plain)})
+            services.record_contact_search(
+                actor=request.user,
+                field=name,
+                masked=mask(plain),
+                found=sorted(matches.values_list("pk", flat=True)[:50]),
+                address=client_address(request),
+            )
+            queryset |= matches
         return queryset, may_have_duplicates
 
 
@@ -126,6 +141,25 @@ class StaffAdmin(admin.ModelAdmin):
     search_fields = ["user__username"]
     filter_horizontal = ["grids"]
     raw_id_fields = ["user", "unit", "street", "community"]
+
+
+@admin.register(models.RegistryChange)
+class RegistryChangeAdmin(admin.ModelAdmin):
+    """Read only: requests are made on the handheld and decided at the desk (/desk/registry/), never edited here."""
+
+    list_display = ["kind", "state", "building", "worker", "received_at", "decided_unit", "decided_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["building__code", "building__name", "worker__username"]
+    list_select_related = ["building", "worker", "decided_unit"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 register_import_view(admin.site)  # /admin/grids/import/: the import_layer command as an upload

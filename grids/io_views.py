@@ -1,32 +1,41 @@
-"""GET /api/v1/export/{layer}.{fmt}: a layer (or cases) as a file, streamed as an attachment.
+"""GET /api/v1/export/{layer}.{fmt}: a layer (or cases) as a downloaded file.
 
-For now only administrators and managers may export, and managers never the persons layer; ID numbers
+Who may export which layer and fields: grids.gisio.policy. CSV and GeoJSON are streamed from a server-side cursor
+as they are read (memory stays bounded, the first bytes leave at once); GeoPackage and xlsx need the whole file
+before its first byte, so they are written to a temporary file that is gone before the download starts. ID numbers
 and phones are exported masked in every case (grids.gisio.exporters).
 """
 
 import tempfile
 from pathlib import Path
 
-from django.http import FileResponse
+from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from grids.gisio.exporters import CONTENT_TYPES, FORMATS, PERSONAL_LAYERS, ExportError, available_layers, export_layer
+from grids.gisio import policy
+from grids.gisio.exporters import (
+    CONTENT_TYPES,
+    FORMATS,
+    STREAMED,
+    ExportError,
+    available_layers,
+    export_layer,
+    stream_layer,
+)
 from grids.models import Role
 
 FILTERS = ("district", "street", "community", "grid", "type", "state", "category", "level", "since", "until")
-EXPORT_ROLES = (Role.ADMIN, Role.MANAGER)
 
 
 def export_role(user) -> str | None:
-    """The role under which `user` exports: admin, manager, or None (may not export)."""
     if user.is_superuser:
         return Role.ADMIN
     staff = getattr(user, "staff", None)
-    return staff.role if staff is not None and staff.role in EXPORT_ROLES else None
+    return staff.role if staff is not None else None
 
 
 class ExportView(APIView):
@@ -42,14 +51,14 @@ class ExportView(APIView):
     )
     def get(self, request, layer: str, fmt: str):
         role = export_role(request.user)
-        if role is None:
-            raise PermissionDenied("Only administrators and managers may export.")
+        if role not in policy.EXPORTS:
+            raise PermissionDenied(policy.refusal(role, layer))
         if layer not in available_layers():
-            raise NotFound(f"No layer {layer!r}; layers: {', '.join(available_layers())}.")
+            raise NotFound(f"没有图层 {layer}。No layer {layer!r}; layers: {', '.join(available_layers())}.")
         if fmt not in FORMATS:
-            raise NotFound(f"No format {fmt!r}; formats: {', '.join(FORMATS)}.")
-        if layer in PERSONAL_LAYERS and role != Role.ADMIN:
-            raise PermissionDenied("Managers see figures, not residents: the persons layer is not theirs to export.")
+            raise NotFound(f"没有格式 {fmt}。No format {fmt!r}; formats: {', '.join(FORMATS)}.")
+        if not policy.may_export(role, layer):
+            raise PermissionDenied(policy.refusal(role, layer))
         filters = {name: request.query_params[name] for name in FILTERS if request.query_params.get(name)}
         staff = getattr(request.user, "staff", None)
         if role == Role.MANAGER and staff is not None:
@@ -58,11 +67,16 @@ class ExportView(APIView):
                 filters["community"] = staff.community.code
             elif staff.street_id:
                 filters["street"] = staff.street.code
-        with tempfile.TemporaryDirectory(prefix="gridmgmt-export-") as folder:
-            path = Path(folder) / f"{layer}.{fmt}"
-            try:
-                export_layer(layer=layer, fmt=fmt, path=path, filters=filters, actor=request.user.get_username())
-            except ExportError as error:
-                raise ValidationError({"detail": str(error)}) from error
-            handle = path.open("rb")  # stays readable after the folder is removed
+        job = {"layer": layer, "fmt": fmt, "filters": filters, "actor": request.user.get_username(), "role": role}
+        try:
+            if fmt in STREAMED:
+                response = StreamingHttpResponse(stream_layer(**job), content_type=CONTENT_TYPES[fmt])
+                response["Content-Disposition"] = f'attachment; filename="{layer}.{fmt}"'
+                return response
+            with tempfile.TemporaryDirectory(prefix="gridmgmt-export-") as folder:
+                path = Path(folder) / f"{layer}.{fmt}"
+                export_layer(path=path, **job)
+                handle = path.open("rb")  # stays readable after the folder is removed
+        except ExportError as error:
+            raise ValidationError({"detail": str(error)}) from error
         return FileResponse(handle, as_attachment=True, filename=f"{layer}.{fmt}", content_type=CONTENT_TYPES[fmt])

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from gridmgmt.limits import LAYER_PAGE_SIZE, PAGE_NUMBER
 from grids.coords import CRS_CHOICES
 from grids.models import CareTag, Household, Person, Unit
 
@@ -36,8 +37,8 @@ class BBoxField(serializers.CharField):
 
 class LayerQuerySerializer(serializers.Serializer):
     in_bbox = BBoxField(required=False)
-    page = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000, default=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=5000, default=500)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=PAGE_NUMBER, default=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=LAYER_PAGE_SIZE, default=500)
     district = serializers.CharField(required=False, max_length=15)
     street = serializers.CharField(required=False, max_length=15)
     community = serializers.CharField(required=False, max_length=15)

@@ -4,6 +4,7 @@ Geometry is stored in EPSG:4326; tiles and hexagons are made in EPSG:3857 in SQL
 first with `&&` on the 4326 column so the GiST indexes do the work.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -285,6 +286,31 @@ def hex_size_for_zoom(zoom: int) -> float:
     return HEX_PIXELS * WEB_MERCATOR_M_PER_PX_Z0 / (2**zoom)
 
 
+WEB_MERCATOR_MAX_LAT = 85.05112878
+EARTH_RADIUS_M = 6378137.0
+
+
+def hex_bins_needed(*, bbox: BBox, zoom: int) -> int:
+    """About how many hexagons ST_HexagonGrid generates over `bbox` at `zoom`: its columns (1.5 edges apart) times
+    its rows (√3 edges high) over the bbox in EPSG:3857."""
+    size = hex_size_for_zoom(zoom)
+    width = EARTH_RADIUS_M * math.radians(bbox[2] - bbox[0])
+    height = EARTH_RADIUS_M * (_mercator_y(bbox[3]) - _mercator_y(bbox[1]))
+    return (math.ceil(width / (1.5 * size)) + 1) * (math.ceil(height / (math.sqrt(3) * size)) + 1)
+
+
+def hex_bins_area_km2(*, bbox: BBox, zoom: int, bins: int) -> float:
+    """The ground area `bins` hexagons of `zoom` cover at the bbox's latitude (EPSG:3857 shrinks by cos² there)."""
+    size = hex_size_for_zoom(zoom)
+    scale = math.cos(math.radians((bbox[1] + bbox[3]) / 2)) ** 2
+    return bins * 1.5 * math.sqrt(3) * size**2 * scale / 1e6
+
+
+def _mercator_y(lat: float) -> float:
+    lat = max(-WEB_MERCATOR_MAX_LAT, min(WEB_MERCATOR_MAX_LAT, lat))
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
 HEX_SQL = """
     WITH env AS (SELECT ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326) AS g4326),
     hex AS (
@@ -293,12 +319,14 @@ HEX_SQL = """
     ),
     -- Each case in view in exactly one hexagon (even on a shared edge). Per hexagon (LATERAL), the && on its
     -- 4326 box lets the GiST index on cases_case.point find the candidates; the exact test is made in EPSG:3857.
+    -- OFFSET 0 keeps it a probe per hexagon: joined flat, the planner may test every case against every hexagon.
     binned AS (
         SELECT DISTINCT ON (k.id) k.id, hex.i, hex.j
         FROM env, hex, LATERAL (
             SELECT c.id FROM cases_case c
             WHERE c.point && hex.g4326 AND ST_Intersects(hex.geom, ST_Transform(c.point, 3857))
               AND ST_Intersects(c.point, env.g4326) AND {case_where}
+            OFFSET 0
         ) k
         ORDER BY k.id, hex.i, hex.j
     ),

@@ -1,6 +1,7 @@
 """Pages (login, command/community map, dashboard, public page) and the small APIs behind them."""
 
 import csv
+import functools
 import io
 import json
 from datetime import date, timedelta
@@ -22,9 +23,11 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gridmgmt import dblimits, limits
+from gridmgmt.middleware import busy_response
 from grids.coords import wgs84_to_gcj02
 from grids.models import CareTag, Role, Street, UnitType
-from grids.serializers import BBoxField
+from grids.serializers import BBoxField, sensible_date
 from maps import roles, selectors, stats
 from maps.strings import js_strings
 
@@ -217,8 +220,8 @@ class UnitsView(APIView):
 
 
 class CaseFilterQuery(serializers.Serializer):
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = serializers.DateField(required=False, validators=[sensible_date])
+    date_to = serializers.DateField(required=False, validators=[sensible_date])
     category = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False)
     state = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
     level = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=4), required=False)
@@ -227,6 +230,7 @@ class CaseFilterQuery(serializers.Serializer):
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
             raise serializers.ValidationError({"date_to": _("结束日期不能早于开始日期")})
+        limits.window_start(attrs.get("date_from"), attrs.get("date_to"))
         return attrs
 
 
@@ -246,6 +250,7 @@ def case_filter(query: dict, *, default_days: int | None = None) -> selectors.Ca
     date_from = query.get("date_from")
     if date_from is None and default_days and not query.get("date_to"):
         date_from = timezone.localdate() - timedelta(days=default_days)
+    date_from = limits.window_start(date_from, query.get("date_to"))
     return selectors.CaseFilter(
         date_from=date_from,
         date_to=query.get("date_to"),
@@ -324,19 +329,15 @@ class SearchView(APIView):
 
 
 class CasePhotoView(APIView):
-    """A photo attached to a case event (by its content hash), for those who may see that case; `?thumb=1`."""
+    """A photo on a case (cases.selectors.photos_on_case), by its content hash, for those who may see that case;
+    `?thumb=1`."""
 
     @extend_schema(responses={(200, "image/*"): bytes})
     def get(self, request, sha256: str):
-        from cases.models import CaseEvent
-        from cases.selectors import visible_cases
-        from mobileapi.models import Photo
+        from cases.selectors import visible_photo
 
-        photo = Photo.objects.filter(sha256=sha256).first()
-        referenced = CaseEvent.objects.filter(
-            case__in=visible_cases(request.user).values("id"), attachments__contains=[sha256]
-        ).exists()
-        if photo is None or not referenced:
+        photo = visible_photo(sha256, request.user)
+        if photo is None:
             raise NotFound(_("照片不存在或您无权查看"))
         stored = photo.thumbnail if request.query_params.get("thumb") else photo.image
         content_type = "image/jpeg" if request.query_params.get("thumb") else photo.content_type
@@ -353,10 +354,45 @@ class SeesDashboard(BasePermission):
         return roles.may_open(request.user, "dashboard")
 
 
+def heavy(method):
+    """Run a view method in one of the few heavy-request slots (gridmgmt/dblimits.py); 503 when none is free."""
+
+    @functools.wraps(method)
+    def wrapped(*args, **kwargs):
+        try:
+            with dblimits.heavy_request():
+                return method(*args, **kwargs)
+        except dblimits.Busy:
+            return busy_response()
+
+    return wrapped
+
+
 class HexBinsQuery(CaseFilterQuery):
     in_bbox = BBoxField()
     zoom = serializers.IntegerField(min_value=3, max_value=20)
     measure = serializers.ChoiceField(choices=["count", "per_1000"], required=False, default="count")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        bbox, zoom, limit = attrs["in_bbox"], attrs["zoom"], limits.HEX_BINS_PER_REQUEST
+        if max(abs(bbox[1]), abs(bbox[3])) > selectors.WEB_MERCATOR_MAX_LAT:
+            raise serializers.ValidationError(
+                {"in_bbox": ["纬度须在 ±85.05° 之内（Web 墨卡托）。Latitudes must lie within ±85.05° (Web Mercator)."]}
+            )
+        needed = selectors.hex_bins_needed(bbox=bbox, zoom=zoom)
+        if needed > limit:
+            area = round(selectors.hex_bins_area_km2(bbox=bbox, zoom=zoom, bins=limit))
+            raise serializers.ValidationError(
+                {
+                    "in_bbox": [
+                        f"每次最多 {limit} 个六边形（第 {zoom} 级约 {area} 平方公里）；此范围约需 {needed} 个，"
+                        f"请降低缩放级别或缩小范围。At most {limit} hexagon bins per request (about {area} km² at "
+                        f"zoom {zoom}); this bbox needs about {needed}: use a lower zoom or a smaller bbox."
+                    ]
+                }
+            )
+        return attrs
 
 
 class HexBinsView(APIView):
@@ -365,6 +401,7 @@ class HexBinsView(APIView):
     permission_classes = [SeesDashboard]
 
     @extend_schema(parameters=[HexBinsQuery], responses={200: OpenApiTypes.OBJECT})
+    @heavy
     def get(self, request):
         query = _validated(HexBinsQuery, request.query_params)
         features = selectors.hex_bins(
@@ -435,6 +472,7 @@ class DashboardExportView(APIView):
     permission_classes = [SeesDashboard]
 
     @extend_schema(parameters=[HexBinsQuery], responses={(200, "text/csv"): bytes})
+    @heavy
     def get(self, request, fmt: str):
         query = _validated(HexBinsQuery, request.query_params)
         rows = export_rows({**query, **manager_region(request.user)})

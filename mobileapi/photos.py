@@ -1,8 +1,9 @@
 """Checking and cleaning uploaded photos.
 
 A photo is accepted only if it decodes as JPEG, PNG or WebP within the size limits. The stored copy is
-re-encoded from the pixels, so no EXIF block (camera serial, owner, GPS) is kept in the file; the
-capture time and GPS position are read first and kept as data, to compare with the report.
+re-encoded from the pixels, turned upright by its EXIF orientation, so no metadata is kept in the file: no EXIF
+(camera serial, owner, GPS), no JPEG comment (COM), XMP or ICC profile, no PNG text. The capture time and GPS
+position are read first and kept as data, to compare with the report.
 """
 
 import hashlib
@@ -15,6 +16,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 THUMBNAIL_SIZE = (320, 320)
+TOO_LARGE = f"照片超过 {MAX_BYTES // 1024 // 1024} MB。The photo is larger than {MAX_BYTES // 1024 // 1024} MB."
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
 
@@ -68,7 +70,7 @@ def clean_photo(data: bytes) -> CleanPhoto:
     if not data:
         raise PhotoRejected("文件为空。The file is empty.")
     if len(data) > MAX_BYTES:
-        raise PhotoRejected(f"照片超过 {MAX_BYTES // 1024 // 1024} MB。The photo is larger than 10 MB.")
+        raise PhotoRejected(TOO_LARGE)
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()
@@ -91,6 +93,9 @@ def clean_photo(data: bytes) -> CleanPhoto:
     upright = ImageOps.exif_transpose(image)
     if upright.mode not in ("RGB", "RGBA", "L"):
         upright = upright.convert("RGBA" if "A" in upright.getbands() else "RGB")
+    # Pillow writes back what it read into `info` (a JPEG's COM text, ICC and XMP blocks, PNG text): only the
+    # pixels, already turned upright, go into the stored copy.
+    upright.info = {}
 
     cleaned = io.BytesIO()
     save_format = image.format

@@ -14,24 +14,29 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled, Validatio
 from cases import services as case_services
 from cases.models import Case, CaseEvent, Source, State
 from gridmgmt import login_guard
+from grids import services as registry
+from grids.models import RegistryChange
 from mobileapi import idempotency, photos
 from mobileapi.models import AccessToken, CasePhoto, Patrol, Photo, PhotoKind, TaskCompletion
 
 
 def issue_token(*, request, username: str, password: str, device_id: str) -> tuple[AccessToken, str]:
     """Check the password (with lockout after repeated failures) and issue a device token."""
-    address = login_guard.client_address(request)
-    wait = login_guard.seconds_locked(username=username, address=address)
-    if wait:
-        raise Throttled(wait=wait, detail=f"登录失败次数过多，请 {wait // 60} 分钟后再试。Too many failed logins.")
-    user = authenticate(request, username=username, password=password)  # counts failures (LockoutBackend)
+    user = authenticate(request, username=username, password=password)  # books the check (LockoutBackend)
     if user is None:
+        if wait := login_guard.locked_seconds(request):
+            raise Throttled(wait=wait, detail=login_guard.locked_message(wait))
         raise AuthenticationFailed("用户名或密码错误。Wrong username or password.")
     return AccessToken.issue(user=user, device_id=device_id, lifetime=timedelta(days=settings.ACCESS_TOKEN_DAYS))
 
 
 def revoke_token(*, token: AccessToken) -> None:
     AccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def revoke_tokens_of(*, user) -> int:
+    """Revoke every live token of the user (their password changed or their account was deactivated)."""
+    return AccessToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 # --- Photos ---------------------------------------------------------------------------
@@ -217,9 +222,6 @@ def complete_task(*, worker, case: Case, client_uuid, result: str, note: str = "
             raise TaskClosed(case)
         if result not in TASK_RESULTS[kind]:
             raise ValidationError({"result": [f"应为 {' / '.join(TASK_RESULTS[kind])} 之一。"]})
-        known = set(Photo.objects.filter(sha256__in=photos).values_list("sha256", flat=True))
-        if missing := [ref for ref in photos if ref not in known]:
-            raise ValidationError({"photos": [f"照片尚未上传：{', '.join(missing)}。Upload them first."]})
         action, label = TASK_RESULTS[kind][result]
         try:
             case_services.apply_transition(
@@ -230,10 +232,24 @@ def complete_task(*, worker, case: Case, client_uuid, result: str, note: str = "
                 note=f"{label}。{note}".rstrip("。") if note else label,
                 attachments=photos,
             )
-        except case_services.InvalidInput as error:
-            raise ValidationError(error.errors) from None
+        except case_services.InvalidInput as error:  # the task's photos are the transition's attachments
+            errors = {
+                ("photos" if name == "attachments" else name): messages for name, messages in error.errors.items()
+            }
+            raise ValidationError(errors) from None
         return TaskCompletion.objects.create(
             client_uuid=client_uuid, fingerprint=digest, case=case, kind=kind, result=result, note=note, worker=worker
         )
 
     return idempotency.create_once(model=TaskCompletion, client_uuid=client_uuid, digest=digest, create=create)
+
+
+# --- 信息采集 ----------------------------------------------------------------------------------
+
+
+def submit_registry_change(*, worker, **request) -> tuple[RegistryChange, bool]:
+    """A change request from a handheld, once per client UUID of this worker: (request, whether it is new)."""
+    try:
+        return registry.propose_change(worker=worker, **request)
+    except registry.InvalidChange as error:
+        raise ValidationError(error.errors) from None

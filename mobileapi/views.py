@@ -7,7 +7,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +14,8 @@ from rest_framework.views import APIView
 from cases.models import Case
 from cases.selectors import visible_cases
 from cases.services import IntakeConflict, TransitionRefused
+from gridmgmt.parsers import LimitedMultiPartParser
+from grids import selectors as registry_selectors
 from grids.models import Grid, Role
 from mobileapi import idempotency, photos, selectors, services
 from mobileapi.models import AccessToken
@@ -26,6 +27,8 @@ from mobileapi.serializers import (
     PhotoFileSerializer,
     PhotoSerializer,
     PhotoUploadSerializer,
+    RegistryChangeRequestSerializer,
+    RegistryChangeSerializer,
     ReportListQuerySerializer,
     ReportRequestSerializer,
     ReportSerializer,
@@ -79,9 +82,10 @@ class MeView(APIView):
         return Response(WorkerSerializer(selectors.worker_profile(user=request.user)).data)
 
 
-def conflict_response(existing, message: str) -> Response:
+def conflict_response(existing, message: str, **about) -> Response:
+    """409 naming the record the client UUID was first used for (its id, and what `about` adds)."""
     return Response(
-        {"detail": message, "code": "client_uuid_conflict", "existing": {"id": existing.pk}},
+        {"detail": message, "code": "client_uuid_conflict", "existing": {"id": existing.pk, **about}},
         status=status.HTTP_409_CONFLICT,
     )
 
@@ -149,22 +153,25 @@ class ReportsView(APIView):
         return Response(ReportSerializer(reports, many=True).data)
 
 
+class PhotoParser(LimitedMultiPartParser):
+    """A photo upload is refused by its declared length (413) before its body is read."""
+
+    max_body = photos.MAX_BYTES + 1024 * 1024  # the photo and the form around it
+    field = "photo"
+    message = photos.TOO_LARGE
+
+
 class ReportPhotosView(APIView):
     """Upload a before/after photo for one of the worker's reports (idempotent by content and kind)."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
-    parser_classes = [MultiPartParser]
+    parser_classes = [PhotoParser]
 
     @extend_schema(
         request={"multipart/form-data": PhotoUploadSerializer},
         responses={200: CasePhotoSerializer, 201: CasePhotoSerializer},
     )
     def post(self, request, client_uuid):
-        if int(request.META.get("CONTENT_LENGTH") or 0) > photos.MAX_BYTES + 1024 * 1024:
-            return Response(
-                {"photo": ["照片超过 10 MB。The photo is larger than 10 MB."]},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
         case = Case.objects.filter(client_uuid=client_uuid, reporter=request.user).first()
         if case is None:
             raise NotFound("没有这份上报（或不是您上报的）。No such report of yours.")
@@ -254,7 +261,7 @@ class PhotosView(APIView):
     """Upload a photo on its own (for a task), once per content; answers its content hash to cite."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
-    parser_classes = [MultiPartParser]
+    parser_classes = [PhotoParser]
 
     @extend_schema(
         request={"multipart/form-data": PhotoFileSerializer}, responses={200: PhotoSerializer, 201: PhotoSerializer}
@@ -268,3 +275,49 @@ class PhotosView(APIView):
         except photos.PhotoRejected as rejected:
             raise ValidationError({"photo": [str(rejected)]}) from None
         return Response(PhotoSerializer(photo).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class RegistryChangesView(APIView):
+    """POST a registry change request (信息采集; idempotent by client_uuid); GET the worker's requests, newest first."""
+
+    permission_classes = [IsAuthenticated, WorkersOnly]
+
+    @extend_schema(
+        request=RegistryChangeRequestSerializer,
+        responses={200: RegistryChangeSerializer, 201: RegistryChangeSerializer, 409: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        data = RegistryChangeRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            change, created = services.submit_registry_change(worker=request.user, **data.validated_data)
+        except idempotency.ReplayConflict as conflict:
+            existing = conflict.existing
+            return conflict_response(
+                existing,
+                "该 client_uuid 已用于内容不同的另一项采集申请。client_uuid used for another request.",
+                client_uuid=str(existing.client_uuid),
+                kind=existing.kind,
+                state=existing.state,
+            )
+        change = registry_selectors.registry_changes().get(pk=change.pk)
+        body = RegistryChangeSerializer(change).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses={200: RegistryChangeSerializer(many=True)})
+    def get(self, request):
+        changes = registry_selectors.changes_of_worker(worker=request.user)
+        return Response(RegistryChangeSerializer(changes, many=True).data)
+
+
+class RegistryChangeView(APIView):
+    """One of the worker's change requests by its client_uuid, with its state and the decision note."""
+
+    permission_classes = [IsAuthenticated, WorkersOnly]
+
+    @extend_schema(responses={200: RegistryChangeSerializer})
+    def get(self, request, client_uuid):
+        change = registry_selectors.registry_changes().filter(worker=request.user, client_uuid=client_uuid).first()
+        if change is None:
+            raise NotFound("没有您的这项采集申请。No such request of yours.")
+        return Response(RegistryChangeSerializer(change).data)

@@ -23,6 +23,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Pages are served under a Content-Security-Policy without 'unsafe-eval': wait_for_function takes an arrow
+# function ("() => …"), which Playwright runs as it is; a bare expression string is eval'ed and refused.
+
+
 def plain_http_settings():
     """The live server speaks plain http: no redirect to https, cookies without the Secure flag."""
     return override_settings(SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False)

@@ -42,14 +42,17 @@ def wait_for(predicate, seconds: float = 30) -> bool:
 
 
 @contextlib.contextmanager
-def gunicorn(*, db_url: str, workers: int = 2, **env):
-    """Serve the project on a free loopback port; yields the base URL."""
+def gunicorn(*, db_url: str, workers: int = 2, access_log: Path | None = None, **env):
+    """Serve the project on a free loopback port with `make run`'s gunicorn settings; yields the base URL."""
     port = free_port()
     environment = {**os.environ, "DATABASE_URL": db_url, "DEBUG": "0", "HTTPS": "0", **env}
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
             "gridmgmt.wsgi",
+            "--config",
+            "gridmgmt/gunicorn_conf.py",
+            *(["--access-logfile", str(access_log)] if access_log else []),
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

@@ -7,6 +7,7 @@ account and unit, as the case's timeline does.
 """
 
 import re
+from datetime import date
 
 from django.apps import apps
 from django.conf import settings
@@ -20,6 +21,17 @@ CASE_JOINS = (
     "LEFT JOIN grids_district d ON d.id = s.district_id"
 )
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def is_date(text: str) -> bool:
+    """YYYY-MM-DD naming a day of the calendar (2026-02-30 and 2026-13-01 are not)."""
+    if not DATE.match(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def available() -> bool:
@@ -57,8 +69,8 @@ def tables(filters: dict[str, str]) -> list:
     event_model = apps.get_model("cases", "CaseEvent")
     category_model = apps.get_model("cases", "Category")
     for name in ("since", "until"):
-        if filters.get(name) and not DATE.match(filters[name]):
-            raise ExportError(f"{name} must be a date written YYYY-MM-DD")
+        if filters.get(name) and not is_date(filters[name]):
+            raise ExportError(f"{name} 应为真实存在的日期 YYYY-MM-DD。{name} must be a real date written YYYY-MM-DD.")
     if filters.get("level") and filters["level"] not in ("1", "2", "3", "4"):
         raise ExportError("level must be 1, 2, 3 or 4")
     joins = CASE_JOINS.format(category=category_model._meta.db_table)

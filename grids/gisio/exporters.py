@@ -8,7 +8,9 @@ at a point inside their building). CSV is UTF-8 with a byte-order mark so that E
 """
 
 import csv
+import dataclasses
 import datetime as dt
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -22,6 +24,9 @@ from django.db import connection, transaction
 
 from audit import services as audit
 from audit.models import AuditAction
+from gridmgmt import dblimits
+from grids.gisio import policy
+from grids.models import Role
 
 FORMATS = ("gpkg", "geojson", "csv", "xlsx")
 CONTENT_TYPES = {
@@ -185,7 +190,6 @@ LAYERS: dict[str, ExportLayer] = {
         },
     ),
 }
-PERSONAL_LAYERS = {"persons"}
 
 
 @dataclass
@@ -234,6 +238,20 @@ def tables_for(layer: str, filters: dict[str, str]) -> list[Table]:
     spec = LAYERS[layer]
     where, params = _where(spec, filters)
     return [Table(spec, where, params)]
+
+
+def _for_role(tables: list[Table], role: str) -> list[Table]:
+    """The tables as `role` may have them (grids.gisio.policy): withheld fields left out, forbidden tables dropped."""
+    allowed = []
+    for table in tables:
+        hidden = policy.withheld(role, table.spec.name)
+        if hidden is None:
+            continue
+        columns = tuple(column for column in table.spec.columns if column[0] not in hidden)
+        allowed.append(dataclasses.replace(table, spec=dataclasses.replace(table.spec, columns=columns)))
+    if not allowed:
+        raise ExportError(policy.refusal(role, tables[0].spec.name))
+    return allowed
 
 
 def _select(table: Table, geometry_sql: list[str]) -> tuple[str, list]:
@@ -287,31 +305,61 @@ def _single_table(tables: list[Table], result: ExportResult) -> Table:
     return tables[0]
 
 
-def _write_csv(tables: list[Table], path: Path, result: ExportResult) -> None:
+def _csv_chunks(tables: list[Table], result: ExportResult) -> Iterator[str]:
+    """The CSV text (no byte-order mark), CHUNK rows at a time."""
     table = _single_table(tables, result)
     spec = table.spec
     geometry_sql, geometry_names = _geometry_columns(spec, "csv")
     sql, params = _select(table, geometry_sql)
     names = [name for name, _ in spec.columns] + geometry_names
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(names)
     count = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(names)
-        for row in _rows(sql, params):
-            writer.writerow(
-                [
-                    "" if v is None else _plain(v, joined=name in spec.json_columns)
-                    for name, v in zip(names, row, strict=True)
-                ]
-            )
-            count += 1
+    for row in _rows(sql, params):
+        writer.writerow(
+            [
+                "" if v is None else _plain(v, joined=name in spec.json_columns)
+                for name, v in zip(names, row, strict=True)
+            ]
+        )
+        count += 1
+        if count % CHUNK == 0:
+            yield _drain(buffer)
     result.counts[spec.name] = count
+    yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def _write_csv(tables: list[Table], path: Path, result: ExportResult) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        handle.writelines(_csv_chunks(tables, result))
 
 
 def _write_xlsx(tables: list[Table], path: Path, result: ExportResult) -> None:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
+    try:
+        _fill_workbook(workbook, tables, result)
+        workbook.save(path)
+    finally:
+        # A write-only sheet spools to a temporary file of its own, left until the process ends when a write fails.
+        for sheet in workbook.worksheets:
+            writer = getattr(sheet, "_writer", None)
+            if writer is not None and isinstance(writer.out, str) and Path(writer.out).exists():
+                if not sheet.closed:
+                    sheet.close()
+                writer.cleanup()
+
+
+def _fill_workbook(workbook, tables: list[Table], result: ExportResult) -> None:
     for table in tables:
         spec = table.spec
         geometry_sql, geometry_names = _geometry_columns(spec, "xlsx")
@@ -337,10 +385,10 @@ def _write_xlsx(tables: list[Table], path: Path, result: ExportResult) -> None:
                 "export as gpkg or geojson for them"
             )
         result.counts[spec.name] = count
-    workbook.save(path)
 
 
-def _write_geojson(tables: list[Table], path: Path, result: ExportResult) -> None:
+def _geojson_chunks(tables: list[Table], result: ExportResult) -> Iterator[str]:
+    """The FeatureCollection's text, CHUNK features at a time."""
     table = _single_table(tables, result)
     spec = table.spec
     properties = ", ".join(f"'{name}', {sql}" for name, sql in spec.columns)
@@ -350,14 +398,22 @@ def _write_geojson(tables: list[Table], path: Path, result: ExportResult) -> Non
         f"'properties', json_build_object({properties}))::text "
         f"FROM {spec.source} WHERE {table.where} ORDER BY {spec.order}"
     )
+    parts = ['{"type": "FeatureCollection", "name": ' + json.dumps(spec.name) + ', "features": [\n']
     count = 0
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write('{"type": "FeatureCollection", "name": ' + json.dumps(spec.name) + ', "features": [\n')
-        for (feature,) in _rows(sql, table.params):
-            handle.write((",\n" if count else "") + feature)
-            count += 1
-        handle.write("\n]}\n")
+    for (feature,) in _rows(sql, table.params):
+        parts.append((",\n" if count else "") + feature)
+        count += 1
+        if count % CHUNK == 0:
+            yield "".join(parts)
+            parts = []
+    parts.append("\n]}\n")
     result.counts[spec.name] = count
+    yield "".join(parts)
+
+
+def _write_geojson(tables: list[Table], path: Path, result: ExportResult) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        handle.writelines(_geojson_chunks(tables, result))
 
 
 def _frame(names: list[str], rows: list[tuple], spec: ExportLayer) -> pd.DataFrame:
@@ -407,23 +463,59 @@ def _write_gpkg(tables: list[Table], path: Path, result: ExportResult) -> None:
 
 
 WRITERS = {"gpkg": _write_gpkg, "geojson": _write_geojson, "csv": _write_csv, "xlsx": _write_xlsx}
+# Formats written row after row, which a web request streams instead of building a file (with what goes first).
+STREAMED = {"csv": (_csv_chunks, "\ufeff"), "geojson": (_geojson_chunks, "")}
 
 
 def export_layer(
-    *, layer: str, fmt: str, path: Path | str, filters: dict[str, str] | None = None, actor: str = "manage.py"
+    *,
+    layer: str,
+    fmt: str,
+    path: Path | str,
+    filters: dict[str, str] | None = None,
+    actor: str = "manage.py",
+    role: str = Role.ADMIN,
 ) -> ExportResult:
-    """Write `layer` (filtered) to `path` in `fmt`; returns the row counts per table. Every export is audited."""
+    """Write `layer` (filtered, as `role` may have it) to `path` in `fmt`; returns the row counts per table.
+    Every export is audited."""
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     path = Path(path)
-    tables = tables_for(layer, filters or {})
+    tables = _for_role(tables_for(layer, filters or {}), role)
     result = ExportResult(path)
     with transaction.atomic():  # server-side cursors live in a transaction
+        dblimits.allow_export_job()
         WRITERS[fmt](tables, path, result)
         audit.record(
             action=AuditAction.EXPORT,
             actor=actor,
             target=f"grids.{layer}",
-            detail={"format": fmt, "filters": filters or {}, "rows": result.counts},
+            detail={"format": fmt, "filters": filters or {}, "rows": result.counts, "role": role},
         )
     return result
+
+
+def stream_layer(*, layer: str, fmt: str, filters: dict[str, str], actor: str, role: str) -> Iterator[bytes]:
+    """`layer` as CSV or GeoJSON bytes, read through a server-side cursor CHUNK rows at a time, so memory stays
+    bounded whatever the layer's size. Refusals (ExportError) come before anything is streamed; the export is
+    audited then too, since the rows counted at the end may never be reached when the client goes away."""
+    if fmt not in STREAMED:
+        raise ExportError(f"{fmt} is written to a file first; streamed formats: {', '.join(STREAMED)}")
+    tables = _for_role(tables_for(layer, filters), role)
+    audit.record(
+        action=AuditAction.EXPORT,
+        actor=actor,
+        target=f"grids.{layer}",
+        detail={"format": fmt, "filters": filters, "rows": "streamed", "role": role},
+    )
+    return _stream(tables, fmt)
+
+
+def _stream(tables: list[Table], fmt: str) -> Iterator[bytes]:
+    chunks, head = STREAMED[fmt]
+    with transaction.atomic():  # closed (rolled back) with the generator when the client disconnects
+        dblimits.allow_export_job()
+        if head:
+            yield head.encode()
+        for chunk in chunks(tables, ExportResult(Path())):
+            yield chunk.encode()

@@ -47,11 +47,17 @@ def as_text(value: Any) -> str:
     return str(value).strip()
 
 
+def quoted(value: Any, limit: int = 20) -> str:
+    """A cell's value in a message: quoted and cut to `limit` characters (a cell may hold a whole document)."""
+    text = str(value)
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}…"
+
+
 def text(max_length: int) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
         result = as_text(value)
         if len(result) > max_length:
-            raise ValueError(f"{result[:20]!r}… is longer than {max_length} characters")
+            raise ValueError(f"{quoted(result)} is longer than {max_length} characters")
         return result
 
     def many(values: list[str]) -> list[str] | None:
@@ -69,7 +75,7 @@ def code(pattern: str | None, max_length: int, description: str) -> Callable[[An
     def convert(value: Any) -> str:
         result = unicodedata.normalize("NFKC", as_text(value)).replace(" ", "")  # full-width digits too
         if len(result) > max_length or (compiled and not compiled.fullmatch(result)):
-            raise ValueError(f"{result!r} is not {description}")
+            raise ValueError(f"{quoted(result)} is not {description}")
         return result
 
     def many(values: list[str]) -> list[str] | None:
@@ -93,7 +99,7 @@ def code(pattern: str | None, max_length: int, description: str) -> Callable[[An
 def integer(minimum: int, maximum: int) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a whole number")
+            raise ValueError(f"{quoted(value)} is not a whole number")
         if isinstance(value, int | float):
             number = value
         else:
@@ -101,9 +107,9 @@ def integer(minimum: int, maximum: int) -> Callable[[Any], int]:
             try:
                 number = float(cleaned)
             except ValueError:
-                raise ValueError(f"{value!r} is not a whole number") from None
+                raise ValueError(f"{quoted(value)} is not a whole number") from None
         if number != int(number):
-            raise ValueError(f"{value!r} is not a whole number")
+            raise ValueError(f"{quoted(value)} is not a whole number")
         if not minimum <= number <= maximum:
             raise ValueError(f"{int(number)} is outside {minimum}–{maximum}")
         return int(number)
@@ -136,7 +142,7 @@ def date(value: Any) -> dt.date:
                 return dt.date(*(int(part) for part in match.groups()))
             except ValueError:
                 break
-    raise ValueError(f"{cleaned!r} is not a date (write it as 1980-01-31)")
+    raise ValueError(f"{quoted(cleaned)} is not a date (write it as 1980-01-31)")
 
 
 def choice(choices, extra: dict[str, str] | None = None) -> Callable[[Any], str]:
@@ -152,7 +158,7 @@ def choice(choices, extra: dict[str, str] | None = None) -> Callable[[Any], str]
     def convert(value: Any) -> str:
         key = normalise_name(as_text(value))
         if key not in table:
-            raise ValueError(f"{as_text(value)!r} is not one of {accepted}")
+            raise ValueError(f"{quoted(as_text(value))} is not one of {accepted}")
         return table[key]
 
     def many(values: list[str]) -> list[str] | None:
@@ -187,10 +193,10 @@ def id_number(value: Any) -> tuple[dict[str, str], dt.date | None, str]:
     except ValidationError as error:
         raise ValueError(" ".join(error.messages)) from None
     try:
-        birth = dt.date(int(plain[6:10]), int(plain[10:12]), int(plain[12:14]))
+        birth = pii.born_on(plain)
     except ValueError:
         raise ValueError("the ID number holds no valid birth date") from None
-    return pii.protected_id_number(plain), birth, ("M" if int(plain[16]) % 2 else "F")
+    return pii.protected_id_number(plain), birth, pii.sex_of(plain)
 
 
 def phone(value: Any) -> dict[str, str]:

@@ -24,7 +24,8 @@ import numpy as np
 import shapely
 from shapely.errors import ShapelyError
 
-from grids.gisio.mapping import normalise_name
+from grids.gisio.archives import LIMITS, WORKBOOK_LIMITS, check_archive
+from grids.gisio.mapping import normalise_name, quoted
 
 GIS_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb"}
 TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
@@ -39,10 +40,18 @@ GEOMETRY_KEYS = ("geometry", "lon", "lat")  # mapping keys that choose the geome
 # dBASE language driver IDs (byte 29 of a .dbf) that name a Chinese code page.
 DBF_CHINESE_LDID = {0x4D: "CP936", 0x7A: "CP936", 0x78: "CP950", 0x4E: "CP949"}
 SRID_PREFIX = re.compile(r"^\s*SRID=\d+;", re.IGNORECASE)
+CODE_PAGE = re.compile(r"[A-Za-z0-9_.:-]{1,32}")  # GBK, UTF-8, 936, 88591, ISO-8859-1 …
+CPG_READ_BYTES = 64
 
 
 class SourceError(ValueError):
     """The file cannot be read as asked; the message says what to do."""
+
+
+def brief(error: Exception) -> str:
+    """A library's error about a file, cut short: some quote the file's content, which a message never repeats."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
+    return text if len(text) <= 160 else f"{text[:160]}…"
 
 
 @dataclass
@@ -157,7 +166,7 @@ class OgrSource(Source):
         try:
             layers = [name for name, _ in pyogrio.list_layers(self.dataset)]
         except pyogrio.errors.DataSourceError as error:
-            raise SourceError(f"cannot open {path.name}: {error}") from error
+            raise SourceError(f"cannot open {path.name}: {brief(error)}") from error
         if member and suffix == ".shp":
             layer = None
         if layer is None:
@@ -171,7 +180,7 @@ class OgrSource(Source):
         try:
             meta = pyogrio.read_info(self.dataset, layer=layer, encoding=encoding)
         except pyogrio.errors.DataLayerError as error:
-            raise SourceError(f"cannot read layer {layer!r} of {path.name}: {error}") from error
+            raise SourceError(f"cannot read layer {layer!r} of {path.name}: {brief(error)}") from error
         count = int(meta["features"])
         self.count = count if count >= 0 else None
         self.has_geometry = meta["geometry_type"] is not None
@@ -190,17 +199,27 @@ class OgrSource(Source):
 
     @staticmethod
     def _cpg(path: Path, member: str | None) -> str | None:
-        """The code page a Shapefile's .cpg declares (GDAL reads it; this is for the summary)."""
+        """The code page a Shapefile's .cpg declares, for the summary (GDAL reads it itself): its first bytes
+        only, and only when they name a code page (the file's text is never repeated back)."""
         try:
             if member:
                 with zipfile.ZipFile(path) as archive:
                     names = {n.lower(): n for n in archive.namelist()}
                     name = names.get(f"{member[: -len('.shp')]}.cpg".lower())
-                    return archive.read(name).decode("ascii", "replace").strip() if name else None
-            cpg = next((p for p in (path.with_suffix(".cpg"), path.with_suffix(".CPG")) if p.exists()), None)
-            return cpg.read_text(encoding="ascii", errors="replace").strip() if cpg else None
-        except OSError:
+                    if name is None:
+                        return None
+                    with archive.open(name) as handle:
+                        head = handle.read(CPG_READ_BYTES)
+            else:
+                cpg = next((p for p in (path.with_suffix(".cpg"), path.with_suffix(".CPG")) if p.exists()), None)
+                if cpg is None:
+                    return None
+                with cpg.open("rb") as handle:
+                    head = handle.read(CPG_READ_BYTES)
+        except (OSError, zipfile.BadZipFile):
             return None
+        declared = head.decode("ascii", "replace").strip()
+        return declared if CODE_PAGE.fullmatch(declared) else "(not a code page name)"
 
     @staticmethod
     def _shapefile_encoding(path: Path, member: str | None) -> str | None:
@@ -503,7 +522,7 @@ class TableGeometry:
                 try:
                     geometries[i] = shapely.Point(float(lon), float(lat))
                 except (TypeError, ValueError):
-                    errors[i] = f"columns {self.lon}/{self.lat}: {lon!r}, {lat!r} are not numbers"
+                    errors[i] = f"columns {self.lon}/{self.lat}: {quoted(lon)}, {quoted(lat)} are not numbers"
             return geometries, errors
         return None, {}
 
@@ -605,7 +624,7 @@ class XlsxSource(Source):
         try:
             self.workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
-            raise SourceError(f"cannot open {path.name} as an xlsx workbook: {error}") from error
+            raise SourceError(f"cannot open {path.name} as an xlsx workbook: {brief(error)}") from error
         names = self.workbook.sheetnames
         notes = []
         if sheet is None:
@@ -684,6 +703,8 @@ def open_source(
             f"{path.name}: unknown format {suffix or '(no suffix)'}; "
             "use .gpkg, .shp (or a .zip of one), .geojson, .csv or .xlsx"
         )
+    if suffix in (".zip", ".xlsx", ".xlsm"):
+        check_archive(path, LIMITS if suffix == ".zip" else WORKBOOK_LIMITS)
     if suffix == ".zip":
         member = _zip_member(path, layer)
         if Path(member).suffix.lower() in TABLE_SUFFIXES:

@@ -20,7 +20,6 @@ from mobileapi.open311.renderers import Open311Error
 
 # A photo and the form around it.
 MAX_MULTIPART_BYTES = photos.MAX_BYTES + 1024 * 1024
-TOO_LARGE = "照片超过 10 MB。The photo is larger than 10 MB."
 TOO_MANY = "表单字段过多。Too many form fields."
 _LOSSLESS = "iso-8859-1"
 
@@ -72,7 +71,7 @@ def multipart_data(request: HttpRequest) -> QueryDict:
     except ValueError:
         declared = 0
     if declared > MAX_MULTIPART_BYTES:
-        raise Open311Error(413, TOO_LARGE)
+        raise Open311Error(413, photos.TOO_LARGE)
     charset = charset_of(request)
     try:
         raw_fields, files = MultiPartParser(request.META, request, request.upload_handlers, _LOSSLESS).parse()

@@ -154,6 +154,16 @@ def parse_when(name: str, value: str, *, end: bool) -> datetime:
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
 
 
+def shifted(name: str, moment: datetime, delta: timedelta) -> datetime:
+    """`moment + delta`, or a 400 naming the field when that leaves the calendar (0001-01-01 … 9999-12-31)."""
+    try:
+        return moment + delta
+    except OverflowError:
+        raise serializers.ValidationError(
+            {name: ["日期超出可查询范围。The date is too far in the past or future to query."]}
+        ) from None
+
+
 def split_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
@@ -194,9 +204,9 @@ class RequestQuerySerializer(serializers.Serializer):
         if start is None and end is None:
             end = timezone.now()
         if start is None:
-            start = end - WINDOW
+            start = shifted("end_date", end, -WINDOW)
         if end is None:
-            end = start + WINDOW
+            end = shifted("start_date", start, WINDOW)
         if end < start:
             raise serializers.ValidationError({"end_date": ["不能早于 start_date。end_date is before start_date."]})
         if end - start > WINDOW + timedelta(seconds=1):

@@ -5,7 +5,6 @@ OpenAPI document of /api/ (discovery.json describes this endpoint). The format i
 every error is the spec's `[{"code": …, "description": …}]` (XML `<errors>`) with that HTTP status.
 """
 
-import json
 from datetime import timedelta
 from functools import wraps
 
@@ -19,6 +18,8 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers as drf
 
 from cases.services import InvalidInput
+from gridmgmt.login_guard import client_address
+from gridmgmt.parsers import JsonTooDeep, loads_json
 from mobileapi.models import Open311Key
 from mobileapi.open311 import bodies, selectors, serializers, services
 from mobileapi.open311.renderers import Open311Error, error_response, render
@@ -106,7 +107,9 @@ def posted_data(request: HttpRequest) -> dict:
     try:
         if request.content_type == "application/json":
             try:
-                data = json.loads(request.body or b"{}")
+                data = loads_json(request.body or b"{}")
+            except JsonTooDeep as error:
+                raise Open311Error(400, str(error)) from None
             except (UnicodeDecodeError, ValueError):
                 raise Open311Error(400, "请求体不是合法的 JSON。The body is not valid JSON.") from None
             if not isinstance(data, dict):
@@ -183,6 +186,14 @@ def service_requests(request, cases: list) -> list[dict]:
 def create_request(request, fmt):
     data = posted_data(request)
     key = api_key(data.get("api_key") or request.GET.get("api_key"), required=True)
+    wait = services.admit_post(key=key, address=client_address(request))
+    if wait:
+        raise Open311Error(
+            429,
+            f"提交过于频繁，请 {wait} 秒后重试。Too many service requests from this api_key or address; "
+            f"retry in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
     fields = validated(serializers.ServiceRequestSerializer(data=data))
     try:
         case = services.submit_request(key=key, **fields)

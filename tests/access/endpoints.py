@@ -271,6 +271,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "api/v1/export/<slug:layer>.<slug:fmt>": Endpoint(
         [
             Call(const("/api/v1/export/persons.csv"), expect(403, anonymous=401, admin=200), note="masked only"),
+            Call(const("/api/v1/export/households.csv"), expect(403, anonymous=401, admin=200), note="no flats"),
             Call(
                 const("/api/v1/export/cases.xlsx"),
                 EXPORTERS,
@@ -316,12 +317,12 @@ ENDPOINTS: dict[str, Endpoint] = {
         [
             Call(
                 lambda w, role, scope: f"/api/v1/cases/{w.case(role, scope).pk}/transitions",
-                expect(409, anonymous=401, dispatcher=(200, 409), police=(200, 409), centre=200, admin=200),
+                expect((409, 404), anonymous=401, dispatcher=(200, 404), police=(200, 404), centre=200, admin=200),
                 method="POST",
                 scopes=("in", "out"),
                 body=transition_body,
-                note="立案 by the responsible unit or the command centre; anyone else is refused by the workflow "
-                "(409 with state and allowed actions, no case data)",
+                note="立案 by the responsible unit or the command centre; anyone else who sees the case is refused by "
+                "the workflow (409 with state and allowed actions); a case the caller may not see is 404, as for GET",
             )
         ]
     ),
@@ -491,6 +492,33 @@ ENDPOINTS: dict[str, Endpoint] = {
     "api/v1/public/stats": Endpoint([Call(const("/api/v1/public/stats"), PUBLIC)]),
     "api/v1/public/grids": Endpoint([Call(const("/api/v1/public/grids"), PUBLIC)]),
 }
+
+# --- OGC API – Features: the registry layers for GIS desktops, read like /api/v1/{layer} -------------------------
+OGC_LAYER_NOTE = "geometry, codes, names, addresses: no people"
+OGC = {
+    "ogc/": Endpoint([Call(const("/ogc/"), LOGGED_IN)]),
+    "ogc/conformance": Endpoint([Call(const("/ogc/conformance"), LOGGED_IN)]),
+    "ogc/api": Endpoint([Call(const("/ogc/api"), LOGGED_IN)]),
+    "ogc/collections": Endpoint([Call(const("/ogc/collections"), LOGGED_IN)]),
+    "ogc/collections/<str:collection_id>": Endpoint([Call(const("/ogc/collections/buildings"), LOGGED_IN)]),
+    "ogc/collections/<str:collection_id>/items": Endpoint(
+        [
+            Call(const(f"/ogc/collections/{name}/items"), LOGGED_IN, note=OGC_LAYER_NOTE)
+            for name in ("streets", "communities", "grids", "buildings", "units")
+        ]
+    ),
+    "ogc/collections/<str:collection_id>/items/<str:feature_id>": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/ogc/collections/buildings/items/{w.buildings['W1N'].pk}",
+                LOGGED_IN,
+                note=OGC_LAYER_NOTE,
+            )
+        ]
+    ),
+    "ogc/(?P<rest>.+)$": Endpoint([Call(const("/ogc/nothing-here"), expect(404, anonymous=401))]),
+}
+ENDPOINTS.update(OGC)
 
 # /admin/ is Django's own: only staff get in; everyone else is sent to the admin login. The administrator's person
 # pages are checked for full ID numbers and phones like every other response.

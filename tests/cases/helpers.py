@@ -1,4 +1,6 @@
-"""Small helpers for case tests: people with roles, reports, actions."""
+"""Small helpers for case tests: people with roles, reports, actions, photos to cite."""
+
+import secrets
 
 from django.contrib.gis.geos import Point
 from rest_framework.test import APIClient
@@ -6,6 +8,7 @@ from rest_framework.test import APIClient
 from cases import services
 from cases.models import Case, Category, Source
 from grids.models import Role
+from mobileapi.models import Photo
 from tests.factories import StaffFactory
 
 
@@ -47,3 +50,19 @@ def act(case: Case, user, action: str, **kwargs) -> Case:
 
 def fresh(case: Case) -> Case:
     return Case.objects.get(pk=case.pk)
+
+
+def uploaded_photo(user) -> str:
+    """The content hash of a photo `user` uploaded (a row without its file: enough to cite it)."""
+    sha256 = secrets.token_hex(32)
+    Photo.objects.create(
+        sha256=sha256,
+        image=f"photos/{sha256}.jpg",
+        thumbnail=f"photos/thumbs/{sha256}.jpg",
+        content_type="image/jpeg",
+        width=640,
+        height=480,
+        size_bytes=1000,
+        uploaded_by=user,
+    )
+    return sha256

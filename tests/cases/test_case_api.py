@@ -135,3 +135,44 @@ def test_detail_has_events_and_is_hidden_from_others(geo: Geography, cases):
 def test_anonymous_users_see_nothing(api_client, geo: Geography, cases):
     assert api_client.get("/api/v1/cases/").status_code in (401, 403)
     assert api_client.post("/api/v1/cases/", {}, format="json").status_code in (401, 403)
+
+
+# --- A case you may not see does not exist, whatever you send ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"action": "start", "version": 3},  # allowed for its handler, right version
+        {"action": "register", "version": 1},  # not allowed from its state, stale version
+        {"action": "resolve"},  # malformed
+    ],
+)
+@pytest.mark.parametrize("outsider", ["other_office", "other_worker"])
+def test_a_transition_on_a_case_you_may_not_see_answers_exactly_as_get(geo: Geography, cases, body, outsider):
+    case = cases["building_w2"]
+    user = dispatcher(geo.offices["E"]) if outsider == "other_office" else person(grids=[geo.grids["E2"]])
+    client = client_of(user)
+    seen = client.get(f"/api/v1/cases/{case.pk}")
+    acted = client.post(f"/api/v1/cases/{case.pk}/transitions", body, format="json")
+    missing = client.post("/api/v1/cases/999999/transitions", body, format="json")
+    assert seen.status_code == acted.status_code == missing.status_code == 404
+    assert acted.content == seen.content == missing.content
+    assert Case.objects.get(pk=case.pk).version == 3
+
+
+def test_merging_into_a_case_you_may_not_see_is_as_merging_into_none(geo: Geography, cases):
+    duplicate, hidden = cases["building_w2"], cases["garbage_e2"]
+    client = client_of(dispatcher(geo.offices["W"]))
+    into_hidden = client.post(
+        f"/api/v1/cases/{duplicate.pk}/transitions",
+        {"action": "merge", "version": 3, "target": hidden.pk},
+        format="json",
+    )
+    into_none = client.post(
+        f"/api/v1/cases/{duplicate.pk}/transitions", {"action": "merge", "version": 3, "target": 999999}, format="json"
+    )
+    assert into_hidden.status_code == into_none.status_code == 400
+    assert into_hidden.json() == into_none.json() and "target" in into_hidden.json()
+    assert Case.objects.get(pk=duplicate.pk).state == "dispatched"
+    assert Case.objects.get(pk=hidden.pk).version == hidden.version and not hidden.extra_reporters.exists()

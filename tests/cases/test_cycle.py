@@ -7,7 +7,7 @@ import pytest
 from cases.models import CaseEvent, ClosedAs, State
 from cases.services import TransitionRefused, actor_for, allowed_actions
 from tests.cases.geo import Geography
-from tests.cases.helpers import act, client_of, dispatcher, fresh, person, report
+from tests.cases.helpers import act, client_of, dispatcher, fresh, person, report, uploaded_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -75,13 +75,13 @@ def test_level_1_case_closes_on_the_spot_with_an_after_photo(geo: Geography, cli
     assert case.level == 1 and case.responsible_unit == geo.committees["W1"]
     response = client_of(worker).post(
         f"/api/v1/cases/{case.pk}/transitions",
-        {"action": "close_on_spot", "version": 1, "note": "已清理", "attachments": ["sha256:abc"]},
+        {"action": "close_on_spot", "version": 1, "note": "已清理", "attachments": [after := uploaded_photo(worker)]},
         format="json",
     )
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["state"] == "closed" and body["closed_as"] == "on_spot"
-    assert body["events"][-1]["attachments"] == ["sha256:abc"]
+    assert body["events"][-1]["attachments"] == [after]
     # without a photo it is malformed input; on a level-3 case it is refused
     other = report(geo.point("W1", "S"), "SJ0102", reporter=worker)
     response = client_of(worker).post(
@@ -91,7 +91,7 @@ def test_level_1_case_closes_on_the_spot_with_an_after_photo(geo: Geography, cli
     level3 = report(geo.point("W1", "S"), "SJ0101", reporter=worker)
     response = client_of(worker).post(
         f"/api/v1/cases/{level3.pk}/transitions",
-        {"action": "close_on_spot", "version": 1, "attachments": ["sha256:def"]},
+        {"action": "close_on_spot", "version": 1, "attachments": [uploaded_photo(worker)]},
         format="json",
     )
     assert response.status_code == 409 and response.json()["reason"] == "not_level_1"

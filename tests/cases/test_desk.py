@@ -12,10 +12,10 @@ from PIL import Image
 
 from cases import services
 from cases.desk_views import NOT_AT_DESK, PAGE_SIZE, timeline
-from cases.models import Case, Source
+from cases.models import Case, CaseEvent, Source
 from grids.models import Role
 from tests.cases.geo import Geography
-from tests.cases.helpers import act, dispatcher, person, report
+from tests.cases.helpers import act, dispatcher, person, report, uploaded_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -239,10 +239,14 @@ def test_photos_are_thumbnails_from_the_events(desk, settings, tmp_path):
     buffer = io.BytesIO()
     Image.new("RGB", (640, 480), (120, 160, 90)).save(buffer, format="JPEG")
     attached, _created = attach_photo(case=case, data=buffer.getvalue(), kind="before", uploader=people["worker"])
-    act(case, people["west"], "comment", attachments=["f" * 64])  # a reference with no stored photo
+    act(case, people["west"], "comment", attachments=[attached.photo.sha256])  # cited again: shown once
+    # written before attachments were checked: a reference with no stored photo, a photo not on the case
+    others = uploaded_photo(people["committee"])
+    CaseEvent.objects.create(case=case, actor=people["west"], action="comment", attachments=["f" * 64, others])
     page = browser(people["west"]).get(f"/desk/cases/{case.pk}/").content.decode()
-    assert f"/api/v1/case-photos/{attached.photo.sha256}?thumb=1" in page
-    assert "f" * 64 not in page.split('id="photos"')[1].split("</div>")[0]
+    photos = page.split('id="photos"')[1].split("</div>")[0]
+    assert photos.count(f"/api/v1/case-photos/{attached.photo.sha256}?thumb=1") == 1
+    assert "f" * 64 not in photos and others not in photos
     thumb = browser(people["west"]).get(f"/api/v1/case-photos/{attached.photo.sha256}?thumb=1")
     assert thumb.status_code == 200
 

@@ -65,7 +65,7 @@ def test_a_dispatcher_registers_and_dispatches_a_case_and_the_timeline_grows(pag
 
     page.click(f"text={case.number}")
     page.wait_for_selector("#timeline-chart")
-    page.wait_for_function("document.documentElement.dataset.readyDesk !== undefined")
+    page.wait_for_function("() => document.documentElement.dataset.readyDesk !== undefined")
     assert page.inner_text("#case-description") == "楼顶新搭建彩钢棚"
     assert timeline_rows(page) == ["register"]
     actions = page.eval_on_selector_all("#action-buttons button", "b => b.map(x => x.dataset.action)")
@@ -82,7 +82,7 @@ def test_a_dispatcher_registers_and_dispatches_a_case_and_the_timeline_grows(pag
 
     page.select_option("#action-unit", str(geo.committees["W1"].pk))
     page.click("#action-buttons button[data-action=dispatch]")
-    page.wait_for_function("document.querySelectorAll('#timeline-table tbody tr').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#timeline-table tbody tr').length === 3")
     assert timeline_rows(page) == ["register", "dispatch", "process"]
     assert page.inner_text("#case-state") == "已派遣"
     assert geo.committees["W1"].name in page.inner_text("#timeline-table")
@@ -101,7 +101,7 @@ def test_a_stale_page_shows_the_refusal_and_the_case_as_it_is(page, geo, expecte
     page.fill("input[name=password]", PASSWORD)
     page.click("button.primary")
     page.goto(f"/desk/cases/{case.pk}/")
-    page.wait_for_function("document.documentElement.dataset.readyDesk !== undefined")
+    page.wait_for_function("() => document.documentElement.dataset.readyDesk !== undefined")
     act(case, colleague, "register")  # meanwhile, at the next desk
     expected_errors.append("409 (Conflict)")  # the browser logs the refused request
     with page.expect_response(lambda r: r.url.endswith("/transitions")) as response:

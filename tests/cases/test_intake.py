@@ -12,7 +12,7 @@ from cases.models import Case, CaseEvent, Category
 from grids.coords import wgs84_to_gcj02
 from grids.models import Role
 from tests.cases.geo import Geography
-from tests.cases.helpers import client_of, dispatcher, person, report
+from tests.cases.helpers import client_of, dispatcher, person, report, uploaded_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -141,14 +141,14 @@ def test_create_case_service_is_idempotent_for_the_handheld(geo: Geography):
         "reporter": worker,
         "client_uuid": key,
         "captured_at": captured,
-        "attachments": ["sha256:before"],
+        "attachments": [uploaded_photo(worker)],
     }
     case, created = services.create_case(**kwargs)
     again, created_again = services.create_case(**kwargs)
     assert created and not created_again and again.pk == case.pk
     assert case.captured_at == captured and case.received_at > captured
     with pytest.raises(services.IntakeConflict):
-        services.create_case(**{**kwargs, "attachments": ["sha256:other"]})
+        services.create_case(**{**kwargs, "attachments": [uploaded_photo(worker)]})
 
 
 def test_case_numbers_count_up_per_day(geo: Geography):

@@ -8,7 +8,7 @@ from cases.models import Case, CaseEvent, State
 from cases.workflow import TRANSITIONS
 from grids.models import Role, UnitType
 from tests.cases.geo import multi
-from tests.cases.helpers import client_of, dispatcher, fresh, person, report
+from tests.cases.helpers import client_of, dispatcher, fresh, person, report, uploaded_photo
 from tests.factories import DistrictFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,7 @@ def body_for(action: str, version: int, **extra) -> dict:
     if action == "evaluate":
         body["score"] = 4
     if action == "close_on_spot":
-        body["attachments"] = ["sha256:after"]
+        body["attachments"] = ["0" * 64]  # refused before it is looked at, or replaced by a photo of the actor
     return {**body, **extra}
 
 
@@ -79,6 +79,8 @@ def test_actions_in_the_table_apply(units, action, state):
         Case.objects.filter(pk=case.pk).update(duplicate_of=original)
     if action == "dispatch":
         extra["unit"] = units["office"].pk
+    if action == "close_on_spot":
+        extra["attachments"] = [uploaded_photo(admin)]
     case = fresh(case)
     response = client_of(admin).post(
         f"/api/v1/cases/{case.pk}/transitions", body_for(action, case.version, **extra), format="json"
@@ -95,17 +97,18 @@ def test_actions_in_the_table_apply(units, action, state):
 # --- Who may act --------------------------------------------------------------------------------
 
 
-def test_wrong_role_and_other_units_are_refused_with_409(units):
+def test_wrong_role_is_refused_with_409_and_other_units_get_404(units):
     other_office = UnitFactory(code="SO2", type=UnitType.STREET_OFFICE, jurisdiction=multi(101.70, 26.70, 0.01, 0.01))
     case = case_in(State.REPORTED, responsible_unit=units["office"])
-    for user in [
-        person(Role.WORKER),  # a worker cannot register
-        person(Role.MANAGER),  # managers watch, they do not handle
-        dispatcher(other_office),  # a dispatcher of another unit
-    ]:
+    # managers see the case but watch, they do not handle
+    response = client_of(person(Role.MANAGER)).post(
+        f"/api/v1/cases/{case.pk}/transitions", body_for("register", 1), format="json"
+    )
+    assert response.status_code == 409 and response.json()["reason"] == "actor_not_allowed"
+    # a worker of other grids and a dispatcher of another unit may not see it: for them it does not exist
+    for user in [person(Role.WORKER), dispatcher(other_office)]:
         response = client_of(user).post(f"/api/v1/cases/{case.pk}/transitions", body_for("register", 1), format="json")
-        assert response.status_code == 409, (user, response.content)
-        assert response.json()["reason"] == "actor_not_allowed"
+        assert response.status_code == 404, (user, response.content)
     assert fresh(case).version == 1 and fresh(case).events.count() == 1
     # the responsible unit's dispatcher and a command-centre dispatcher may register
     response = client_of(dispatcher(units["office"])).post(

@@ -245,7 +245,7 @@ def test_cases_export_filters(tmp_path, cases):
     assert [row["number"] for row in read_rows(target)] == [cases[2].number]
     export("cases", target, "--since", "2000-01-01", "--until", "2000-01-02")
     assert read_rows(target) == []
-    with pytest.raises(CommandError, match="since must be a date"):
+    with pytest.raises(CommandError, match="since must be a real date"):
         export("cases", target, "--since", "yesterday")
 
 

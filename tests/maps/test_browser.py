@@ -78,7 +78,7 @@ class Session:
         return self.page.eval_on_selector_all("[data-layer]", "boxes => boxes.map(b => b.dataset.layer)")
 
     def wait_ready(self, name: str, timeout: float = 20_000) -> int:
-        self.page.wait_for_function(f"window.__ready && window.__ready[{name!r}] !== undefined", timeout=timeout)
+        self.page.wait_for_function(f"() => window.__ready && window.__ready[{name!r}] !== undefined", timeout=timeout)
         return self.page.evaluate(f"window.__ready[{name!r}]")
 
     def shot(self, name: str):
@@ -145,7 +145,7 @@ def test_worker_sees_own_grid_and_walks_from_a_person_to_the_building(session, w
     panel = page.locator("#detail-body").inner_text()
     assert person.name in panel
     assert person.id_number_masked in panel and "****" in panel
-    page.wait_for_function("window.__map.getZoom() >= 17", timeout=10_000)
+    page.wait_for_function("() => window.__map.getZoom() >= 17", timeout=10_000)
     page.wait_for_timeout(1200)  # building tiles at zoom 18
     s.shot("04-map-worker-building")
     # 图 → 楼: a click on a footprint opens the same building.
@@ -170,7 +170,7 @@ def test_dispatcher_sees_new_cases_without_reload_and_dispatches_one(session, wo
     s.login("t-dispatcher")
     page = s.page
     assert page.url.endswith("/map/")
-    assert s.menu() == ["map", "desk", "public"]
+    assert s.menu() == ["map", "desk", "registry", "public"]
     assert s.layers() == ["streets", "communities", "grids", "precincts", "buildings", "cases"]
     TIMINGS["map (dispatcher)"] = s.wait_ready("map")
     assert page.locator("#case-count").inner_text() == "(4)"  # open cases; two are closed
@@ -179,7 +179,7 @@ def test_dispatcher_sees_new_cases_without_reload_and_dispatches_one(session, wo
     s.shot("05-map-dispatcher")
     # A new report arrives: it shows up within 10 s, without a reload.
     make_case(world=world, lon=X0 + 0.018, lat=Y0 + 0.012, grid=world.grids[0])
-    page.wait_for_function("document.getElementById('case-count').textContent === '(5)'", timeout=10_000)
+    page.wait_for_function("() => document.getElementById('case-count').textContent === '(5)'", timeout=10_000)
     assert page.locator("#toast").inner_text().startswith("新案件")
     # Open the registered case from the map (a click on its marker) and dispatch it.
     point = target.point
@@ -198,7 +198,7 @@ def test_dispatcher_sees_new_cases_without_reload_and_dispatches_one(session, wo
     s.shot("06-case-panel")
     page.fill("#action-note", "请街道城管队处置")
     page.click("#detail [data-do=dispatch]")
-    page.wait_for_function("document.getElementById('toast').textContent.startsWith('操作成功')", timeout=10_000)
+    page.wait_for_function("() => document.getElementById('toast').textContent.startsWith('操作成功')", timeout=10_000)
     target.refresh_from_db()
     assert target.state == "dispatched"
     assert target.events.filter(action="dispatch", note="请街道城管队处置").exists()
@@ -206,7 +206,7 @@ def test_dispatcher_sees_new_cases_without_reload_and_dispatches_one(session, wo
     s.shot("07-case-dispatched")
     # Filters: only red cases.
     page.select_option("#f-light", "red")
-    page.wait_for_function("document.getElementById('case-count').textContent === '(1)'", timeout=10_000)
+    page.wait_for_function("() => document.getElementById('case-count').textContent === '(1)'", timeout=10_000)
 
 
 def test_manager_sees_figures_not_residents_and_switches_language(session, world_with_cases):
@@ -243,7 +243,7 @@ def test_manager_dashboard_heatmap_and_export(session, world_with_cases, tmp_pat
     TIMINGS["dashboard heatmap"] = s.wait_ready("heatmap")
     s.wait_ready("summary")
     page.evaluate(f"window.__map.fitBounds([[{Y0}, {X0}], [{Y0 + 0.04}, {X0 + 0.04}]], {{animate: false}})")
-    page.wait_for_function("Number(document.documentElement.dataset.hexagons) > 0", timeout=10_000)
+    page.wait_for_function("() => Number(document.documentElement.dataset.hexagons) > 0", timeout=10_000)
     page.wait_for_timeout(500)
     assert page.locator(".lights [data-light=red]").inner_text().startswith("1")
     assert "清香坪街道" in page.locator("#rank-streets").inner_text()

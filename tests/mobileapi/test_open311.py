@@ -386,6 +386,8 @@ def test_service_request_id_overrides_the_other_filters(client, cases):
         ({"start_date": "2026-06-01", "end_date": "2026-01-01"}, ["end_date", "start_date"]),
         ({"start_date": "yesterday"}, ["start_date"]),
         ({"end_date": "2026-13-45"}, ["end_date"]),
+        ({"start_date": "9999-12-31"}, ["start_date", "too far"]),
+        ({"end_date": "0001-01-01"}, ["end_date", "too far"]),
         ({"status": "pending"}, ["status"]),
         ({"service_code": "XX9999"}, ["service_code", "XX9999"]),
     ],
@@ -394,6 +396,22 @@ def test_bad_read_filters_are_400s_in_the_spec_format(client, cases, query, word
     assert_error(client.get(f"{BASE}/requests.json", query), 400, *words)
     root = xml(client.get(f"{BASE}/requests.xml", query))
     assert root.tag == "errors" and root.findtext("error/code") == "400"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"start_date": "9999-10-01"},
+        {"start_date": "9999-12-01", "end_date": "9999-12-31"},
+        {"start_date": "0001-01-01", "end_date": "0001-03-01"},
+        {"end_date": "0001-12-31"},
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_find_nothing(client, cases, query):
+    for fmt in ("json", "xml"):
+        response = client.get(f"{BASE}/requests.{fmt}", query)
+        assert response.status_code == 200, response.content
+    assert body(client.get(f"{BASE}/requests.json", query)) == []
 
 
 def test_at_most_max_results_are_returned(client, cases, monkeypatch):
@@ -528,3 +546,59 @@ def test_a_city_app_posts_and_reads_back_over_http(live_server, geo, demo_key):
         status, _, raw = call(f"{BASE}/requests.json", urllib.parse.urlencode({**form, "api_key": "x"}).encode())
         assert status == 403 and json.loads(raw)[0]["code"] == 403
         assert Case.objects.count() == 1
+
+
+# --- Rate limit of POSTs ---------------------------------------------------------------------------
+
+
+def test_posts_past_the_key_limit_are_429_in_the_spec_format_with_retry_after(client, geo, demo_key, settings):
+    settings.OPEN311_POST_LIMITS = (3, 100, 60)
+    point = geo.point("W1", "S")
+    assert [post(client, demo_key, point).status_code for _ in range(3)] == [201, 201, 201]
+    refused = post(client, demo_key, point)
+    assert_error(refused, 429, "Too many", "retry in")
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    root = xml(post(client, demo_key, point, fmt="xml"))
+    assert root.tag == "errors" and root.findtext("error/code") == "429"
+    assert Case.objects.count() == 3
+    _key, other = Open311Key.issue(name="另一客户端")
+    assert post(client, other, point).status_code == 201  # another key has its own count
+
+
+def test_posts_past_the_address_limit_are_429_whatever_the_key(client, geo, demo_key, settings):
+    settings.OPEN311_POST_LIMITS = (100, 2, 60)
+    point = geo.point("W1", "S")
+    _key, other = Open311Key.issue(name="另一客户端")
+    assert post(client, demo_key, point).status_code == 201
+    assert post(client, other, point).status_code == 201
+    assert_error(post(client, other, point), 429, "address")
+    elsewhere = Client(REMOTE_ADDR="10.1.2.3")
+    assert post(elsewhere, other, point).status_code == 201
+    assert Case.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_count_is_atomic_under_parallel_posts(settings):
+    import threading
+
+    from django.db import connection
+
+    from mobileapi.open311.services import admit_post
+
+    settings.OPEN311_POST_LIMITS = (5, 100, 3600)
+    key, _raw = Open311Key.issue(name="并发客户端")
+    waits, start = [], threading.Barrier(12)
+
+    def send():
+        try:
+            start.wait()
+            waits.append(admit_post(key=key, address="192.0.2.7"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(waits) == 12 and waits.count(0) == 5  # exactly the limit passed; the other seven wait

@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageCms
 
 from mobileapi import photos
 from mobileapi.models import Photo
@@ -89,3 +89,54 @@ def test_the_same_photo_is_stored_once(settings, tmp_path):
     assert first.gps.x == pytest.approx(101.6123, abs=1e-5)
     with first.image.open("rb") as stored:
         assert b"SERIAL-123456" not in stored.read()
+
+
+def jpeg_segments(data: bytes) -> list[int]:
+    """The marker bytes of a JPEG's segments up to its image data (0xFE comment, 0xE1 EXIF/XMP, 0xE2 ICC …)."""
+    markers, position = [], 2
+    while position < len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        markers.append(marker)
+        if marker == 0xDA:  # start of scan: the pixels follow
+            break
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+    return markers
+
+
+def test_comment_xmp_and_icc_do_not_survive_the_re_encoding():
+    image = Image.new("RGB", (64, 48), (10, 120, 200))
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">OWNER-ZHANG-SAN-13912345678</x:xmpmeta>'
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", comment=b"OWNER-ZHANG-SAN 510403199001011234", icc_profile=icc, xmp=xmp)
+    original = buffer.getvalue()
+    assert {0xFE, 0xE1, 0xE2} <= set(jpeg_segments(original))
+
+    cleaned = photos.clean_photo(original).image
+    assert not {0xFE, 0xE1, 0xE2} & set(jpeg_segments(cleaned))
+    for secret in (b"OWNER-ZHANG-SAN", b"510403199001011234", b"13912345678", icc[:64]):
+        assert secret not in cleaned
+    stored = Image.open(io.BytesIO(cleaned))
+    assert "comment" not in stored.info and "icc_profile" not in stored.info and "xmp" not in stored.info
+
+
+def test_png_text_and_icc_do_not_survive_the_re_encoding():
+    from PIL import PngImagePlugin
+
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Author", "OWNER-ZHANG-SAN")
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(buffer, format="PNG", pnginfo=text, icc_profile=icc)
+    cleaned = photos.clean_photo(buffer.getvalue()).image
+    assert b"OWNER-ZHANG-SAN" not in cleaned and b"iCCP" not in cleaned and b"tEXt" not in cleaned
+
+
+def test_orientation_is_applied_to_the_pixels_before_the_metadata_goes():
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # the camera was turned: show rotated 90° clockwise
+    buffer = io.BytesIO()
+    Image.new("RGB", (80, 40), "red").save(buffer, format="JPEG", exif=exif, comment=b"turned")
+    cleaned = photos.clean_photo(buffer.getvalue())
+    assert (cleaned.width, cleaned.height) == (40, 80)
+    assert b"turned" not in cleaned.image and 0xE1 not in jpeg_segments(cleaned.image)

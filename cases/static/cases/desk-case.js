@@ -32,6 +32,8 @@
   // The timeline: one floating bar per step, hours since the report, coloured by on time / late / running.
   var chartData = config.chart || { segments: [] };
   var canvas = $("timeline-chart");
+  var wrap = $("timeline-wrap");
+  if (wrap) wrap.style.height = (+wrap.dataset.height || 0) + "px";  // not a style attribute: the CSP forbids those
   if (window.Chart && canvas && chartData.segments.length) {
     var origin = new Date(chartData.start).getTime();
     var hours = function (iso) { return Math.round(((new Date(iso).getTime() - origin) / 36e5) * 100) / 100; };

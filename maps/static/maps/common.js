@@ -138,9 +138,11 @@
       for (var i = 0; i < RAMP.length; i++) {
         var lo = (max * i) / (RAMP.length - 1), hi = (max * (i + 1)) / (RAMP.length - 1);
         var text = i === RAMP.length - 1 ? "≥ " + fmt(lo) : fmt(lo) + " – " + fmt(hi);
-        html += '<i style="background:' + RAMP[i] + '"></i>' + text + (unit || "") + "<br>";
+        html += '<i data-ramp="' + i + '"></i>' + text + (unit || "") + "<br>";
       }
       div.innerHTML = html;
+      // Colours set through the DOM, not style attributes: the Content-Security-Policy allows no inline styles.
+      div.querySelectorAll("i[data-ramp]").forEach(function (swatch) { swatch.style.background = RAMP[+swatch.dataset.ramp]; });
       return div;
     };
     return control;

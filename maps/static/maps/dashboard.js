@@ -13,6 +13,7 @@
     style: function () { return { color: "#123d6a", weight: 1.5, fill: false, opacity: 0.7 }; },
   }).addTo(map);
   var legend = null, trend = null, seq = 0;
+  $("filters").addEventListener("submit", function (event) { event.preventDefault(); });  // filters apply as they change
 
   function filters() {
     return { date_from: $("d-from").value, date_to: $("d-to").value, category: $("d-category").value };
@@ -44,6 +45,9 @@
       if (legend) map.removeControl(legend);
       legend = G.legend(map, key === "count" ? t("count") : t("per_1000"), max || 1).addTo(map);
       document.documentElement.setAttribute("data-hexagons", String(data.features.length));
+    }, function (error) {
+      // 503: the server runs as many heat-bin requests as it allows; ask again when it says to, if still current.
+      if (error.status === 503 && mine === seq) setTimeout(function () { if (mine === seq) loadHexes(); }, 2000);
     });
   }
 

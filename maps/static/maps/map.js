@@ -255,8 +255,7 @@
     });
     var n = cluster.getChildCount(), size = n < 10 ? 30 : n < 100 ? 36 : 44;
     return L.divIcon({
-      html: '<div style="background:' + G.lightColour(worst) + ';opacity:.85;border-radius:50%;width:' + size + "px;height:" + size +
-        "px;line-height:" + size + 'px;text-align:center;color:#fff;font-weight:700;border:2px solid #fff">' + n + "</div>",
+      html: '<div class="cluster-bubble size-' + size + '">' + n + "</div>",
       className: "case-cluster " + worst, iconSize: [size, size],
     });
   }

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mobileapi', '0005_cache_table'),
+        ('mobileapi', '0006_open311_post_count'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
