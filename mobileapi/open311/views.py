@@ -219,9 +219,13 @@ def media(request, fmt, sha256, ext):
     """A photo posted as `media`, for whoever may read its request (the public, or its client's api_key)."""
     key = api_key(request.GET.get("api_key"), required=False)
     photo = selectors.request_photo(sha256, key=key)
+    missing = Open311Error(404, f"media: 没有照片 {sha256}.{ext}。No such media.")
     if photo is None or selectors.EXTENSIONS.get(photo.content_type) != ext:
-        raise Open311Error(404, f"media: 没有照片 {sha256}.{ext}。No such media.")
-    response = FileResponse(photo.image.open("rb"), content_type=photo.content_type)
+        raise missing
+    try:
+        response = FileResponse(photo.image.open("rb"), content_type=photo.content_type)
+    except FileNotFoundError:  # the database restored without its media files
+        raise missing from None
     response["Cache-Control"] = f"{'private' if key else 'public'}, max-age=3600"
     return response
 

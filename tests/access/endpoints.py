@@ -411,7 +411,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             Call(const("/open311/v2/requests.json"), PUBLIC),
             Call(const("/open311/v2/requests.xml"), PUBLIC),
             Call(const("/open311/v2/requests.json"), expect(201), method="POST", body=open311_body),
-            Call(const("/open311/v2/requests.json"), expect(401), method="POST", body=lambda w, r, s: {}),
+            Call(const("/open311/v2/requests.json"), expect(403), method="POST", body=lambda w, r, s: {}),
         ]
     ),
     "open311/v2/requests/(?P<number>[^/]+)\\.(?P<fmt>json|xml)$": Endpoint(
@@ -435,6 +435,18 @@ ENDPOINTS: dict[str, Endpoint] = {
                 expect((200, 404)),
                 scopes=("in", "out"),
                 note="tokens are the numbers of Open311 requests only",
+            )
+        ]
+    ),
+    "open311/v2/media/(?P<sha256>[0-9a-f]{64})\\.(?P<ext>jpg|png|webp)$": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: "/open311/v2/media/{}.jpg".format(
+                    w.open311_photo if scope == "in" else w.photos["W1N-office"]
+                ),
+                expect((200, 404)),
+                scopes=("in", "out"),
+                note="in: the photo posted with a public Open311 request; out: a handheld photo (never served here)",
             )
         ]
     ),

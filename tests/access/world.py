@@ -17,7 +17,7 @@ Built on tests/cases/geo.py (streets W and E, communities/grids W1 W2 E1 E2, str
 - Cases (made with cases.services.create_case, so routed as in production) with canary descriptions: street-office
   and police cases in W1N, a street-office case in W2N, street-office and police cases in E2S, and a case the worker
   reported in E1N (outside their grid, but their own report).
-- Photos on the report events of three cases, an Open311 key and one Open311 request.
+- Photos on the report events of three cases, an Open311 key and one Open311 request with a `media` photo.
 
 Who may see which canary is written down here (`may_see`), from the data alone (grids, jurisdictions, responsible
 and co-handling units, reporters, streets) and not from the product's selectors, so that the matrix checks them.
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Permission
 from django.contrib.gis.geos import Point
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cases import services as case_services
 from cases.models import Case, Category, Source
@@ -77,6 +78,7 @@ class World:
     photos: dict = field(default_factory=dict)  # case key -> sha256 of the photo on its report event
     canaries: list = field(default_factory=list)
     open311_case: object = None
+    open311_photo: str = ""  # sha256 of the photo posted with it as `media`
 
     # --- scope, written down from the data --------------------------------------------------------------------
 
@@ -246,5 +248,7 @@ def build_world() -> World:
         lat=point.y,
         long=point.x,
         description="公开的井盖诉求",
+        media=SimpleUploadedFile("media.jpg", camera_jpeg(lon=point.x, lat=point.y, size=(640, 480))),
     )
+    world.open311_photo = world.open311_case.events.get(action="report").attachments[0]
     return world

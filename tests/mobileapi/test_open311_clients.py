@@ -133,6 +133,13 @@ def test_the_photo_of_a_withheld_request_is_shown_only_to_its_client(client, geo
     assert shown["media_url"].endswith(url)
 
 
+def test_a_photo_whose_file_is_gone_is_a_404(client, geo, demo_key):
+    assert post(client, demo_key, geo.point("W1", "S"), media=photo_file()).status_code == 201
+    photo = Photo.objects.get()
+    photo.image.delete(save=False)
+    assert_error(client.get(f"{BASE}/media/{photo.sha256}.jpg"), 404, "media")
+
+
 def test_a_handheld_photo_is_not_served_here(client, geo, demo_key):
     from mobileapi.services import store_photo
     from tests.factories import UserFactory
