@@ -1,7 +1,8 @@
 """POST bodies of the Open311 endpoint read strictly in their declared charset.
 
 Form bodies (`application/x-www-form-urlencoded`, the spec's) and multipart bodies are decoded with the
-`charset` of their Content-Type (UTF-8 when none is given), e.g. `charset=gbk` from older hotline systems.
+`charset` of their Content-Type (UTF-8 when none is given), e.g. `charset=gbk` from older hotline systems
+(GB2312 and GBK labels are read as GB18030, their superset).
 Bytes that are not text in that charset are refused, never stored as U+FFFD; an unknown charset is refused
 too. Multipart fields are read by Django's parser as Latin-1 (every byte maps to one character, nothing is
 lost) and then decoded strictly here; a multipart body is refused by its declared length before it is read.
@@ -27,7 +28,10 @@ _LOSSLESS = "iso-8859-1"
 def charset_of(request: HttpRequest) -> str:
     charset = request.content_params.get("charset", "utf-8").strip().strip('"') or "utf-8"
     try:
-        return codecs.lookup(charset).name
+        name = codecs.lookup(charset).name
+        # As browsers do (WHATWG Encoding): systems labelled GB2312 send GBK (朱镕基's 镕 is not in GB2312), and
+        # GB18030 reads both.
+        return "gb18030" if name in ("gb2312", "gbk") else name
     except LookupError:
         raise Open311Error(
             400, f"不支持的字符集 {charset}（请用 UTF-8 或 GBK）。Unknown charset {charset}; use UTF-8 or GBK."
