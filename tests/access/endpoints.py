@@ -108,6 +108,16 @@ def report_body(w: World, role: str, scope: str) -> dict:
     }
 
 
+def registry_change_body(w: World, role: str, scope: str) -> dict:
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "kind": "add_household",
+        "building": w.building(role, scope).pk,
+        "proposed": {"floor": 3, "room": "301"},
+        "captured_at": (timezone.now() - timedelta(minutes=5)).isoformat(),
+    }
+
+
 def patrol_body(w: World, role: str, scope: str) -> dict:
     point = point_of(w)
     now = timezone.now()
@@ -358,6 +368,29 @@ ENDPOINTS: dict[str, Endpoint] = {
             )
         ]
     ),
+    "api/mobile/v1/registry-changes": Endpoint(
+        [
+            Call(const("/api/mobile/v1/registry-changes"), WORKERS_ONLY, note="the worker's own 信息采集 requests"),
+            Call(
+                const("/api/mobile/v1/registry-changes"),
+                expect(403, anonymous=401, worker=(201, 400)),
+                "POST",
+                scopes=("in", "out"),
+                body=registry_change_body,
+                note="in: a building of the worker's grid; out: a building of another grid (400 on `building`)",
+            ),
+        ]
+    ),
+    "api/mobile/v1/registry-changes/<uuid:client_uuid>": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/mobile/v1/registry-changes/{w.registry_change(role, scope).client_uuid}",
+                expect(403, anonymous=401, worker=(200, 404)),
+                scopes=("in", "out"),
+                note="in: the worker's own request; out: another worker's (404, as if missing)",
+            )
+        ]
+    ),
     "api/mobile/v1/photos": Endpoint(
         [
             Call(
@@ -557,6 +590,29 @@ DESK_AND_STATS = {
                 scopes=("in", "out"),
                 shows=lambda w, role, scope: visible_case_texts(w, role, w.case_key(role, scope)),
                 note="a case the caller may see (selectors.visible_cases), read-only for managers",
+            )
+        ]
+    ),
+    "desk/registry/": Endpoint(
+        [
+            Call(
+                const("/desk/registry/"),
+                expect(403, anonymous=302, dispatcher=200, admin=200),
+                shows=lambda w, role, scope: [w.buildings["W1N"].name],
+                note="信息采集 requests waiting for the community committees and street offices of their area",
+            )
+        ]
+    ),
+    "desk/registry/<int:pk>/decide": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/desk/registry/{w.registry_change(role, scope).pk}/decide",
+                expect(403, anonymous=302, dispatcher=(302, 404), admin=302),
+                "POST",
+                scopes=("in", "out"),
+                body=lambda w, r, s: {"decision": "reject", "note": "矩阵测试驳回"},
+                encoding="multipart",
+                note="a request in the unit's area is decided (back to the queue); outside it 404, as if missing",
             )
         ]
     ),
