@@ -22,8 +22,8 @@ urlpatterns = [
     path("open311/v2/", include("mobileapi.open311.urls")),
     path("desk/", include("cases.desk_urls")),
     path("", include("maps.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 handler500 = "gridmgmt.errors.server_error"
