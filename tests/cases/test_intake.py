@@ -1,4 +1,4 @@
-"""一窗受理: POST /api/v1/cases/ takes desk and hotline cases, validated and routed like a handheld report."""
+"""一窗受理: POST /api/v1/cases takes desk and hotline cases, validated and routed like a handheld report."""
 
 import re
 import uuid
