@@ -111,9 +111,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "gridmgmt.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "gridmgmt.middleware.JsonCompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridmgmt.middleware.ChineseFirstLocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "gridmgmt.middleware.ApiPathMiddleware",
+    "gridmgmt.middleware.SlashlessApiCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -262,6 +264,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # gridmgmt.converters: UUIDs in paths in either case.
+    "PATH_CONVERTER_OVERRIDES": {"anycase_uuid": {"type": "string", "format": "uuid"}},
     "ENUM_NAME_OVERRIDES": {
         "UnitTypeEnum": "grids.models.UnitType",
         "HouseholdTypeEnum": "grids.models.HouseholdType",

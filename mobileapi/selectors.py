@@ -73,12 +73,19 @@ def worker_profile(*, user) -> dict:
     }
 
 
-def reports_of(*, user, since=None, limit: int = 200) -> list[Case]:
-    """The worker's own reports with their current state, oldest change first (so `since` pages forward)."""
+def reports_of(*, user, since=None, cursor=None, limit: int = 200) -> tuple[list[Case], bool]:
+    """A page of the worker's own reports with their current state, oldest change first (updated_at, then id),
+    changed after `since` or after the (updated_at, id) `cursor` where the last page ended; and whether more
+    follow. Keyed on both columns, so reports changed in the same instant are never split and lost between
+    pages; a report that changes while the worker pages comes again on a later page."""
     cases = report_queryset().filter(reporter=user)
     if since is not None:
         cases = cases.filter(updated_at__gt=since)
-    return list(cases.order_by("updated_at", "id")[:limit])
+    if cursor is not None:
+        changed, pk = cursor
+        cases = cases.filter(Q(updated_at__gt=changed) | Q(updated_at=changed, id__gt=pk))
+    rows = list(cases.order_by("updated_at", "id")[: limit + 1])
+    return rows[:limit], len(rows) > limit
 
 
 def report_queryset():

@@ -222,8 +222,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "map/": Endpoint([Call(const("/map/"), PAGE)]),
     "dashboard/": Endpoint([Call(const("/dashboard/"), expect(403, anonymous=302, manager=200, admin=200))]),
     "public/": Endpoint([Call(const("/public/"), PUBLIC)]),
-    "api/schema/": Endpoint([Call(const("/api/schema/"), LOGGED_IN)]),
-    "api/docs/": Endpoint([Call(const("/api/docs/"), LOGGED_IN)]),
+    "api/schema": Endpoint([Call(const("/api/schema"), LOGGED_IN)]),
+    "api/docs": Endpoint([Call(const("/api/docs"), LOGGED_IN)]),
     # --- accounts (django.contrib.auth) --------------------------------------------------------------------------
     "accounts/login/": Endpoint([Call(const("/accounts/login/"), PUBLIC)]),
     "accounts/logout/": Endpoint(
@@ -301,11 +301,11 @@ ENDPOINTS: dict[str, Endpoint] = {
             )
         ]
     ),
-    "api/v1/cases/": Endpoint(
+    "api/v1/cases": Endpoint(
         [
-            Call(const("/api/v1/cases/"), LOGGED_IN, shows=lambda w, role, scope: visible_case_texts(w, role)),
+            Call(const("/api/v1/cases"), LOGGED_IN, shows=lambda w, role, scope: visible_case_texts(w, role)),
             Call(
-                const("/api/v1/cases/"),
+                const("/api/v1/cases"),
                 expect(201, anonymous=401, manager=403),
                 method="POST",
                 body=desk_case_body,
@@ -353,7 +353,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             Call(const("/api/mobile/v1/reports"), expect(403, anonymous=401, worker=201), "POST", body=report_body),
         ]
     ),
-    "api/mobile/v1/reports/<uuid:client_uuid>/photos": Endpoint(
+    "api/mobile/v1/reports/<anycase_uuid:client_uuid>/photos": Endpoint(
         [
             Call(
                 lambda w, role, scope: "/api/mobile/v1/reports/{}/photos".format(
@@ -381,7 +381,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             ),
         ]
     ),
-    "api/mobile/v1/registry-changes/<uuid:client_uuid>": Endpoint(
+    "api/mobile/v1/registry-changes/<anycase_uuid:client_uuid>": Endpoint(
         [
             Call(
                 lambda w, role, scope: f"/api/mobile/v1/registry-changes/{w.registry_change(role, scope).client_uuid}",
@@ -616,7 +616,7 @@ DESK_AND_STATS = {
             )
         ]
     ),
-    "api/v1/stats/": stats("/api/v1/stats/"),
+    "api/v1/stats": stats("/api/v1/stats"),
     **{f"api/v1/stats/{section}": stats(f"/api/v1/stats/{section}") for section in STATS_SECTIONS},
 }
 ENDPOINTS.update(DESK_AND_STATS)
