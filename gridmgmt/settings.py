@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "cases",
     "mobileapi",
     "maps",
+    "handheld",
     "audit",
 ]
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/mobile/v1/", include("mobileapi.urls")),
     path("open311/v2/", include("mobileapi.open311.urls")),
     path("desk/", include("cases.desk_urls")),
+    path("m/", include("handheld.urls")),
     path("", include("maps.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

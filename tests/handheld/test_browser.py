@@ -1,0 +1,218 @@
+"""The grid workers' app in a real browser: Debian's Chromium through Playwright, emulating a 390×844 phone with
+touch, its geolocation inside the worker's grid, against a live server on http://127.0.0.1 (a secure context, so
+the service worker, IndexedDB and WebCrypto work as on a phone reaching the app over HTTPS).
+
+Offline is Playwright's `context.set_offline(True)`: the page's own fetches fail and `navigator.onLine` is false.
+Whether the emulation also covers the service worker's own fetches depends on the version, so no test relies on
+it: the reload while offline asserts that the page came from the service worker (`response.from_service_worker`),
+and the server's database is checked to hold nothing while the page believes it is offline.
+"""
+
+import hashlib
+import io
+import time
+
+import pytest
+from PIL import ExifTags, Image
+
+from tests.browser import ARTIFACTS, launch_chromium, plain_http_settings, sync_playwright
+from tests.maps.conftest import PASSWORD, X0, Y0
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Inside the worker's grid (grids[0] spans X0..X0+0.02, Y0..Y0+0.02), away from its buildings.
+HERE = {"longitude": X0 + 0.0072, "latitude": Y0 + 0.0031, "accuracy": 12}
+
+
+def dms(value: float):
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    return (float(degrees), float(minutes), round(((value - degrees) * 60 - minutes) * 60, 3))
+
+
+def camera_jpeg(lon: float, lat: float, colour=(30, 120, 200)) -> bytes:
+    """A photo as a phone's camera writes it: EXIF capture time (local) and GPS position."""
+    image = Image.new("RGB", (640, 480), colour)
+    exif = Image.Exif()
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = time.strftime("%Y:%m:%d %H:%M:%S")
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = "N", dms(lat)
+    gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "E", dms(lon)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with plain_http_settings(), sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+class Phone:
+    """One worker's phone: a mobile browser context that fails the test on any console or page error."""
+
+    def __init__(self, browser, base_url: str):
+        self.context = browser.new_context(
+            base_url=base_url,
+            viewport={"width": 390, "height": 844},
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            locale="zh-CN",
+            geolocation=HERE,
+            permissions=["geolocation"],
+            service_workers="allow",
+        )
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.expected: tuple[str, ...] = ()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+
+    def _console(self, message):
+        if message.type == "error" and not any(text in message.text for text in self.expected):
+            self.errors.append(f"console: {message.text}")
+
+    def expect_console(self, *texts: str):
+        """Errors the browser logs for what the test does on purpose (requests while offline, a refused replay)."""
+        self.expected += texts
+
+    def open(self):
+        self.page.goto("/m/")
+        self.page.wait_for_function("window.__ready !== undefined")
+
+    def login(self, username: str = "t-worker", password: str = PASSWORD):
+        self.open()
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", password)
+        self.page.click("form.login button[type=submit]")
+        self.page.wait_for_selector(".grid-card .minimap .leaflet-interactive")
+        # The service worker is in control before anything relies on it.
+        self.page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+
+    def outbox_states(self) -> list[str]:
+        self.page.goto("/m/#/outbox")
+        return self.page.eval_on_selector_all(".outbox-item", "cards => cards.map(c => c.dataset.state)")
+
+    def shot(self, name: str):
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"handheld-{name}.png"), full_page=True)
+
+    def close(self):
+        self.context.close()
+        assert not self.errors, "\n".join(self.errors)
+
+
+@pytest.fixture
+def phone(browser, live_server, world):
+    opened: list[Phone] = []
+
+    def make() -> Phone:
+        opened.append(Phone(browser, live_server.url))
+        return opened[-1]
+
+    yield make
+    for item in opened:
+        item.close()
+
+
+def test_login_shows_home_with_grids_counts_and_map(phone, world):
+    p = phone()
+    p.login()
+    page = p.page
+    assert page.locator(".grid-card h3").first.inner_text().startswith("第1网格")
+    assert page.locator("#waiting-count b").inner_text() == "0"
+    assert page.locator(".grid-card .figures").inner_text() == "楼栋 2 · 户 4 · 在办案件 0"
+    p.shot("home")
+
+
+def street_office_category():
+    from cases.models import Category
+    from grids.models import UnitType
+
+    return (
+        Category.objects.filter(children__isnull=True, handling_unit_type=UnitType.STREET_OFFICE, active=True)
+        .order_by("code")
+        .first()
+    )
+
+
+def fill_report(page, *, category_code: str, description: str, photo: bytes):
+    page.goto("/m/#/report")
+    page.wait_for_selector("form.report")
+    for label in ("类别", "等级", "描述", "照片", "位置"):
+        assert page.locator(".field .label", has_text=label).count() >= 1, label
+    page.fill("input[name=category-search]", category_code)
+    page.click(f".choice[data-code='{category_code}']")
+    page.fill("textarea[name=description]", description)
+    jpeg = {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo}
+    page.set_input_files("input[name=photos]", files=[jpeg])
+    page.wait_for_selector(".thumbs img")
+    page.wait_for_function("document.querySelector('#where').textContent.includes('精度')")
+    assert page.locator("#send").inner_text() == "上报"
+    page.click("#send")
+    page.wait_for_selector(".outbox-item")
+
+
+def test_report_made_offline_survives_a_reload_and_arrives_once_with_its_photo(phone, world):
+    from cases.models import Case
+    from mobileapi.models import CasePhoto
+
+    p = phone()
+    p.login()
+    page = p.page
+    category = street_office_category()
+    photo = camera_jpeg(HERE["longitude"], HERE["latitude"])
+
+    p.expect_console("ERR_INTERNET_DISCONNECTED", "409 (Conflict)")
+    p.context.set_offline(True)
+    fill_report(page, category_code=category.code, description="井盖缺失，行人有跌落风险", photo=photo)
+    item = page.locator(".outbox-item").first
+    assert item.locator(".badge").inner_text() == "待发送"
+    client_uuid = item.get_attribute("data-client-uuid")
+    p.shot("outbox-offline")
+
+    # Still offline: the page comes from the service worker, the item from IndexedDB.
+    response = page.reload()
+    assert response.from_service_worker
+    page.wait_for_selector(".outbox-item[data-state=pending]")
+    assert page.locator(".outbox-item .badge").first.inner_text() == "待发送"
+    assert page.locator("#net").inner_text() == "离线"
+    time.sleep(1)
+    assert not Case.objects.filter(client_uuid=client_uuid).exists()
+
+    p.context.set_offline(False)
+    page.wait_for_selector(".outbox-item[data-state=sent]", timeout=20_000)
+    assert page.locator(".outbox-item .badge").first.inner_text() == "已送达"
+    case = Case.objects.get(client_uuid=client_uuid)
+    assert case.category == category and case.description == "井盖缺失，行人有跌落风险"
+    attached = CasePhoto.objects.get(case=case)
+    assert attached.photo.sha256 == hashlib.sha256(photo).hexdigest()  # the original bytes, EXIF and all
+    assert attached.photo.gps is not None and attached.distance_m < 5 and not attached.flagged
+    assert page.locator(".outbox-item").first.inner_text().count(case.number) == 1
+    page.goto("/m/#/home")
+    assert page.locator("#waiting-count b").inner_text() == "0"
+
+    # The same client_uuid with other content: the server refuses it, and the app shows why.
+    page.evaluate(
+        """async (report) => {
+            const outbox = await import('/static/handheld/outbox.js');
+            await outbox.enqueue('report', {body: {...report, captured_at: new Date().toISOString()}, label: 'replay'});
+        }""",
+        {
+            "client_uuid": client_uuid,
+            "category": category.code,
+            "description": "另一件事",
+            "location": {"type": "Point", "coordinates": [HERE["longitude"], HERE["latitude"]]},
+        },
+    )
+    page.goto("/m/#/outbox")
+    rejected = page.wait_for_selector(".outbox-item[data-state=rejected]", timeout=20_000)
+    assert "被拒绝" in rejected.inner_text()
+    assert "client_uuid" in rejected.inner_text()  # the server's own message
+    assert Case.objects.filter(client_uuid=client_uuid).count() == 1
+    assert CasePhoto.objects.filter(case__client_uuid=client_uuid).count() == 1
+    p.shot("outbox-rejected")
