@@ -16,7 +16,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from tests.browser import ARTIFACTS, launch_chromium, plain_http_settings, sync_playwright
-from tests.maps.conftest import PASSWORD, X0, Y0
+from tests.maps.conftest import PASSWORD, X0, Y0, make_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -216,3 +216,177 @@ def test_report_made_offline_survives_a_reload_and_arrives_once_with_its_photo(p
     assert Case.objects.filter(client_uuid=client_uuid).count() == 1
     assert CasePhoto.objects.filter(case__client_uuid=client_uuid).count() == 1
     p.shot("outbox-rejected")
+
+
+def test_check_task_passed_with_a_note_and_a_photo(phone, world):
+    from cases.models import Case
+    from mobileapi.models import TaskCompletion
+
+    grid = world.grids[0]
+    resolved = make_case(world=world, lon=HERE["longitude"], lat=HERE["latitude"], grid=grid, state="resolved")
+    p = phone()
+    p.login()
+    page = p.page
+    assert page.locator("#tasks-count b").inner_text() == "1"
+    page.goto("/m/#/tasks")
+    card = page.locator(f".task[data-task='{resolved.pk}']")
+    assert card.locator("b").first.inner_text() == "核查"
+    card.locator("textarea[name=note]").fill("井盖已更换，路面平整")
+    jpeg = {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": camera_jpeg(HERE["longitude"], HERE["latitude"])}
+    card.locator(f"input[name=task-{resolved.pk}]").set_input_files(files=[jpeg])
+    card.locator("button[data-result=pass]").click()
+    page.goto("/m/#/outbox")
+    page.wait_for_selector(".outbox-item[data-kind=task][data-state=sent]", timeout=20_000)
+    resolved.refresh_from_db()
+    assert resolved.state == "verified"
+    completion = TaskCompletion.objects.get(case=resolved)
+    assert completion.result == "pass" and completion.note == "井盖已更换，路面平整"
+    event = Case.objects.get(pk=resolved.pk).events.order_by("-id").first()
+    assert len(event.attachments) == 1
+    page.goto("/m/#/home")
+    page.wait_for_function("document.querySelector('#tasks-count b').textContent === '0'")
+
+
+def test_patrol_records_a_scripted_walk_and_shows_its_coverage(phone, world):
+    from mobileapi.models import Patrol
+
+    p = phone()
+    p.login()
+    page = p.page
+    # A walk across the grid: 12 fixes about 110 m apart, then two too close to the last one to be kept.
+    walk = [(X0 + 0.002 + 0.0011 * i, Y0 + 0.006) for i in range(12)] + [(X0 + 0.0141, Y0 + 0.00601)] * 2
+    p.context.set_geolocation({"longitude": walk[0][0], "latitude": walk[0][1], "accuracy": 8})
+    page.goto("/m/#/patrol")
+    page.click("#patrol-start")
+    page.wait_for_selector("#patrol-stop")
+    for lon, lat in walk[1:]:
+        p.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 8})
+        time.sleep(0.25)
+    page.wait_for_function("document.querySelector('#patrol-status').textContent.includes('轨迹点 12')")
+    page.click("#patrol-stop")
+    coverage = page.wait_for_selector(".patrol-item[data-state=sent] .coverage", timeout=20_000)
+    patrol = Patrol.objects.get()
+    assert patrol.grid == world.grids[0]
+    assert len(patrol.track.coords) == 12
+    assert f"覆盖率 {round(patrol.coverage * 100)}%" in coverage.inner_text()
+    assert 0 < patrol.coverage < 1
+
+
+def stored_everything(page) -> dict:
+    """What the app's origin holds in Cache Storage and IndexedDB, store by store."""
+    return page.evaluate(
+        """async () => {
+            const found = {caches: await caches.keys(), databases: {}};
+            for (const {name} of await indexedDB.databases()) {
+                const db = await new Promise((ok, fail) => {
+                    const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = fail;
+                });
+                for (const store of db.objectStoreNames) {
+                    const all = await new Promise((ok) => {
+                        const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => ok(r.result);
+                    });
+                    found.databases[`${name}/${store}`] = all;
+                }
+                db.close();
+            }
+            return JSON.parse(JSON.stringify(found, (key, value) =>
+                value instanceof ArrayBuffer || ArrayBuffer.isView(value) ? `<${value.byteLength} bytes>` : value));
+        }"""
+    )
+
+
+def test_logout_revokes_the_token_and_leaves_nothing_of_the_worker_on_the_device(phone, world):
+    from mobileapi.models import AccessToken
+
+    p = phone()
+    p.login()
+    page = p.page
+    before = stored_everything(page)
+    assert before["caches"] and before["databases"]["gridmgmt-m/packages"]
+    page.click("#logout")
+    page.wait_for_selector("form.login")
+    after = stored_everything(page)
+    assert after["caches"] == []
+    assert all(records == [] for records in after["databases"].values()), after
+    assert AccessToken.objects.get(user__username="t-worker").revoked_at is not None
+
+
+def test_unsent_items_are_kept_encrypted_over_a_logout_and_sent_after_the_next_login(phone, world):
+    from cases.models import Case
+
+    p = phone()
+    p.expect_console("ERR_INTERNET_DISCONNECTED")
+    p.login()
+    page = p.page
+    page.on("dialog", lambda dialog: dialog.accept())
+    p.context.set_offline(True)
+    secret = "楼道堆放杂物，堵塞消防通道"
+    fill_report(
+        page,
+        category_code=street_office_category().code,
+        description=secret,
+        photo=camera_jpeg(HERE["longitude"], HERE["latitude"]),
+    )
+    page.goto("/m/#/home")
+    page.click("#logout")
+    page.wait_for_selector("form.login")
+    kept = stored_everything(page)["databases"]
+    assert [item["state"] for item in kept["gridmgmt-m/outbox"]] == ["locked"]
+    assert secret not in str(kept) and "coordinates" not in str(kept)
+    assert kept["gridmgmt-m/packages"] == [] and kept["gridmgmt-m/kv"] != []  # the wrapped key only
+
+    p.context.set_offline(False)
+    page.fill("input[name=username]", "t-worker")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.login button[type=submit]")
+    page.wait_for_selector(".grid-card")
+    page.goto("/m/#/outbox")
+    page.wait_for_selector(".outbox-item[data-state=sent]", timeout=20_000)
+    assert Case.objects.get().description == secret
+
+
+def test_an_expired_token_sends_the_worker_to_login_and_keeps_the_outbox(phone, world):
+    from django.utils import timezone
+
+    from cases.models import Case
+    from mobileapi.models import AccessToken
+
+    p = phone()
+    p.expect_console("ERR_INTERNET_DISCONNECTED", "401 (Unauthorized)")
+    p.login()
+    page = p.page
+    p.context.set_offline(True)
+    fill_report(
+        page,
+        category_code=street_office_category().code,
+        description="路灯不亮",
+        photo=camera_jpeg(HERE["longitude"], HERE["latitude"]),
+    )
+    AccessToken.objects.update(revoked_at=timezone.now())
+    p.context.set_offline(False)
+    page.wait_for_selector("form.login", timeout=20_000)
+    assert "重新登录" in page.locator("form.login .error").inner_text()
+    page.fill("input[name=username]", "t-worker")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.login button[type=submit]")
+    page.wait_for_selector(".grid-card")
+    page.goto("/m/#/outbox")
+    page.wait_for_selector(".outbox-item[data-state=sent]", timeout=20_000)
+    assert Case.objects.get().description == "路灯不亮"
+
+
+def test_language_switch_is_the_sites_own(phone, world):
+    p = phone()
+    p.login()
+    page = p.page
+    page.click("#lang")
+    page.wait_for_function("document.querySelector('#title').textContent === 'Home'")
+    assert page.locator("a[data-tab=report]").inner_text() == "Report"
+    assert "django_language=en" in page.evaluate("document.cookie")
+    page.goto("/accounts/login/")
+    assert page.locator("button.primary").inner_text() == "Log in"
+    p.open()
+    page.click("#lang")
+    page.wait_for_function("document.querySelector('#title').textContent === '首页'")
+    page.goto("/accounts/login/")
+    assert page.locator("button.primary").inner_text() == "登录"

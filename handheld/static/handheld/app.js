@@ -116,9 +116,11 @@ async function login(username, password) {
       }
     }
   }
+  navigator.serviceWorker?.ready.then((registration) => registration.active?.postMessage("keep-shell"));
   location.hash = "#/home";
   await loadPackages();
   await render();
+  outbox.retryAll(); // a fresh login is the moment to send what waits, without the retry delay
   await sync();
 }
 

@@ -6,11 +6,7 @@ const SHELL = {{ shell_urls|safe }};
 const SHELL_PATHS = new Set(SHELL);
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(
-    caches.open(CACHE)
-      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" }))))
-      .then(() => self.skipWaiting()),
-  );
+  event.waitUntil(keepShell().then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -23,15 +19,19 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// Cache-first for the shell. A miss is fetched but not kept here: the shell is stored on install and again after
+// each login (the page asks), so that a logout, which empties Cache Storage, leaves it empty.
 async function fromShell(request, key) {
-  const cache = await caches.open(CACHE);
-  const hit = await cache.match(key);
-  if (hit) return hit;
-  // Not kept yet (first start, or the worker logged out and the caches were cleared): fetch and keep.
-  const response = await fetch(request);
-  if (response.ok) await cache.put(key, response.clone());
-  return response;
+  return (await caches.match(key, { cacheName: CACHE })) || fetch(request);
 }
+
+function keepShell() {
+  return caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" }))));
+}
+
+self.addEventListener("message", (event) => {
+  if (event.data === "keep-shell") event.waitUntil(keepShell());
+});
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
