@@ -128,4 +128,23 @@ class StaffAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "unit", "street", "community"]
 
 
+@admin.register(models.RegistryChange)
+class RegistryChangeAdmin(admin.ModelAdmin):
+    """Read only: requests are made on the handheld and decided at the desk (/desk/registry/), never edited here."""
+
+    list_display = ["kind", "state", "building", "worker", "received_at", "decided_unit", "decided_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["building__code", "building__name", "worker__username"]
+    list_select_related = ["building", "worker", "decided_unit"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 register_import_view(admin.site)  # /admin/grids/import/: the import_layer command as an upload

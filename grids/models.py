@@ -273,3 +273,82 @@ class Staff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.get_username()} ({self.get_role_display()})"
+
+
+# --- 信息采集: registry changes proposed from the field ------------------------------------
+
+
+class ChangeKind(models.TextChoices):
+    ADD_HOUSEHOLD = "add_household", _("新增住户")
+    CORRECT_HOUSEHOLD = "correct_household", _("更正住户")
+    ADD_PERSON = "add_person", _("新增人员")
+    CORRECT_PERSON = "correct_person", _("更正人员")
+    PERSON_MOVED_OUT = "person_moved_out", _("人员迁出")
+    PERSON_DECEASED = "person_deceased", _("人员死亡")
+
+
+class ChangeState(models.TextChoices):
+    PENDING = "pending", _("待审核")
+    APPROVED = "approved", _("已通过")
+    REJECTED = "rejected", _("已驳回")
+
+
+class RegistryChange(models.Model):
+    """A grid worker's proposal to add or correct a household or a person of a building in their grids.
+
+    Only an approval at the desk of the community committee or street office covering the building changes the
+    registry. `proposed` holds the proposed fields, ID number and phone only as masks; their values are kept as
+    Person keeps them (Fernet token and keyed digest, grids/pii.py). `previous` is what the record held when the
+    change was approved (masked), so the history reads old → new after the record itself is gone.
+    """
+
+    client_uuid = models.UUIDField()
+    fingerprint = models.CharField(max_length=64)
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="registry_changes")
+    kind = models.CharField(_("kind"), max_length=24, choices=ChangeKind.choices)
+    building = models.ForeignKey(Building, on_delete=models.CASCADE, related_name="registry_changes")
+    # The record the change is about: given for corrections and a new person's household; set by the approval of
+    # an addition to the record it created. Kept (null) if the record is removed later.
+    household = models.ForeignKey(
+        Household, on_delete=models.SET_NULL, null=True, blank=True, related_name="registry_changes"
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="registry_changes"
+    )
+    # A new person may join a household that is itself still a proposal of the same worker.
+    household_change = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="person_changes"
+    )
+    proposed = models.JSONField(_("proposed fields"), default=dict, blank=True)
+    previous = models.JSONField(_("previous fields"), default=dict, blank=True)
+    id_number_cipher = models.TextField(editable=False, blank=True, default="")
+    id_number_digest = models.CharField(max_length=64, editable=False, blank=True, default="")
+    phone_cipher = models.TextField(editable=False, blank=True, default="")
+    phone_digest = models.CharField(max_length=64, editable=False, blank=True, default="")
+    note = models.TextField(_("worker's note"), blank=True, default="")
+    captured_at = models.DateTimeField(_("captured at (device)"))
+    received_at = models.DateTimeField(_("received at"), db_default=Now(), editable=False)
+    state = models.CharField(_("state"), max_length=16, choices=ChangeState.choices, default=ChangeState.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("registry change")
+        verbose_name_plural = _("registry changes")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["worker", "client_uuid"], name="registry_change_once_per_worker"),
+            models.CheckConstraint(
+                condition=Q(state="pending", decided_at__isnull=True)
+                | (~Q(state="pending") & Q(decided_at__isnull=False)),
+                name="registry_change_decided_when_not_pending",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "building"]), models.Index(fields=["worker", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.building_id} ({self.get_state_display()})"

@@ -9,12 +9,15 @@ search, and a mask for display (`510403********123X`, `138****5678`).
 import hashlib
 import hmac
 import re
+from datetime import date
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
+# The Person fields kept encrypted, with a keyed digest and a mask.
+PROTECTED_FIELDS = ("id_number", "phone")
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 ID_PATTERN = re.compile(r"^[1-9][0-9]{5}(18|19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9X]$")
@@ -33,6 +36,16 @@ def normalize_id_number(value: str) -> str:
     if id_check_digit(value[:17]) != value[17]:
         raise ValidationError("身份证号校验位不正确。The ID number's check digit is wrong.")
     return value
+
+
+def born_on(id_number: str) -> date:
+    """The birth date a valid ID number encodes (digits 7–14)."""
+    return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+
+
+def sex_of(id_number: str) -> str:
+    """ "M" or "F" as the ID number's 17th digit says (odd: male)."""
+    return "M" if int(id_number[16]) % 2 else "F"
 
 
 def normalize_phone(value: str) -> str:

@@ -4,15 +4,17 @@ from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point, Polygon
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Subquery
 
 from grids.models import (
     Building,
     CareTag,
+    ChangeState,
     Community,
     District,
     Grid,
     Household,
+    RegistryChange,
     Residency,
     Role,
     Street,
@@ -242,3 +244,57 @@ def residents_visible_to(user) -> Q | None:
             return Q()
         return Q(footprint__intersects=staff.unit.jurisdiction)
     return None
+
+
+# --- 信息采集: change requests ----------------------------------------------------------------
+
+
+def registry_changes():
+    return RegistryChange.objects.select_related(
+        "building", "household", "person", "household_change", "decided_by", "decided_unit", "worker"
+    )
+
+
+def changes_of_worker(*, worker, limit: int = 200) -> list[RegistryChange]:
+    """The worker's own change requests, newest first."""
+    return list(registry_changes().filter(worker=worker).order_by("-received_at", "-id")[:limit])
+
+
+# Units whose desks decide the change requests of the buildings in their area.
+DECIDING_UNIT_TYPES = (UnitType.COMMUNITY_COMMITTEE, UnitType.STREET_OFFICE)
+
+
+def decides_registry_changes(user) -> bool:
+    """Administrators, and the dispatchers of a community committee or street office (read without the unit's
+    jurisdiction, for the menu of every page)."""
+    if user.is_superuser:
+        return True
+    staff = getattr(user, "staff", None)
+    if staff is None:
+        return False
+    if staff.role == Role.ADMIN:
+        return True
+    deciding = Unit.objects.filter(pk=staff.unit_id, type__in=DECIDING_UNIT_TYPES)
+    return staff.role == Role.DISPATCHER and deciding.exists()
+
+
+def changes_decidable_by(user) -> Q | None:
+    """A filter on RegistryChange for the requests `user` may see and decide at the desk; None when none at all:
+    every request for administrators, those whose building lies in the unit's area for its dispatchers."""
+    if not decides_registry_changes(user):
+        return None
+    staff = getattr(user, "staff", None)
+    if user.is_superuser or staff.role == Role.ADMIN:
+        return Q()
+    area = Unit.objects.filter(pk=staff.unit_id).values("jurisdiction")
+    return Q(building__footprint__intersects=Subquery(area))
+
+
+def changes_at_desk(*, scope: Q, pending: bool, limit: int = 100) -> list[RegistryChange]:
+    """Pending requests oldest first (first come, first decided), or the latest decisions newest first."""
+    changes = registry_changes().filter(scope)
+    if pending:
+        changes = changes.filter(state=ChangeState.PENDING).order_by("received_at", "id")
+    else:
+        changes = changes.exclude(state=ChangeState.PENDING).order_by("-decided_at", "-id")
+    return list(changes[:limit])

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Role
+from grids.selectors import decides_registry_changes
 
 
 def role_of(user) -> str | None:
@@ -31,6 +32,7 @@ ALL_ROLES = frozenset(Role.values)
 PAGES = [
     Page("map", _("指挥地图"), "/map/", ALL_ROLES),
     Page("desk", _("办理台"), "/desk/", frozenset({Role.DISPATCHER, Role.MANAGER, Role.ADMIN})),
+    Page("registry", _("信息采集审核"), "/desk/registry/", frozenset({Role.DISPATCHER, Role.ADMIN})),
     Page("dashboard", _("领导看板"), "/dashboard/", frozenset({Role.MANAGER, Role.ADMIN})),
     Page("public", _("政务公开"), "/public/", ALL_ROLES),
     Page("admin", _("系统管理"), "/admin/", frozenset({Role.ADMIN})),
@@ -60,7 +62,17 @@ def pages_for(user) -> list[Page]:
     role = role_of(user)
     if role is None:
         return [page for page in PAGES if page.key == "public"]
-    return [page for page in PAGES if role in page.roles and (page.key != "admin" or user.is_staff)]
+    return [page for page in PAGES if role in page.roles and _opens(user, page.key)]
+
+
+def _opens(user, page_key: str) -> bool:
+    """Pages some accounts of a role cannot use: the admin site needs is_staff; the registry queue a deciding
+    unit (a police station's desk does not decide registry changes)."""
+    if page_key == "admin":
+        return user.is_staff
+    if page_key == "registry":
+        return decides_registry_changes(user)
+    return True
 
 
 def home_for(user) -> str:

@@ -30,15 +30,17 @@ def create_once(
     digest: str,
     create: Callable[[], models.Model],
     field: str = "fingerprint",
+    scope: dict | None = None,
 ) -> tuple[models.Model, bool]:
-    """(the object, whether this call created it)."""
+    """(the object, whether this call created it). `scope` narrows whose UUIDs they are (e.g. one worker's)."""
+    same_uuid = model.objects.filter(client_uuid=client_uuid, **(scope or {}))
 
     def replay(existing):
         if getattr(existing, field) != digest:
             raise ReplayConflict(existing)
         return existing, False
 
-    existing = model.objects.filter(client_uuid=client_uuid).first()
+    existing = same_uuid.first()
     if existing is not None:
         return replay(existing)
     try:
@@ -46,7 +48,7 @@ def create_once(
             return create(), True
     except IntegrityError:
         # Another request with the same UUID won the race; it has committed by now.
-        existing = model.objects.filter(client_uuid=client_uuid).first()
+        existing = same_uuid.first()
         if existing is None:
             raise
         return replay(existing)

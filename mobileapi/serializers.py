@@ -1,12 +1,14 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib.gis.geos import LineString
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 
 from cases.serializers import CategoryCodeField
+from grids import pii
 from grids.coords import CRS_CHOICES, to_wgs84_point
-from grids.models import Grid, UnitType
+from grids.models import CareTag, ChangeKind, ChangeState, Grid, HouseholdType, Residency, Sex, UnitType
 from grids.serializers import GeoJSONGeometryField
 from mobileapi.models import PhotoKind
 from mobileapi.photos import MAX_BYTES
@@ -232,3 +234,122 @@ class PhotoSerializer(serializers.Serializer):
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     taken_at = serializers.DateTimeField(allow_null=True)
+
+
+# --- 信息采集: registry change requests ---------------------------------------------------
+
+
+class ProposedFieldsSerializer(serializers.Serializer):
+    """The new values of a change request: household fields for household kinds, person fields for person kinds.
+    Omitted fields are not changed; `phone: ""` removes a phone."""
+
+    unit_no = serializers.CharField(max_length=8, required=False, allow_blank=True)
+    floor = serializers.IntegerField(required=False, min_value=-5, max_value=200)
+    room = serializers.CharField(max_length=16, required=False)
+    type = serializers.ChoiceField(choices=HouseholdType.choices, required=False)
+    name = serializers.CharField(max_length=64, required=False)
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False)
+    birth_date = serializers.DateField(required=False)
+    id_number = serializers.CharField(max_length=32, required=False, help_text="GB 11643, 18 characters")
+    phone = serializers.CharField(max_length=24, required=False, allow_blank=True)
+    relation = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    residency = serializers.ChoiceField(choices=Residency.choices, required=False)
+    care_tags = serializers.ListField(
+        child=serializers.ChoiceField(choices=CareTag.choices), required=False, max_length=len(CareTag)
+    )
+
+    def validate_id_number(self, value):
+        try:
+            return pii.normalize_id_number(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+    def validate_phone(self, value):
+        try:
+            return pii.normalize_phone(value) if value else ""
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+    def validate_birth_date(self, value):
+        if not date(1900, 1, 1) <= value <= timezone.localdate():
+            raise serializers.ValidationError("出生日期应在 1900-01-01 至今天之间。The birth date is out of range.")
+        return value
+
+    def validate_care_tags(self, value):
+        return sorted(set(value))
+
+
+class RegistryChangeRequestSerializer(serializers.Serializer):
+    client_uuid = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=ChangeKind.choices)
+    building = serializers.IntegerField(min_value=1, help_text="a building of one of the worker's grids")
+    household = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text="correct_household: the household corrected; add_person: the household joined",
+    )
+    household_change = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="add_person into a household still proposed: the client_uuid of your add_household request",
+    )
+    person = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text="correct_person, person_moved_out, person_deceased: the person concerned",
+    )
+    proposed = ProposedFieldsSerializer(required=False, default=dict)
+    note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+    captured_at = serializers.DateTimeField(help_text="when the worker took it down on the device")
+
+    validate_captured_at = ReportRequestSerializer.validate_captured_at
+
+
+class BuildingBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+
+
+class HouseholdBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    unit_no = serializers.CharField()
+    floor = serializers.IntegerField()
+    room = serializers.CharField()
+
+
+class PersonBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    id_number = serializers.CharField(source="id_number_masked", help_text="masked")
+
+
+class RegistryChangeSerializer(serializers.Serializer):
+    """A change request as its worker sees it; ID numbers and phones only masked."""
+
+    id = serializers.IntegerField()
+    client_uuid = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=ChangeKind.choices)
+    kind_label = serializers.CharField(source="get_kind_display")
+    state = serializers.ChoiceField(choices=ChangeState.choices)
+    state_label = serializers.CharField(source="get_state_display")
+    building = BuildingBriefSerializer()
+    household = HouseholdBriefSerializer(allow_null=True)
+    person = PersonBriefSerializer(allow_null=True)
+    household_change = serializers.UUIDField(source="household_change.client_uuid", allow_null=True, default=None)
+    proposed = serializers.DictField(help_text="the proposed values; id_number and phone masked")
+    previous = serializers.DictField(help_text="the values replaced, kept at approval; masked")
+    note = serializers.CharField()
+    captured_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decided_by = serializers.SerializerMethodField()
+    decided_unit = serializers.CharField(source="decided_unit.name", allow_null=True, default=None)
+    decision_note = serializers.CharField()
+
+    def get_decided_by(self, change) -> str | None:
+        user = change.decided_by
+        return (user.get_full_name() or user.get_username()) if user else None

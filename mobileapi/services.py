@@ -14,6 +14,8 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled, Validatio
 from cases import services as case_services
 from cases.models import Case, CaseEvent, Source, State
 from gridmgmt import login_guard
+from grids import services as registry
+from grids.models import RegistryChange
 from mobileapi import idempotency, photos
 from mobileapi.models import AccessToken, CasePhoto, Patrol, Photo, PhotoKind, TaskCompletion
 
@@ -237,3 +239,14 @@ def complete_task(*, worker, case: Case, client_uuid, result: str, note: str = "
         )
 
     return idempotency.create_once(model=TaskCompletion, client_uuid=client_uuid, digest=digest, create=create)
+
+
+# --- 信息采集 ----------------------------------------------------------------------------------
+
+
+def submit_registry_change(*, worker, **request) -> tuple[RegistryChange, bool]:
+    """A change request from a handheld, once per client UUID of this worker: (request, whether it is new)."""
+    try:
+        return registry.propose_change(worker=worker, **request)
+    except registry.InvalidChange as error:
+        raise ValidationError(error.errors) from None

@@ -12,4 +12,6 @@ urlpatterns = [
     path("grids/<int:pk>/package", views.GridPackageView.as_view(), name="mobile-grid-package"),
     path("tasks", views.TasksView.as_view(), name="mobile-tasks"),
     path("tasks/<int:pk>/complete", views.TaskCompleteView.as_view(), name="mobile-task-complete"),
+    path("registry-changes", views.RegistryChangesView.as_view(), name="mobile-registry-changes"),
+    path("registry-changes/<uuid:client_uuid>", views.RegistryChangeView.as_view(), name="mobile-registry-change"),
 ]

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from cases.models import Case
 from cases.selectors import visible_cases
 from cases.services import IntakeConflict, TransitionRefused
+from grids import selectors as registry_selectors
 from grids.models import Grid, Role
 from mobileapi import idempotency, photos, selectors, services
 from mobileapi.models import AccessToken
@@ -26,6 +27,8 @@ from mobileapi.serializers import (
     PhotoFileSerializer,
     PhotoSerializer,
     PhotoUploadSerializer,
+    RegistryChangeRequestSerializer,
+    RegistryChangeSerializer,
     ReportListQuerySerializer,
     ReportRequestSerializer,
     ReportSerializer,
@@ -268,3 +271,55 @@ class PhotosView(APIView):
         except photos.PhotoRejected as rejected:
             raise ValidationError({"photo": [str(rejected)]}) from None
         return Response(PhotoSerializer(photo).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class RegistryChangesView(APIView):
+    """POST a registry change request (信息采集; idempotent by client_uuid); GET the worker's requests, newest first."""
+
+    permission_classes = [IsAuthenticated, WorkersOnly]
+
+    @extend_schema(
+        request=RegistryChangeRequestSerializer,
+        responses={200: RegistryChangeSerializer, 201: RegistryChangeSerializer, 409: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        data = RegistryChangeRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            change, created = services.submit_registry_change(worker=request.user, **data.validated_data)
+        except idempotency.ReplayConflict as conflict:
+            existing = conflict.existing
+            return Response(
+                {
+                    "detail": "该 client_uuid 已用于内容不同的另一项采集申请。client_uuid used for another request.",
+                    "code": "client_uuid_conflict",
+                    "existing": {
+                        "id": existing.pk,
+                        "client_uuid": str(existing.client_uuid),
+                        "kind": existing.kind,
+                        "state": existing.state,
+                    },
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        change = registry_selectors.registry_changes().get(pk=change.pk)
+        body = RegistryChangeSerializer(change).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses={200: RegistryChangeSerializer(many=True)})
+    def get(self, request):
+        changes = registry_selectors.changes_of_worker(worker=request.user)
+        return Response(RegistryChangeSerializer(changes, many=True).data)
+
+
+class RegistryChangeView(APIView):
+    """One of the worker's change requests by its client_uuid, with its state and the decision note."""
+
+    permission_classes = [IsAuthenticated, WorkersOnly]
+
+    @extend_schema(responses={200: RegistryChangeSerializer})
+    def get(self, request, client_uuid):
+        change = registry_selectors.registry_changes().filter(worker=request.user, client_uuid=client_uuid).first()
+        if change is None:
+            raise NotFound("没有您的这项采集申请。No such request of yours.")
+        return Response(RegistryChangeSerializer(change).data)

@@ -187,10 +187,10 @@ def id_number(value: Any) -> tuple[dict[str, str], dt.date | None, str]:
     except ValidationError as error:
         raise ValueError(" ".join(error.messages)) from None
     try:
-        birth = dt.date(int(plain[6:10]), int(plain[10:12]), int(plain[12:14]))
+        birth = pii.born_on(plain)
     except ValueError:
         raise ValueError("the ID number holds no valid birth date") from None
-    return pii.protected_id_number(plain), birth, ("M" if int(plain[16]) % 2 else "F")
+    return pii.protected_id_number(plain), birth, pii.sex_of(plain)
 
 
 def phone(value: Any) -> dict[str, str]:

@@ -171,7 +171,7 @@ def test_dispatcher_sees_new_cases_without_reload_and_dispatches_one(session, wo
     s.login("t-dispatcher")
     page = s.page
     assert page.url.endswith("/map/")
-    assert s.menu() == ["map", "desk", "public"]
+    assert s.menu() == ["map", "desk", "registry", "public"]
     assert s.layers() == ["streets", "communities", "grids", "precincts", "buildings", "cases"]
     TIMINGS["map (dispatcher)"] = s.wait_ready("map")
     assert page.locator("#case-count").inner_text() == "(4)"  # open cases; two are closed

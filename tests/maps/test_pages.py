@@ -38,9 +38,9 @@ def test_root_sends_each_role_to_its_page(world, client):
 def test_menu_shows_each_role_only_its_pages(world):
     expected = {
         "worker": ["map", "public"],
-        "dispatcher": ["map", "desk", "public"],
+        "dispatcher": ["map", "desk", "registry", "public"],
         "manager": ["map", "desk", "dashboard", "public"],
-        "admin": ["map", "desk", "dashboard", "public", "admin"],
+        "admin": ["map", "desk", "registry", "dashboard", "public", "admin"],
     }
     for role, pages in expected.items():
         response = logged_in(world.accounts[role]).get("/map/")

@@ -15,9 +15,15 @@ from django.db import transaction
 from tqdm import tqdm
 
 from grids import pii
-from grids.models import Person
+from grids.models import Person, RegistryChange
 
 BATCH = 2000
+# Every table holding protected values: (cipher, digest) column pairs; an empty cipher holds nothing.
+PROTECTED = {
+    Person: [("id_number_cipher", "id_number_digest"), ("phone_cipher", "phone_digest")],
+    # Change requests keep the proposed ID number and phone until decided (and after, for the record).
+    RegistryChange: [("id_number_cipher", "id_number_digest"), ("phone_cipher", "phone_digest")],
+}
 
 
 class Command(BaseCommand):
@@ -27,33 +33,31 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, no_progress, **options):
-        total = Person.objects.count()
-        changed = 0
-        bar = tqdm(total=total, unit="人", desc="rotate", disable=no_progress)
-        last_id = 0
+        for model, pairs in PROTECTED.items():
+            changed = self.rotate(model, pairs, no_progress=no_progress)
+            name = model._meta.verbose_name_plural
+            self.stdout.write(self.style.SUCCESS(f"已用最新密钥重新加密 {changed} 条 / re-encrypted {changed} {name}"))
+
+    def rotate(self, model, pairs, *, no_progress: bool) -> int:
+        columns = [column for pair in pairs for column in pair]
+        changed, last_id = 0, 0
+        bar = tqdm(total=model.objects.count(), unit="条", desc=model._meta.model_name, disable=no_progress)
         while True:
             with transaction.atomic():
                 batch = list(
-                    Person.objects.select_for_update()
-                    .filter(pk__gt=last_id)
-                    .order_by("pk")
-                    .only("pk", "id_number_cipher", "id_number_digest", "phone_cipher", "phone_digest")[:BATCH]
+                    model.objects.select_for_update().filter(pk__gt=last_id).order_by("pk").only("pk", *columns)[:BATCH]
                 )
                 if not batch:
                     break
-                for person in batch:
-                    id_number = pii.decrypt(person.id_number_cipher)
-                    person.id_number_cipher = pii.rotate(person.id_number_cipher)
-                    person.id_number_digest = pii.digest(id_number)
-                    if person.phone_cipher:
-                        phone = pii.decrypt(person.phone_cipher)
-                        person.phone_cipher = pii.rotate(person.phone_cipher)
-                        person.phone_digest = pii.digest(phone)
-                Person.objects.bulk_update(
-                    batch, ["id_number_cipher", "id_number_digest", "phone_cipher", "phone_digest"]
-                )
+                for row in batch:
+                    for cipher, digest in pairs:
+                        token = getattr(row, cipher)
+                        if token:
+                            setattr(row, digest, pii.digest(pii.decrypt(token)))
+                            setattr(row, cipher, pii.rotate(token))
+                model.objects.bulk_update(batch, columns)
             changed += len(batch)
             last_id = batch[-1].pk
             bar.update(len(batch))
         bar.close()
-        self.stdout.write(self.style.SUCCESS(f"已用最新密钥重新加密 {changed} 人 / re-encrypted {changed} people"))
+        return changed
