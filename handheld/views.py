@@ -17,7 +17,8 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_safe
 
 # The app's modules import one another by relative path, so they are fetched under their plain names.
-MODULES = ["app.js", "i18n.js", "store.js", "api.js", "outbox.js", "vault.js", "gridmap.js", "screens.js", "geo.js"]
+MODULES = ["app.js", "i18n.js", "store.js", "api.js", "outbox.js", "vault.js", "gridmap.js", "screens.js"]
+MODULES += ["geo.js", "collect.js"]
 # Fetched by the page through {% static %} (hashed names once collectstatic has run).
 PAGE_ASSETS = ["handheld/app.css", "vendor/leaflet/leaflet.css", "vendor/leaflet/leaflet.js"]
 ICONS = {192: "handheld/icons/icon-192.png", 512: "handheld/icons/icon-512.png"}

@@ -244,7 +244,7 @@ def test_check_task_passed_with_a_note_and_a_photo(phone, world):
     event = Case.objects.get(pk=resolved.pk).events.order_by("-id").first()
     assert len(event.attachments) == 1
     page.goto("/m/#/home")
-    page.wait_for_function("document.querySelector('#tasks-count b').textContent === '0'")
+    page.wait_for_function("document.querySelector('#tasks-count b')?.textContent === '0'")
 
 
 def test_patrol_records_a_scripted_walk_and_shows_its_coverage(phone, world):
@@ -390,3 +390,59 @@ def test_language_switch_is_the_sites_own(phone, world):
     page.wait_for_function("document.querySelector('#title').textContent === '首页'")
     page.goto("/accounts/login/")
     assert page.locator("button.primary").inner_text() == "登录"
+
+
+def test_registry_change_from_the_phone_is_approved_at_the_desk_and_the_person_shows_masked(phone, world, browser):
+    from grids import pii
+    from grids.models import Person
+    from tests.factories import fake_id_number
+
+    new_id = fake_id_number(124, birth="19900215")
+    household = world.buildings[0].households.get(room="1101")
+    p = phone()
+    p.login()
+    page = p.page
+    page.goto("/m/#/collect")
+    card = page.locator(f".household[data-household='{household.pk}']")
+    card.locator("button.add-person").click()
+    form = page.locator("form.collect-form")
+    form.locator("input[name=name]").fill("李娟")
+    form.locator("select[name=sex]").select_option("F")
+    form.locator("input[name=birth_date]").fill("1990-02-15")
+    form.locator("input[name=id_number]").fill(new_id[:-1] + ("0" if new_id[-1] != "0" else "1"))  # a typo first
+    form.locator("input[name=phone]").fill("13912345678")
+    form.locator("select[name=residency]").select_option("floating")
+    form.locator("input[value=veteran]").check()
+    form.locator("button[type=submit]").click()
+    assert "校验位" in form.locator(".error").inner_text()  # caught on the phone, nothing queued
+    form.locator("input[name=id_number]").fill(new_id)
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector(".outbox-item[data-kind=registry][data-state=sent]", timeout=20_000)
+    # Delivered: what was typed has left the device.
+    assert new_id not in str(stored_everything(page)) and "13912345678" not in str(stored_everything(page))
+
+    desk = browser.new_context(base_url=page.url.split("/m/")[0], viewport={"width": 1280, "height": 900})
+    tab = desk.new_page()
+    tab.goto("/accounts/login/?next=/desk/registry/")
+    tab.fill("input[name=username]", "t-dispatcher")
+    tab.fill("input[name=password]", PASSWORD)
+    tab.click("button.primary")
+    tab.wait_for_url("**/desk/registry/")
+    change = tab.locator("article.change")
+    assert "新增人员" in change.inner_text() and pii.mask_id_number(new_id) in change.inner_text()
+    change.locator("button.approve").click()
+    tab.wait_for_selector(".flash.success")
+    desk.close()
+    added = Person.objects.get(household=household, name="李娟")
+    assert added.care_tags == ["veteran"]
+
+    page.goto("/m/#/home")
+    page.click("text=刷新")
+    page.goto("/m/#/collect")
+    page.wait_for_selector(".registry-request[data-state=approved]")
+    card = page.locator(f".household[data-household='{household.pk}']")
+    card.locator("button", has_text="人员").last.click()
+    shown = page.wait_for_selector(f".person[data-person='{added.pk}']")
+    assert "李娟" in shown.inner_text() and pii.mask_id_number(new_id) in shown.inner_text()
+    assert new_id not in page.content()
+    p.shot("collect")

@@ -48,7 +48,7 @@ export async function request(path, { method = "GET", json, form, headers = {}, 
   }
   let response;
   try {
-    response = await fetch(BASE + path, init);
+    response = await fetch(path.startsWith("/") ? path : BASE + path, init);
   } catch (error) {
     throw new ApiError(0, null, String(error.message || error));
   }

@@ -4,6 +4,7 @@ import * as outbox from "./outbox.js";
 import * as screens from "./screens.js";
 import * as store from "./store.js";
 import * as vault from "./vault.js";
+import { collect } from "./collect.js";
 import { language, nameOf, setLanguage, t } from "./i18n.js";
 
 const root = document.getElementById("screen");
@@ -19,11 +20,8 @@ const ROUTES = {
   "#/tasks": ["tasks", screens.tasks],
   "#/reports": ["my_reports", screens.reports],
   "#/patrol": ["patrol", screens.patrol],
+  "#/collect": ["collect", collect],
 };
-
-export function addRoute(hash, titleKey, render) {
-  ROUTES[hash] = [titleKey, render];
-}
 
 const app = {
   session: null,
@@ -76,6 +74,7 @@ async function renderNow() {
   for (const link of tabs.querySelectorAll("a")) link.textContent = t(link.dataset.tab);
   showNetwork();
   root.replaceChildren();
+  delete root.dataset.touched;
   if (!app.session?.token) {
     tabs.hidden = true;
     back.hidden = true;
@@ -211,11 +210,13 @@ async function syncNow(force) {
     const since = Object.values(kept).map((item) => item.updated_at).sort().pop();
     const fresh = (await api.request(`reports${since ? `?since=${encodeURIComponent(since)}` : ""}`)).body;
     await store.put("kv", screens.mergeReports(kept, fresh), "reports");
+    await store.put("kv", (await api.request("registry-changes")).body, "registry");
   } catch (error) {
     if (!(error instanceof api.ApiError)) throw error;
     return; // offline or the server is busy: the data on the device stays as it was
   }
-  if (["#/home", "#/tasks", "#/reports", ""].includes(location.hash)) render();
+  // Fresh data is shown at once, except over a form the worker has begun to fill in.
+  if (["#/home", "#/tasks", "#/reports", "#/collect", ""].includes(location.hash) && !root.dataset.touched) render();
 }
 
 // --- Start -----------------------------------------------------------------------------------------------
@@ -226,10 +227,11 @@ async function start() {
   });
   back.addEventListener("click", () => { location.hash = "#/home"; });
   window.addEventListener("hashchange", render);
+  root.addEventListener("input", () => { root.dataset.touched = "1"; });
   window.addEventListener("online", () => { showNetwork(); outbox.retryAll(); sync(); });
   window.addEventListener("offline", showNetwork);
   outbox.onChange(() => {
-    if (["#/outbox", "#/home", "#/patrol"].includes(location.hash || "#/home")) scheduleRender();
+    if (["#/outbox", "#/home", "#/patrol"].includes(location.hash || "#/home") && !root.dataset.touched) scheduleRender();
   });
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" }).catch((error) => console.warn("service worker:", error));

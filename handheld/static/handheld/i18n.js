@@ -36,6 +36,12 @@ const STRINGS = {
     id_number: "身份证号", phone: "电话", relation: "与户主关系", residency: "户籍类型",
     registered: "户籍人口", floating: "流动人口", care_tags: "关爱标签", moved_out: "已迁出", deceased: "已死亡",
     unit_no: "单元", floor: "楼层", room: "房号", outcome: "审核结果",
+    household_type: "住户类型", household_family: "家庭户", household_collective: "集体户", household_rental: "出租户",
+    household_vacant: "空置", change_add_household: "新增住户", change_correct_household: "更正住户",
+    change_add_person: "新增人员", change_correct_person: "更正人员", change_person_moved_out: "人员迁出",
+    change_person_deceased: "人员死亡", id_invalid: "号码或校验位不对", phone_invalid: "应为11位手机号或带区号的固话",
+    nothing_changed: "没有改动。", correct: "更正", people: "人员", persons: "人",
+    people_online_only: "人员名单只在联网时读取，不保存在本机。", my_requests: "我的采集",
   },
   en: {
     app: "Grid worker", login: "Log in", username: "Username", password: "Password", logout: "Log out",
@@ -73,6 +79,15 @@ const STRINGS = {
     birth_date: "Birth date", id_number: "ID number", phone: "Phone", relation: "Relation to head",
     residency: "Residency", registered: "Registered", floating: "Floating", care_tags: "Care tags",
     moved_out: "Moved out", deceased: "Deceased", unit_no: "Unit", floor: "Floor", room: "Room", outcome: "Outcome",
+    household_type: "Household type", household_family: "Family", household_collective: "Collective",
+    household_rental: "Rental", household_vacant: "Vacant", change_add_household: "New household",
+    change_correct_household: "Household correction", change_add_person: "New person",
+    change_correct_person: "Person correction", change_person_moved_out: "Moved out",
+    change_person_deceased: "Deceased", id_invalid: "wrong number or check digit",
+    phone_invalid: "11-digit mobile or landline with area code", nothing_changed: "Nothing changed.",
+    correct: "Correct", people: "People", persons: "people",
+    people_online_only: "The list of people is read only when online and not kept on the device.",
+    my_requests: "My registry requests",
   },
 };
 
@@ -87,6 +102,21 @@ const STATES = {
     reported: "Reported", registered: "Registered", dispatched: "Dispatched", processing: "Processing",
     resolved: "Resolved", verified: "Verified", closed: "Closed", rejected: "Rejected", returned: "Returned",
     suspended: "Suspended", escalated: "Escalated",
+  },
+};
+
+const CARE_TAGS = {
+  "zh-hans": {
+    elderly_alone: "独居老人", empty_nest: "空巢老人", left_behind_child: "留守儿童", disabled: "残疾人",
+    subsistence: "低保对象", extreme_poverty: "特困人员", community_correction: "社区矫正对象",
+    released_prisoner: "刑满释放人员", drug_user: "吸毒人员", mental_disorder: "严重精神障碍患者",
+    key_youth: "重点青少年", veteran: "退役军人",
+  },
+  en: {
+    elderly_alone: "Elderly living alone", empty_nest: "Empty-nest elderly", left_behind_child: "Left-behind child",
+    disabled: "Disabled", subsistence: "Subsistence allowance", extreme_poverty: "Extreme poverty",
+    community_correction: "Community correction", released_prisoner: "Released prisoner", drug_user: "Drug user",
+    mental_disorder: "Severe mental disorder", key_youth: "Youth at risk", veteran: "Veteran",
   },
 };
 
@@ -106,6 +136,10 @@ export function setLanguage(code) {
 export function t(key, values = {}) {
   const text = STRINGS[language()][key] ?? STRINGS["zh-hans"][key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
+
+export function careTagName(tag) {
+  return CARE_TAGS[language()][tag] || tag;
 }
 
 export function stateName(state) {
