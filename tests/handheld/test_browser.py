@@ -9,14 +9,15 @@ and the server's database is checked to hold nothing while the page believes it 
 """
 
 import hashlib
-import io
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
-from PIL import ExifTags, Image
 
 from tests.browser import ARTIFACTS, launch_chromium, plain_http_settings, sync_playwright
 from tests.maps.conftest import PASSWORD, X0, Y0, make_case
+from tests.mobileapi.test_photos import camera_jpeg as camera_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,23 +25,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 HERE = {"longitude": X0 + 0.0072, "latitude": Y0 + 0.0031, "accuracy": 12}
 
 
-def dms(value: float):
-    degrees = int(value)
-    minutes = int((value - degrees) * 60)
-    return (float(degrees), float(minutes), round(((value - degrees) * 60 - minutes) * 60, 3))
-
-
-def camera_jpeg(lon: float, lat: float, colour=(30, 120, 200)) -> bytes:
-    """A photo as a phone's camera writes it: EXIF capture time (local) and GPS position."""
-    image = Image.new("RGB", (640, 480), colour)
-    exif = Image.Exif()
-    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = time.strftime("%Y:%m:%d %H:%M:%S")
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = "N", dms(lat)
-    gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "E", dms(lon)
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", exif=exif)
-    return buffer.getvalue()
+def camera_jpeg(lon: float, lat: float) -> bytes:
+    """A photo as a phone's camera writes it, taken now (camera clocks keep local time) at this place."""
+    return camera_photo(lon=lon, lat=lat, when=datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y:%m:%d %H:%M:%S"))
 
 
 @pytest.fixture(scope="session")
@@ -195,6 +182,10 @@ def test_report_made_offline_survives_a_reload_and_arrives_once_with_its_photo(p
     assert page.locator(".outbox-item").first.inner_text().count(case.number) == 1
     page.goto("/m/#/home")
     assert page.locator("#waiting-count b").inner_text() == "0"
+    page.click("text=刷新")
+    page.goto("/m/#/reports")
+    mine = page.wait_for_selector(f".my-report[data-case='{case.number}']")
+    assert "已上报" in mine.inner_text() and world.office.name in mine.inner_text()
 
     # The same client_uuid with other content: the server refuses it, and the app shows why.
     page.evaluate(
@@ -446,3 +437,24 @@ def test_registry_change_from_the_phone_is_approved_at_the_desk_and_the_person_s
     assert "李娟" in shown.inner_text() and pii.mask_id_number(new_id) in shown.inner_text()
     assert new_id not in page.content()
     p.shot("collect")
+
+
+def test_every_screen_fits_a_360_px_phone_with_large_targets(phone, world):
+    make_case(world=world, lon=HERE["longitude"], lat=HERE["latitude"], grid=world.grids[0], state="resolved")
+    p = phone()
+    p.login()
+    page = p.page
+    page.set_viewport_size({"width": 360, "height": 740})
+    for screen in ("home", "report", "tasks", "outbox", "reports", "patrol", "collect"):
+        page.goto(f"/m/#/{screen}")
+        page.wait_for_selector(f"main[data-screen={screen}] > *", state="attached")
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, screen
+        small = page.evaluate(
+            """() => [...document.querySelectorAll('main button, main a.button, nav.tabs a, main select, main input')]
+                .filter((el) => el.offsetParent && el.type !== 'file' && el.type !== 'radio' && el.type !== 'checkbox')
+                .filter((el) => el.getBoundingClientRect().height < 40)
+                .map((el) => el.outerHTML.slice(0, 80))"""
+        )
+        assert small == [], (screen, small)
+        p.shot(f"360-{screen}")

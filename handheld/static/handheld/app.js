@@ -61,8 +61,11 @@ window.gridApp = app; // for the browser tests and for debugging on a phone
 // --- Rendering -------------------------------------------------------------------------------------------
 let rendering = Promise.resolve();
 
-function render() {
-  rendering = rendering.then(renderNow, renderNow);
+// A soft render (fresh data arrived) is dropped when it comes to its turn over a form the worker has begun to
+// fill in, or over the login form.
+function render({ soft = false } = {}) {
+  const run = () => (soft && (root.dataset.touched || !app.session) ? undefined : renderNow());
+  rendering = rendering.then(run, run);
   return rendering;
 }
 
@@ -100,6 +103,8 @@ function showNetwork() {
 // --- Session ---------------------------------------------------------------------------------------------
 async function login(username, password) {
   const answer = await api.login(username, password);
+  const previous = (await store.get("kv", "session"))?.worker?.username;
+  if (previous && previous !== answer.worker.username) await forgetWorker(previous); // another account, after a 401
   const session = { token: answer.token, expires_at: answer.expires_at, worker: answer.worker };
   await store.put("kv", session, "session");
   app.session = session;
@@ -145,17 +150,26 @@ async function logout() {
     waiting = outbox.waiting(await outbox.items());
   }
   if (waiting.length && !window.confirm(t("logout_unsent", { n: waiting.length }))) return;
-  const owner = app.session.worker.username;
   try {
     await api.request("auth/token", { method: "DELETE" });
   } catch {
     // Offline: the token cannot be revoked now; it is forgotten here and expires on the server.
   }
+  await forgetWorker(app.session.worker.username);
+  app.session = null;
+  app.loginMessage = waiting.length ? t("kept_encrypted", { n: waiting.length }) : "";
+  location.hash = "";
+  await render();
+}
+
+// Everything of this worker leaves the device but their unsent items, sealed (kept as they are only if this
+// device never had the worker's key, rather than lost). Also run when another account logs in after a 401.
+async function forgetWorker(owner) {
   const key = await vault.currentKey();
   for (const item of await store.all("outbox")) {
     if (item.owner !== owner || item.state === "locked") continue;
-    if (outbox.waiting([item]).length && key) await store.put("outbox", await vault.seal({ ...item, state: "pending" }, key));
-    else await store.remove("outbox", item.uuid);
+    if (!outbox.waiting([item]).length) await store.remove("outbox", item.uuid);
+    else if (key) await store.put("outbox", await vault.seal({ ...item, state: "pending" }, key));
   }
   const kept = await store.all("outbox");
   for (const name of await store.keys("kv")) {
@@ -165,11 +179,6 @@ async function logout() {
   }
   await store.clear("packages");
   if (window.caches) for (const name of await caches.keys()) await caches.delete(name);
-  app.session = null;
-  app.packages = new Map();
-  app.loginMessage = waiting.length ? t("kept_encrypted", { n: waiting.length }) : "";
-  location.hash = "";
-  await render();
 }
 
 // --- Offline data ----------------------------------------------------------------------------------------
@@ -215,8 +224,7 @@ async function syncNow(force) {
     if (!(error instanceof api.ApiError)) throw error;
     return; // offline or the server is busy: the data on the device stays as it was
   }
-  // Fresh data is shown at once, except over a form the worker has begun to fill in.
-  if (["#/home", "#/tasks", "#/reports", "#/collect", ""].includes(location.hash) && !root.dataset.touched) render();
+  if (["#/home", "#/tasks", "#/reports", "#/collect", ""].includes(location.hash)) render({ soft: true });
 }
 
 // --- Start -----------------------------------------------------------------------------------------------
@@ -231,7 +239,7 @@ async function start() {
   window.addEventListener("online", () => { showNetwork(); outbox.retryAll(); sync(); });
   window.addEventListener("offline", showNetwork);
   outbox.onChange(() => {
-    if (["#/outbox", "#/home", "#/patrol"].includes(location.hash || "#/home") && !root.dataset.touched) scheduleRender();
+    if (["#/outbox", "#/home", "#/patrol"].includes(location.hash || "#/home")) scheduleRender();
   });
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" }).catch((error) => console.warn("service worker:", error));
@@ -254,7 +262,7 @@ async function start() {
 let pending = null;
 function scheduleRender() {
   clearTimeout(pending);
-  pending = setTimeout(render, 150);
+  pending = setTimeout(() => render({ soft: true }), 150);
 }
 
 start();

@@ -44,8 +44,8 @@ function photoInputs(name, { multiple = true } = {}) {
   gallery.addEventListener("change", () => add(gallery));
   const element = h(
     "div", { class: "photos" },
-    h("label", { class: "button secondary file-button" }, "📷 ", t("photo"), camera),
-    h("label", { class: "button secondary file-button" }, "🖼 ", t("add_photos"), gallery),
+    h("label", { class: "button secondary file-button" }, t("camera"), camera),
+    h("label", { class: "button secondary file-button" }, t("gallery"), gallery),
     list,
   );
   return { element, files: () => chosen.slice() };

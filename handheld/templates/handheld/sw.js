@@ -26,7 +26,7 @@ async function fromShell(request, key) {
 }
 
 function keepShell() {
-  return caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" }))));
+  return caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "no-cache" }))));
 }
 
 self.addEventListener("message", (event) => {
