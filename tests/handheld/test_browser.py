@@ -458,3 +458,35 @@ def test_every_screen_fits_a_360_px_phone_with_large_targets(phone, world):
         )
         assert small == [], (screen, small)
         p.shot(f"360-{screen}")
+
+
+def test_level_one_report_solved_on_the_spot_closes_with_its_after_photo(phone, world):
+    from cases.models import Case
+
+    p = phone()
+    p.login()
+    page = p.page
+    code = street_office_category().code
+    page.goto("/m/#/report")
+    page.fill("input[name=category-search]", code)
+    page.click(f".choice[data-code='{code}']")
+    assert not page.locator("input[name=resolved_on_site]").is_visible()  # only for level 1
+    page.check("input[name=level][value='1']")
+    page.check("input[name=resolved_on_site]")
+    page.fill("textarea[name=description]", "路边垃圾已清理")
+    shot = {"name": "before.jpg", "mimeType": "image/jpeg", "buffer": camera_jpeg(HERE["longitude"], HERE["latitude"])}
+    page.set_input_files("input[name=photos]", files=[shot])
+    page.click("#send")
+    assert "处置后照片" in page.locator("form.report .error").inner_text()  # the after-photo is required
+    after = {
+        "name": "after.jpg",
+        "mimeType": "image/jpeg",
+        "buffer": camera_jpeg(HERE["longitude"] + 1e-5, HERE["latitude"]),
+    }
+    page.set_input_files("input[name=after]", files=[after])
+    page.wait_for_function("document.querySelector('#where').textContent.includes('精度')")
+    page.click("#send")
+    page.wait_for_selector(".outbox-item[data-state=sent]", timeout=20_000)
+    case = Case.objects.get()
+    assert case.level == 1 and case.resolved_on_site and case.state == "closed"
+    assert sorted(case.photos.values_list("kind", flat=True)) == ["after", "before"]
