@@ -150,13 +150,17 @@ async function logout() {
     waiting = outbox.waiting(await outbox.items());
   }
   if (waiting.length && !window.confirm(t("logout_unsent", { n: waiting.length }))) return;
+  const owner = app.session.worker.username;
+  // No new sync or sending starts (both need the session); those under way finish before the device is cleared.
+  app.session = null;
   try {
     await api.request("auth/token", { method: "DELETE" });
   } catch {
     // Offline: the token cannot be revoked now; it is forgotten here and expires on the server.
   }
-  await forgetWorker(app.session.worker.username);
-  app.session = null;
+  await store.remove("kv", "session");
+  await Promise.allSettled([syncing, outbox.settled()]);
+  await forgetWorker(owner);
   app.loginMessage = waiting.length ? t("kept_encrypted", { n: waiting.length }) : "";
   location.hash = "";
   await render();
@@ -194,32 +198,42 @@ function sync(force = false) {
   return syncing;
 }
 
+// Everything is read first and written only if the same session is still on: a logout meanwhile (which waits
+// for this) leaves nothing of it behind.
 async function syncNow(force) {
-  if (!app.session?.token || !navigator.onLine) return;
+  const token = app.session?.token;
+  if (!token || !navigator.onLine) return;
   try {
     const { body: worker } = await api.request("me");
-    app.session = { ...app.session, worker };
-    await store.put("kv", app.session, "session");
-    const mine = new Set(worker.grids.map((grid) => grid.id));
-    for (const pkg of await store.all("packages")) if (!mine.has(pkg.id)) await store.remove("packages", pkg.id);
+    const packages = [];
     for (const grid of worker.grids) {
       const kept = await store.get("packages", grid.id);
       const headers = kept && !force ? { "If-None-Match": kept.etag } : {};
       const answer = await api.request(`grids/${grid.id}/package`, { headers });
       const fetched_at = new Date().toISOString();
-      if (answer.status === 304) await store.put("packages", { ...kept, fetched_at });
-      else await store.put("packages", { id: grid.id, etag: answer.response.headers.get("ETag"), body: answer.body, fetched_at });
+      packages.push(answer.status === 304
+        ? { ...kept, fetched_at }
+        : { id: grid.id, etag: answer.response.headers.get("ETag"), body: answer.body, fetched_at });
     }
-    await loadPackages();
-    await store.put("kv", (await api.request("tasks")).body, "tasks");
-    const taskIds = new Set(((await store.get("kv", "tasks")) || []).map((task) => task.id));
-    const answered = ((await store.get("kv", "answered")) || []).filter((id) => taskIds.has(id));
-    await store.put("kv", answered, "answered");
-    const kept = (await store.get("kv", "reports")) || {};
-    const since = Object.values(kept).map((item) => item.updated_at).sort().pop();
+    const tasks = (await api.request("tasks")).body;
+    const reports = (await store.get("kv", "reports")) || {};
+    const since = Object.values(reports).map((item) => item.updated_at).sort().pop();
     const fresh = (await api.request(`reports${since ? `?since=${encodeURIComponent(since)}` : ""}`)).body;
-    await store.put("kv", screens.mergeReports(kept, fresh), "reports");
-    await store.put("kv", (await api.request("registry-changes")).body, "registry");
+    const registry = (await api.request("registry-changes")).body;
+    if (app.session?.token !== token) return;
+
+    app.session = { ...app.session, worker };
+    await store.put("kv", app.session, "session");
+    const mine = new Set(worker.grids.map((grid) => grid.id));
+    for (const pkg of await store.all("packages")) if (!mine.has(pkg.id)) await store.remove("packages", pkg.id);
+    for (const pkg of packages) await store.put("packages", pkg);
+    await loadPackages();
+    const taskIds = new Set(tasks.map((task) => task.id));
+    const answered = ((await store.get("kv", "answered")) || []).filter((id) => taskIds.has(id));
+    await store.put("kv", tasks, "tasks");
+    await store.put("kv", answered, "answered");
+    await store.put("kv", screens.mergeReports(reports, fresh), "reports");
+    await store.put("kv", registry, "registry");
   } catch (error) {
     if (!(error instanceof api.ApiError)) throw error;
     return; // offline or the server is busy: the data on the device stays as it was

@@ -163,6 +163,9 @@ export function drain() {
   return draining;
 }
 
+// Resolves when no sending is under way (a logout waits for it before clearing the device).
+export const settled = () => draining || Promise.resolve();
+
 export function drainSoon() {
   setTimeout(drain, 0);
 }

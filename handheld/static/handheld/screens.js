@@ -368,7 +368,7 @@ export async function outboxScreen(app, root) {
       h("div", { class: "row" }, h("b", {}, t(`kind_${item.kind}`)), stateBadge(item.state), h("small", {}, formatTime(item.created_at))),
       ...lines,
     );
-    if (item.state === "rejected") {
+    if (item.state === "rejected" || item.state === "locked") {
       card.append(h("button", { type: "button", class: "button small", onclick: () => outbox.discard(item.uuid) }, t("discard")));
     }
     root.append(card);
