@@ -490,3 +490,42 @@ def test_level_one_report_solved_on_the_spot_closes_with_its_after_photo(phone, 
     case = Case.objects.get()
     assert case.level == 1 and case.resolved_on_site and case.state == "closed"
     assert sorted(case.photos.values_list("kind", flat=True)) == ["after", "before"]
+
+
+# The strict policy being introduced for every response (scripts, styles and connections from this site only).
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
+    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-src 'none'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def test_the_app_runs_under_a_strict_content_security_policy(phone, world):
+    p = phone()
+
+    def with_policy(route):
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "content-security-policy": STRICT_CSP})
+
+    p.context.route("**/m/", with_policy)
+    page = p.page
+    page.add_init_script(
+        "window.__violations = []; document.addEventListener('securitypolicyviolation', "
+        "(e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));"
+    )
+    p.login()
+    fill_report(
+        page,
+        category_code=street_office_category().code,
+        description="消防通道被占用",
+        photo=camera_jpeg(HERE["longitude"], HERE["latitude"]),
+    )
+    page.wait_for_selector(".outbox-item[data-state=sent]", timeout=20_000)
+    for screen in ("home", "tasks", "reports", "patrol", "collect"):
+        page.goto(f"/m/#/{screen}")
+        page.wait_for_timeout(300)
+    assert page.evaluate("window.__violations") == []
+    # The policy was in force: an inline style is refused.
+    p.expect_console("Applying inline style violates")
+    page.evaluate("document.body.setAttribute('style', 'color: red')")
+    page.wait_for_function("window.__violations.length === 1")
