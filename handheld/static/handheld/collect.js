@@ -24,7 +24,9 @@ export const phoneValid = (value) => /^1\d{10}$/.test(value) || /^0\d{2,3}-?\d{7
 
 const input = (name, props = {}) => h("input", { name, ...props });
 const labelled = (label, control) => h("label", { class: "field" }, h("span", { class: "label" }, label), control);
-const householdName = (household) => [household.unit_no && `${household.unit_no}${t("unit_no")}`, `${household.floor}${t("floor")}`, household.room].filter(Boolean).join(" ");
+const householdName = (household) =>
+  [household.unit_no && t("unit_short", { n: household.unit_no }), t("floor_short", { n: household.floor }), household.room]
+    .filter(Boolean).join(" ");
 
 function personFields({ required }) {
   const sex = h("select", { name: "sex" }, h("option", { value: "" }, "—"), h("option", { value: "M" }, t("male")), h("option", { value: "F" }, t("female")));
@@ -68,6 +70,8 @@ function proposedOf(form, { only = null } = {}) {
   if (only) for (const name of Object.keys(proposed)) if (!only(name, proposed[name])) delete proposed[name];
   return proposed;
 }
+
+const confirmed = (kind, someone) => window.confirm(t("confirm_change", { what: `${t(`change_${kind}`)} · ${someone.name}` }));
 
 function problemsOf(proposed) {
   const problems = [];
@@ -142,8 +146,8 @@ export async function collect(app, root) {
           if (!Object.keys(proposed).length) problems.push(t("nothing_changed"));
           return problems.length ? problems : send("correct_person", { person: someone.id, proposed });
         }) }, t("correct")),
-        h("button", { type: "button", class: "button small", onclick: () => send("person_moved_out", { person: someone.id }) }, t("moved_out")),
-        h("button", { type: "button", class: "button small danger", onclick: () => send("person_deceased", { person: someone.id }) }, t("deceased")),
+        h("button", { type: "button", class: "button small", onclick: () => confirmed("person_moved_out", someone) && send("person_moved_out", { person: someone.id }) }, t("moved_out")),
+        h("button", { type: "button", class: "button small danger", onclick: () => confirmed("person_deceased", someone) && send("person_deceased", { person: someone.id }) }, t("deceased")),
       )));
     } catch (error) {
       box.replaceChildren(h("p", { class: "hint" }, error.status === 0 ? t("people_online_only") : error.message));

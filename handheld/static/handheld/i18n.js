@@ -43,6 +43,7 @@ const STRINGS = {
     change_person_deceased: "人员死亡", id_invalid: "号码或校验位不对", phone_invalid: "应为11位手机号或带区号的固话",
     nothing_changed: "没有改动。", correct: "更正", people: "人员", persons: "人",
     people_online_only: "人员名单只在联网时读取，不保存在本机。", my_requests: "我的采集",
+    correct_household: "更正住户", unit_short: "{n}单元", floor_short: "{n}层", confirm_change: "提交“{what}”申请？",
   },
   en: {
     app: "Grid worker", login: "Log in", username: "Username", password: "Password", logout: "Log out",
@@ -90,6 +91,8 @@ const STRINGS = {
     correct: "Correct", people: "People", persons: "people",
     people_online_only: "The list of people is read only when online and not kept on the device.",
     my_requests: "My registry requests",
+    correct_household: "Correct household", unit_short: "Unit {n}", floor_short: "Floor {n}",
+    confirm_change: "Send the request “{what}”?",
   },
 };
 
