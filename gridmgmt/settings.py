@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "cases",
     "mobileapi",
     "maps",
+    "handheld",
     "audit",
     "gridmgmt",  # the login lockout's counters (gridmgmt/models.py)
     "ogc",

@@ -22,6 +22,7 @@ urlpatterns = [
     path("open311/v2/", include("mobileapi.open311.urls")),
     path("desk/", include("cases.desk_urls")),
     path("ogc/", include("ogc.urls")),
+    path("m/", include("handheld.urls")),
     path("", include("maps.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file (?script) and api_docs.html links its style: nothing

@@ -163,7 +163,7 @@ SELECT json_build_object(
     'open_case_ids', (SELECT COALESCE(json_agg(id ORDER BY id), '[]') FROM open_cases),
     'categories', (SELECT COALESCE(json_agg(json_build_object(
             'code', c.code, 'name_zh', c.name_zh, 'name_en', c.name_en, 'default_level', c.default_level,
-            'group', p.code) ORDER BY c.code), '[]')
+            'group', p.code, 'group_name_zh', p.name_zh, 'group_name_en', p.name_en) ORDER BY c.code), '[]')
         FROM cases_category c LEFT JOIN cases_category p ON p.id = c.parent_id
         WHERE c.active AND NOT EXISTS (SELECT 1 FROM cases_category k WHERE k.parent_id = c.id))
 )::text
