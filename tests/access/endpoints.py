@@ -222,6 +222,10 @@ ENDPOINTS: dict[str, Endpoint] = {
     "map/": Endpoint([Call(const("/map/"), PAGE)]),
     "dashboard/": Endpoint([Call(const("/dashboard/"), expect(403, anonymous=302, manager=200, admin=200))]),
     "public/": Endpoint([Call(const("/public/"), PUBLIC)]),
+    # The phone app's shell, manifest and service worker hold no data: the app signs in with a handheld token.
+    "m/": Endpoint([Call(const("/m/"), PUBLIC)]),
+    "m/manifest.webmanifest": Endpoint([Call(const("/m/manifest.webmanifest"), PUBLIC)]),
+    "m/sw.js": Endpoint([Call(const("/m/sw.js"), PUBLIC)]),
     "api/schema": Endpoint([Call(const("/api/schema"), LOGGED_IN)]),
     "api/docs": Endpoint([Call(const("/api/docs"), LOGGED_IN)]),
     # --- accounts (django.contrib.auth) --------------------------------------------------------------------------
