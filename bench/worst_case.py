@@ -5,7 +5,7 @@
 Serves the project the way `make run` does (gunicorn gridmgmt.wsgi, 3 workers × 4 threads, over HTTP on a free
 loopback port) on the database of DATABASE_URL (or .env; a demo loaded with `seed_demo`, any scale). Signs in as
 the demo `manager`, then measures the ordinary requests — /api/v1/locate at a point of the district and the first
-page of /api/v1/cases/ — first alone, then while --heavy clients each fire the largest heat-bin request the bounds
+page of /api/v1/cases — first alone, then while --heavy clients each fire the largest heat-bin request the bounds
 still allow, one after another (after a 503, waiting as its Retry-After asks): the district's bbox at the highest
 zoom under the bins limit, per 1,000 residents, over the longest date window. Prints p50/p95 of both runs and
 what the heavy requests got, with the commit.
@@ -167,7 +167,7 @@ def main(argv=None) -> int:
             return 1
         token = json.loads(body)["token"]
         heavy_path = "/api/v1/dashboard/hexbins?" + heavy_query
-        ordinary = [f"/api/v1/locate?lon={lon}&lat={lat}", "/api/v1/cases/?page_size=20"]
+        ordinary = [f"/api/v1/locate?lon={lon}&lat={lat}", "/api/v1/cases?page_size=20"]
         for path in [heavy_path, *ordinary]:  # warm every worker's connection and caches; check they answer
             for _ in range(WORKERS * 2):
                 status, _, body = call(server.base, path, token)

@@ -4,7 +4,7 @@ only, images also from the configured base-map tile hosts, no framing, no plugin
 No page has an inline script, style block, style attribute or event handler. The one exception is the admin's
 map widget (django-leaflet), whose templates write a small inline script carrying `nonce="{{ csp_nonce }}"`:
 `request.csp_nonce` makes a fresh nonce the first time a template reads it, and only a response whose page read
-it allows that nonce. /api/docs/ is served by the split Swagger view, whose start-up script is a separate
+it allows that nonce. /api/docs is served by the split Swagger view, whose start-up script is a separate
 request to the same URL, so it needs no exception.
 """
 

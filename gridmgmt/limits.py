@@ -16,7 +16,7 @@ HEX_BINS_PER_REQUEST = 12_000
 DATE_WINDOW_DAYS = 3 * 366
 # Rows per page.
 LAYER_PAGE_SIZE = 5_000  # /api/v1/{streets,communities,grids,buildings}
-CASE_PAGE_SIZE = 1_000  # /api/v1/cases/
+CASE_PAGE_SIZE = 1_000  # /api/v1/cases
 PAGE_NUMBER = 1_000_000
 
 

@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "cases",
     "mobileapi",
     "maps",
+    "handheld",
     "audit",
     "gridmgmt",  # the login lockout's counters (gridmgmt/models.py)
     "ogc",
@@ -111,9 +112,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "gridmgmt.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "gridmgmt.middleware.JsonCompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridmgmt.middleware.ChineseFirstLocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "gridmgmt.middleware.ApiPathMiddleware",
+    "gridmgmt.middleware.SlashlessApiCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -262,6 +265,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # gridmgmt.converters: UUIDs in paths in either case.
+    "PATH_CONVERTER_OVERRIDES": {"anycase_uuid": {"type": "string", "format": "uuid"}},
     "ENUM_NAME_OVERRIDES": {
         "UnitTypeEnum": "grids.models.UnitType",
         "HouseholdTypeEnum": "grids.models.HouseholdType",

@@ -22,12 +22,13 @@ urlpatterns = [
     path("open311/v2/", include("mobileapi.open311.urls")),
     path("desk/", include("cases.desk_urls")),
     path("ogc/", include("ogc.urls")),
+    path("m/", include("handheld.urls")),
     path("", include("maps.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file (?script) and api_docs.html links its style: nothing
     # inline under the Content-Security-Policy.
     path(
-        "api/docs/",
+        "api/docs",
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api_docs.html"),
         name="api-docs",
     ),

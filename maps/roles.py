@@ -38,8 +38,9 @@ PAGES = [
     Page("admin", _("系统管理"), "/admin/", frozenset({Role.ADMIN})),
 ]
 
+# Grid workers are in the field: their home is the phone app (the map stays in their menu for a desk).
 HOME = {
-    Role.WORKER: "/map/",
+    Role.WORKER: "/m/",
     Role.DISPATCHER: "/map/",
     Role.MANAGER: "/dashboard/",
     Role.ADMIN: "/map/",

@@ -73,12 +73,19 @@ def worker_profile(*, user) -> dict:
     }
 
 
-def reports_of(*, user, since=None, limit: int = 200) -> list[Case]:
-    """The worker's own reports with their current state, oldest change first (so `since` pages forward)."""
+def reports_of(*, user, since=None, cursor=None, limit: int = 200) -> tuple[list[Case], bool]:
+    """A page of the worker's own reports with their current state, oldest change first (updated_at, then id),
+    changed after `since` or after the (updated_at, id) `cursor` where the last page ended; and whether more
+    follow. Keyed on both columns, so reports changed in the same instant are never split and lost between
+    pages; a report that changes while the worker pages comes again on a later page."""
     cases = report_queryset().filter(reporter=user)
     if since is not None:
         cases = cases.filter(updated_at__gt=since)
-    return list(cases.order_by("updated_at", "id")[:limit])
+    if cursor is not None:
+        changed, pk = cursor
+        cases = cases.filter(Q(updated_at__gt=changed) | Q(updated_at=changed, id__gt=pk))
+    rows = list(cases.order_by("updated_at", "id")[: limit + 1])
+    return rows[:limit], len(rows) > limit
 
 
 def report_queryset():
@@ -156,7 +163,7 @@ SELECT json_build_object(
     'open_case_ids', (SELECT COALESCE(json_agg(id ORDER BY id), '[]') FROM open_cases),
     'categories', (SELECT COALESCE(json_agg(json_build_object(
             'code', c.code, 'name_zh', c.name_zh, 'name_en', c.name_en, 'default_level', c.default_level,
-            'group', p.code) ORDER BY c.code), '[]')
+            'group', p.code, 'group_name_zh', p.name_zh, 'group_name_en', p.name_en) ORDER BY c.code), '[]')
         FROM cases_category c LEFT JOIN cases_category p ON p.id = c.parent_id
         WHERE c.active AND NOT EXISTS (SELECT 1 FROM cases_category k WHERE k.parent_id = c.id))
 )::text

@@ -1,4 +1,5 @@
-from datetime import date, timedelta
+import base64
+from datetime import date, datetime, timedelta
 
 from django.contrib.gis.geos import LineString
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -156,9 +157,46 @@ def report_body(report) -> dict:
     return _REPORT_SERIALIZER.to_representation(report)
 
 
+class ReportCursorField(serializers.Field):
+    """Where a page of the reports list ended: the last report's (updated_at, id), opaque to clients."""
+
+    default_error_messages = {
+        "invalid": "无效的游标，请使用上一页 Link 头中的地址。Invalid cursor: follow the Link header."
+    }
+
+    def to_representation(self, value: tuple[datetime, int]) -> str:
+        changed, pk = value
+        return base64.urlsafe_b64encode(f"{changed.isoformat()}|{pk}".encode()).decode().rstrip("=")
+
+    def to_internal_value(self, data) -> tuple[datetime, int]:
+        try:
+            text = base64.urlsafe_b64decode(str(data) + "=" * (-len(str(data)) % 4)).decode()
+            changed, pk = text.split("|")
+            value = (datetime.fromisoformat(changed), int(pk))
+        except (ValueError, UnicodeDecodeError):
+            self.fail("invalid")
+        if value[0].tzinfo is None:
+            self.fail("invalid")
+        return value
+
+
 class ReportListQuerySerializer(serializers.Serializer):
-    since = serializers.DateTimeField(required=False)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=200)
+    since = serializers.DateTimeField(
+        required=False, help_text="only reports changed after this moment (exclusive); for the first page"
+    )
+    cursor = ReportCursorField(
+        required=False, help_text="the page after the one that gave this cursor (from its `Link: rel=next` header)"
+    )
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=500, default=200, help_text="reports per page, 1–500 (default 200)"
+    )
+
+    def validate(self, attrs):
+        if "since" in attrs and "cursor" in attrs:
+            raise serializers.ValidationError(
+                {"cursor": ["cursor 已包含位置，不能与 since 同用。A cursor already holds the position: drop since."]}
+            )
+        return attrs
 
 
 class PhotoFileSerializer(serializers.Serializer):

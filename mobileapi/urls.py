@@ -1,5 +1,6 @@
 from django.urls import path
 
+from gridmgmt import converters  # noqa: F401  (registers anycase_uuid)
 from mobileapi import views
 
 urlpatterns = [
@@ -7,11 +8,13 @@ urlpatterns = [
     path("me", views.MeView.as_view(), name="mobile-me"),
     path("patrols", views.PatrolView.as_view(), name="mobile-patrols"),
     path("reports", views.ReportsView.as_view(), name="mobile-reports"),
-    path("reports/<uuid:client_uuid>/photos", views.ReportPhotosView.as_view(), name="mobile-report-photos"),
+    path("reports/<anycase_uuid:client_uuid>/photos", views.ReportPhotosView.as_view(), name="mobile-report-photos"),
     path("photos", views.PhotosView.as_view(), name="mobile-photos"),
     path("grids/<int:pk>/package", views.GridPackageView.as_view(), name="mobile-grid-package"),
     path("tasks", views.TasksView.as_view(), name="mobile-tasks"),
     path("tasks/<int:pk>/complete", views.TaskCompleteView.as_view(), name="mobile-task-complete"),
     path("registry-changes", views.RegistryChangesView.as_view(), name="mobile-registry-changes"),
-    path("registry-changes/<uuid:client_uuid>", views.RegistryChangeView.as_view(), name="mobile-registry-change"),
+    path(
+        "registry-changes/<anycase_uuid:client_uuid>", views.RegistryChangeView.as_view(), name="mobile-registry-change"
+    ),
 ]

@@ -1,10 +1,10 @@
 import hashlib
+from urllib.parse import urlencode
 
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from cases.models import Case
 from cases.selectors import visible_cases
 from cases.services import IntakeConflict, TransitionRefused
+from gridmgmt.conditional import conditional_response
 from gridmgmt.parsers import LimitedMultiPartParser
 from grids import selectors as registry_selectors
 from grids.models import Grid, Role
@@ -29,6 +30,7 @@ from mobileapi.serializers import (
     PhotoUploadSerializer,
     RegistryChangeRequestSerializer,
     RegistryChangeSerializer,
+    ReportCursorField,
     ReportListQuerySerializer,
     ReportRequestSerializer,
     ReportSerializer,
@@ -145,12 +147,37 @@ class ReportsView(APIView):
         report = selectors.written_report(case=case) if created else selectors.report(case_id=case.pk)
         return Response(report_body(report), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(parameters=[ReportListQuerySerializer], responses={200: ReportSerializer(many=True)})
+    @extend_schema(
+        description=(
+            "The worker's own reports with their current state, one page at a time, oldest change first "
+            "(`updated_at`, then `id`). Start with `since` (or nothing, for every report); while more reports "
+            'follow, the response carries `Link: <…?cursor=…&limit=…>; rel="next"` (RFC 8288) with the next '
+            "page's address; the last page has no such header. A report that changes while you page comes again "
+            "on a later page; none is skipped."
+        ),
+        parameters=[
+            ReportListQuerySerializer,
+            OpenApiParameter(
+                "Link",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description='`<url>; rel="next"` while more reports follow; absent on the last page',
+            ),
+        ],
+        responses={200: ReportSerializer(many=True)},
+    )
     def get(self, request):
         query = ReportListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        reports = selectors.reports_of(user=request.user, **query.validated_data)
-        return Response(ReportSerializer(reports, many=True).data)
+        reports, more = selectors.reports_of(user=request.user, **query.validated_data)
+        response = Response(ReportSerializer(reports, many=True).data)
+        if more:
+            last = reports[-1]
+            cursor = ReportCursorField().to_representation((last.updated_at, last.pk))
+            params = urlencode({"cursor": cursor, "limit": query.validated_data["limit"]})
+            response["Link"] = f'<{request.build_absolute_uri(request.path)}?{params}>; rel="next"'
+        return response
 
 
 class PhotoParser(LimitedMultiPartParser):
@@ -203,14 +230,13 @@ class GridPackageView(APIView):
         query = PackageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         body = selectors.grid_package(grid_id=grid.pk, since=query.validated_data.get("since"))
-        etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
-        if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-            response = HttpResponse(status=304)
-        else:
-            response = HttpResponse(body, content_type="application/json")
-        response["ETag"] = etag
-        response["Cache-Control"] = "private, no-cache"
-        return response
+        return conditional_response(
+            request,
+            etag='"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"',
+            body=lambda: body,
+            content_type="application/json",
+            headers={"Cache-Control": "private, no-cache"},
+        )
 
 
 class TasksView(APIView):

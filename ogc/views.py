@@ -68,7 +68,7 @@ def ogc_exception_handler(exc, context):
 class OgcView(APIView):
     """Shared by every /ogc/ resource: JSON whatever the Accept header, errors as problem JSON, strict parameters."""
 
-    schema = None  # documented in its own OpenAPI (/ogc/api), not in /api/schema/
+    schema = None  # documented in its own OpenAPI (/ogc/api), not in /api/schema
     content_negotiation_class = JsonAlways
     allowed_params: set[str] | None = params.COMMON  # None: not checked
 

@@ -43,7 +43,7 @@ def test_deeply_nested_json_to_the_token_endpoints_is_a_400(url, body):
 def test_deeply_nested_json_to_other_endpoints_is_a_400(client_for, geo):
     worker = client_for(Role.WORKER)
     dispatcher = client_for(Role.DISPATCHER, unit=geo.centre)
-    for client, url in [(worker, "/api/mobile/v1/reports"), (dispatcher, "/api/v1/cases/")]:
+    for client, url in [(worker, "/api/mobile/v1/reports"), (dispatcher, "/api/v1/cases")]:
         response = client.post(url, DEEP_OBJECT, content_type="application/json")
         assert response.status_code == 400, (url, response.content)
         assert "nested more than" in response.json()["detail"]
@@ -66,7 +66,7 @@ def test_json_nested_within_the_limit_and_brackets_inside_strings_are_read_as_us
         assert "nested" not in response.content.decode()
 
 
-@pytest.mark.parametrize("url", [*TOKEN_URLS, "/api/v1/cases/"])
+@pytest.mark.parametrize("url", [*TOKEN_URLS, "/api/v1/cases"])
 def test_a_json_body_over_the_limit_is_a_json_413_refused_before_reading(url, settings):
     response = anonymous().generic(
         "POST",

@@ -53,8 +53,8 @@ def test_every_page_answers_503_json_while_the_database_is_down(path):
     "method, path, body, content_type",
     [
         ("get", "/api/v1/route?lon=101.6&lat=26.6&category=%00BJ", None, None),
-        ("post", "/api/v1/cases/", '{"category": "\\u0000BJ0101"}', "application/json"),
-        ("post", "/api/v1/cases/", "category=%00x&lon=101.6", "application/x-www-form-urlencoded"),
+        ("post", "/api/v1/cases", '{"category": "\\u0000BJ0101"}', "application/json"),
+        ("post", "/api/v1/cases", "category=%00x&lon=101.6", "application/x-www-form-urlencoded"),
     ],
 )
 def test_a_nul_character_anywhere_is_a_clear_400(client_for, method, path, body, content_type):

@@ -55,7 +55,7 @@ def run_schemathesis(*, base: str, key: str, cwd, seconds: str | None = None, pa
         [
             str(live.ROOT / ".venv/bin/st"),
             "run",
-            f"{base}/api/schema/",
+            f"{base}/api/schema",
             "--header",
             f"Authorization: Token {key}",
             "--checks",

@@ -108,6 +108,16 @@ def report_body(w: World, role: str, scope: str) -> dict:
     }
 
 
+def registry_change_body(w: World, role: str, scope: str) -> dict:
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "kind": "add_household",
+        "building": w.building(role, scope).pk,
+        "proposed": {"floor": 3, "room": "301"},
+        "captured_at": (timezone.now() - timedelta(minutes=5)).isoformat(),
+    }
+
+
 def patrol_body(w: World, role: str, scope: str) -> dict:
     point = point_of(w)
     now = timezone.now()
@@ -212,8 +222,12 @@ ENDPOINTS: dict[str, Endpoint] = {
     "map/": Endpoint([Call(const("/map/"), PAGE)]),
     "dashboard/": Endpoint([Call(const("/dashboard/"), expect(403, anonymous=302, manager=200, admin=200))]),
     "public/": Endpoint([Call(const("/public/"), PUBLIC)]),
-    "api/schema/": Endpoint([Call(const("/api/schema/"), LOGGED_IN)]),
-    "api/docs/": Endpoint([Call(const("/api/docs/"), LOGGED_IN)]),
+    # The phone app's shell, manifest and service worker hold no data: the app signs in with a handheld token.
+    "m/": Endpoint([Call(const("/m/"), PUBLIC)]),
+    "m/manifest.webmanifest": Endpoint([Call(const("/m/manifest.webmanifest"), PUBLIC)]),
+    "m/sw.js": Endpoint([Call(const("/m/sw.js"), PUBLIC)]),
+    "api/schema": Endpoint([Call(const("/api/schema"), LOGGED_IN)]),
+    "api/docs": Endpoint([Call(const("/api/docs"), LOGGED_IN)]),
     # --- accounts (django.contrib.auth) --------------------------------------------------------------------------
     "accounts/login/": Endpoint([Call(const("/accounts/login/"), PUBLIC)]),
     "accounts/logout/": Endpoint(
@@ -291,11 +305,11 @@ ENDPOINTS: dict[str, Endpoint] = {
             )
         ]
     ),
-    "api/v1/cases/": Endpoint(
+    "api/v1/cases": Endpoint(
         [
-            Call(const("/api/v1/cases/"), LOGGED_IN, shows=lambda w, role, scope: visible_case_texts(w, role)),
+            Call(const("/api/v1/cases"), LOGGED_IN, shows=lambda w, role, scope: visible_case_texts(w, role)),
             Call(
-                const("/api/v1/cases/"),
+                const("/api/v1/cases"),
                 expect(201, anonymous=401, manager=403),
                 method="POST",
                 body=desk_case_body,
@@ -343,7 +357,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             Call(const("/api/mobile/v1/reports"), expect(403, anonymous=401, worker=201), "POST", body=report_body),
         ]
     ),
-    "api/mobile/v1/reports/<uuid:client_uuid>/photos": Endpoint(
+    "api/mobile/v1/reports/<anycase_uuid:client_uuid>/photos": Endpoint(
         [
             Call(
                 lambda w, role, scope: "/api/mobile/v1/reports/{}/photos".format(
@@ -355,6 +369,29 @@ ENDPOINTS: dict[str, Endpoint] = {
                 body=lambda w, r, s: {"kind": "before"},
                 encoding="multipart",
                 note="in: the worker's own report (no photo sent: 400); out: another worker's report",
+            )
+        ]
+    ),
+    "api/mobile/v1/registry-changes": Endpoint(
+        [
+            Call(const("/api/mobile/v1/registry-changes"), WORKERS_ONLY, note="the worker's own 信息采集 requests"),
+            Call(
+                const("/api/mobile/v1/registry-changes"),
+                expect(403, anonymous=401, worker=(201, 400)),
+                "POST",
+                scopes=("in", "out"),
+                body=registry_change_body,
+                note="in: a building of the worker's grid; out: a building of another grid (400 on `building`)",
+            ),
+        ]
+    ),
+    "api/mobile/v1/registry-changes/<anycase_uuid:client_uuid>": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/mobile/v1/registry-changes/{w.registry_change(role, scope).client_uuid}",
+                expect(403, anonymous=401, worker=(200, 404)),
+                scopes=("in", "out"),
+                note="in: the worker's own request; out: another worker's (404, as if missing)",
             )
         ]
     ),
@@ -572,7 +609,30 @@ DESK_AND_STATS = {
             )
         ]
     ),
-    "api/v1/stats/": stats("/api/v1/stats/"),
+    "desk/registry/": Endpoint(
+        [
+            Call(
+                const("/desk/registry/"),
+                expect(403, anonymous=302, dispatcher=200, admin=200),
+                shows=lambda w, role, scope: [w.buildings["W1N"].name],
+                note="信息采集 requests waiting for the community committees and street offices of their area",
+            )
+        ]
+    ),
+    "desk/registry/<int:pk>/decide": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/desk/registry/{w.registry_change(role, scope).pk}/decide",
+                expect(403, anonymous=302, dispatcher=(302, 404), admin=302),
+                "POST",
+                scopes=("in", "out"),
+                body=lambda w, r, s: {"decision": "reject", "note": "矩阵测试驳回"},
+                encoding="multipart",
+                note="a request in the unit's area is decided (back to the queue); outside it 404, as if missing",
+            )
+        ]
+    ),
+    "api/v1/stats": stats("/api/v1/stats"),
     **{f"api/v1/stats/{section}": stats(f"/api/v1/stats/{section}") for section in STATS_SECTIONS},
 }
 ENDPOINTS.update(DESK_AND_STATS)

@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import Permission
 from django.contrib.gis.geos import Point
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from cases import services as case_services
 from cases.models import Case, Category, Source
-from grids.models import Building, Person, Role
+from grids.models import Building, ChangeKind, Person, Role
+from grids.services import propose_change
 from mobileapi.models import Open311Key
 from mobileapi.open311.services import submit_request
 from mobileapi.services import store_photo
@@ -79,6 +81,7 @@ class World:
     canaries: list = field(default_factory=list)
     open311_case: object = None
     open311_photo: str = ""  # sha256 of the photo posted with it as `media`
+    registry_changes: dict = field(default_factory=dict)  # quadrant -> a pending RegistryChange in its building
 
     # --- scope, written down from the data --------------------------------------------------------------------
 
@@ -123,6 +126,9 @@ class World:
 
     def person(self, role: str, scope: str) -> Person:
         return self.people["W1N" if scope == "in" else "E2S"][0]
+
+    def registry_change(self, role: str, scope: str):
+        return self.registry_changes["W1N" if scope == "in" else "E2S"]
 
     def case_key(self, role: str, scope: str) -> str:
         if scope == "out":
@@ -239,6 +245,17 @@ def build_world() -> World:
     }
     for key, unit in expected_units.items():
         assert world.cases[key].responsible_unit_id == unit.pk, (key, world.cases[key].responsible_unit)
+
+    # 信息采集 requests waiting at the desk: one in the street office W's area (W1N), one outside it (E2S).
+    for quadrant, worker in (("W1N", world.users["worker"]), ("E2S", other)):
+        world.registry_changes[quadrant], _made = propose_change(
+            worker=worker,
+            client_uuid=uuid.uuid4(),
+            kind=ChangeKind.ADD_HOUSEHOLD,
+            building=world.buildings[quadrant].pk,
+            proposed={"floor": 2, "room": f"{quadrant}-201"},
+            captured_at=timezone.now(),
+        )
 
     api_key, _raw = Open311Key.issue(name="access matrix", key=OPEN311_KEY)
     point = geo.point("W1", "S")

@@ -78,7 +78,7 @@ def test_taking_a_case_at_the_desk_with_someone_elses_photo_writes_nothing(scene
         "description": "desk intake",
         "attachments": [uploaded_photo(scene["colleague"])],
     }
-    response = client_of(scene["desk"]).post("/api/v1/cases/", body, format="json")
+    response = client_of(scene["desk"]).post("/api/v1/cases", body, format="json")
     assert response.status_code == 400 and list(response.json()) == ["attachments"]
     assert Case.objects.count() == count
 

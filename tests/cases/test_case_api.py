@@ -38,7 +38,7 @@ def names(cases, *keys) -> set[str]:
 
 
 def test_the_list_is_a_geojson_feature_collection(geo: Geography, cases):
-    response = client_of(person(Role.MANAGER)).get("/api/v1/cases/")
+    response = client_of(person(Role.MANAGER)).get("/api/v1/cases")
     body = response.json()
     assert body["type"] == "FeatureCollection" and body["count"] == 5
     assert body["next"] is None and body["previous"] is None
@@ -52,19 +52,19 @@ def test_the_list_is_a_geojson_feature_collection(geo: Geography, cases):
 
 def test_pages_have_next_and_previous(geo: Geography, cases):
     client = client_of(person(Role.MANAGER))
-    first = client.get("/api/v1/cases/", {"page_size": 2}).json()
+    first = client.get("/api/v1/cases", {"page_size": 2}).json()
     assert first["count"] == 5 and len(first["features"]) == 2 and "page=2" in first["next"]
-    last = client.get("/api/v1/cases/", {"page_size": 2, "page": 3}).json()
+    last = client.get("/api/v1/cases", {"page_size": 2, "page": 3}).json()
     assert len(last["features"]) == 1 and last["next"] is None and "page=2" in last["previous"]
     seen = set()
     for page in (1, 2, 3):
-        seen |= numbers(client.get("/api/v1/cases/", {"page_size": 2, "page": page}))
+        seen |= numbers(client.get("/api/v1/cases", {"page_size": 2, "page": page}))
     assert seen == {case.number for case in Case.objects.all()}
 
 
 def test_filters(geo: Geography, cases):
     client = client_of(person(Role.MANAGER))
-    get = lambda **params: numbers(client.get("/api/v1/cases/", params))  # noqa: E731
+    get = lambda **params: numbers(client.get("/api/v1/cases", params))  # noqa: E731
     assert get(state="dispatched") == names(cases, "building_w2")
     assert get(state="reported,dispatched") == {case.number for case in Case.objects.all()}
     assert get(category="SJ0102") == names(cases, "garbage_w1", "garbage_e2")
@@ -98,24 +98,24 @@ def test_filters(geo: Geography, cases):
     ],
 )
 def test_bad_filters_are_400(geo: Geography, cases, params, field):
-    response = client_of(person(Role.MANAGER)).get("/api/v1/cases/", params)
+    response = client_of(person(Role.MANAGER)).get("/api/v1/cases", params)
     assert response.status_code == 400 and field in response.json()
 
 
 def test_who_sees_which_cases(geo: Geography, cases):
     everything = {case.number for case in Case.objects.all()}
-    assert numbers(client_of(person(Role.MANAGER)).get("/api/v1/cases/")) == everything
-    assert numbers(client_of(person(Role.ADMIN)).get("/api/v1/cases/")) == everything
-    assert numbers(client_of(dispatcher(geo.centre)).get("/api/v1/cases/")) == everything
+    assert numbers(client_of(person(Role.MANAGER)).get("/api/v1/cases")) == everything
+    assert numbers(client_of(person(Role.ADMIN)).get("/api/v1/cases")) == everything
+    assert numbers(client_of(dispatcher(geo.centre)).get("/api/v1/cases")) == everything
     # the west street office handles the illegal building and co-handles the W1 suspect case
-    assert numbers(client_of(dispatcher(geo.offices["W"])).get("/api/v1/cases/")) == names(
+    assert numbers(client_of(dispatcher(geo.offices["W"])).get("/api/v1/cases")) == names(
         cases, "building_w2", "suspect_w1"
     )
-    assert numbers(client_of(dispatcher(geo.police["N"])).get("/api/v1/cases/")) == names(cases, "suspect_e1")
-    assert numbers(client_of(dispatcher(geo.committees["E2"])).get("/api/v1/cases/")) == names(cases, "garbage_e2")
+    assert numbers(client_of(dispatcher(geo.police["N"])).get("/api/v1/cases")) == names(cases, "suspect_e1")
+    assert numbers(client_of(dispatcher(geo.committees["E2"])).get("/api/v1/cases")) == names(cases, "garbage_e2")
     # a worker: own reports and own grids
-    assert numbers(client_of(cases["worker_w1"]).get("/api/v1/cases/")) == names(cases, "garbage_w1", "suspect_w1")
-    assert numbers(client_of(person(grids=[geo.grids["E2"]])).get("/api/v1/cases/")) == names(cases, "garbage_e2")
+    assert numbers(client_of(cases["worker_w1"]).get("/api/v1/cases")) == names(cases, "garbage_w1", "suspect_w1")
+    assert numbers(client_of(person(grids=[geo.grids["E2"]])).get("/api/v1/cases")) == names(cases, "garbage_e2")
 
 
 def test_detail_has_events_and_is_hidden_from_others(geo: Geography, cases):
@@ -133,8 +133,8 @@ def test_detail_has_events_and_is_hidden_from_others(geo: Geography, cases):
 
 
 def test_anonymous_users_see_nothing(api_client, geo: Geography, cases):
-    assert api_client.get("/api/v1/cases/").status_code in (401, 403)
-    assert api_client.post("/api/v1/cases/", {}, format="json").status_code in (401, 403)
+    assert api_client.get("/api/v1/cases").status_code in (401, 403)
+    assert api_client.post("/api/v1/cases", {}, format="json").status_code in (401, 403)
 
 
 # --- A case you may not see does not exist, whatever you send ---------------------------------------

@@ -107,7 +107,7 @@ def test_merging_closes_the_duplicate_and_keeps_both_reporters(geo: Geography):
     duplicate = report(east_of(here, 20), "SJ0101", reporter=wang)
     office = dispatcher(geo.offices["W"])
     original_version = fresh(original).version
-    response = client_of(office).get("/api/v1/cases/", {"duplicate": "true"})
+    response = client_of(office).get("/api/v1/cases", {"duplicate": "true"})
     assert [f["properties"]["number"] for f in response.json()["features"]] == [duplicate.number]
     response = client_of(office).post(
         f"/api/v1/cases/{duplicate.pk}/transitions",
@@ -126,7 +126,7 @@ def test_merging_closes_the_duplicate_and_keeps_both_reporters(geo: Geography):
     assert merged_event.data["reporters"] == ["wang"]
     # wang now follows the original case too
     assert original.number in {
-        f["properties"]["number"] for f in client_of(wang).get("/api/v1/cases/").json()["features"]
+        f["properties"]["number"] for f in client_of(wang).get("/api/v1/cases").json()["features"]
     }
     detail = client_of(office).get(f"/api/v1/cases/{original.pk}").json()
     assert detail["reporter"] == "li" and detail["extra_reporters"] == ["wang"]

@@ -1,4 +1,4 @@
-"""一窗受理: POST /api/v1/cases/ takes desk and hotline cases, validated and routed like a handheld report."""
+"""一窗受理: POST /api/v1/cases takes desk and hotline cases, validated and routed like a handheld report."""
 
 import re
 import uuid
@@ -31,7 +31,7 @@ def payload(geo: Geography, **overrides) -> dict:
 
 def test_desk_intake_routes_and_numbers_the_case(geo: Geography):
     desk = dispatcher(geo.centre)
-    response = client_of(desk).post("/api/v1/cases/", payload(geo), format="json")
+    response = client_of(desk).post("/api/v1/cases", payload(geo), format="json")
     assert response.status_code == 201, response.content
     body = response.json()
     today = timezone.localdate().strftime("%Y%m%d")
@@ -51,7 +51,7 @@ def test_desk_intake_routes_and_numbers_the_case(geo: Geography):
 def test_hotline_cases_have_no_reporter_account_but_keep_the_ticket(geo: Geography):
     desk = dispatcher(geo.centre)
     body = payload(geo, source="hotline", external_ref="12345-20260316-0088", level=3)
-    response = client_of(desk).post("/api/v1/cases/", body, format="json")
+    response = client_of(desk).post("/api/v1/cases", body, format="json")
     assert response.status_code == 201
     assert response.json()["reporter"] is None and response.json()["external_ref"] == "12345-20260316-0088"
 
@@ -61,7 +61,7 @@ def test_lon_lat_in_gcj02_are_converted_once_at_the_edge(geo: Geography):
     gcj_lon, gcj_lat = wgs84_to_gcj02(lon, lat)
     body = payload(geo, category="SJ0101", crs="gcj02", lon=gcj_lon, lat=gcj_lat)
     del body["location"]
-    response = client_of(dispatcher(geo.centre)).post("/api/v1/cases/", body, format="json")
+    response = client_of(dispatcher(geo.centre)).post("/api/v1/cases", body, format="json")
     assert response.status_code == 201
     x, y = response.json()["location"]["coordinates"]
     assert abs(x - lon) < 1e-6 and abs(y - lat) < 1e-6
@@ -94,7 +94,7 @@ def test_lon_lat_in_gcj02_are_converted_once_at_the_edge(geo: Geography):
 def test_bad_input_is_400_field_by_field_and_writes_nothing(geo: Geography, overrides, field):
     body = payload(geo, **overrides)
     body = {key: value for key, value in body.items() if value is not None}
-    response = client_of(dispatcher(geo.centre)).post("/api/v1/cases/", body, format="json")
+    response = client_of(dispatcher(geo.centre)).post("/api/v1/cases", body, format="json")
     assert response.status_code == 400, response.content
     assert field in response.json(), response.json()
     assert not Case.objects.exists() and not CaseEvent.objects.exists()
@@ -103,12 +103,12 @@ def test_bad_input_is_400_field_by_field_and_writes_nothing(geo: Geography, over
 def test_lat_without_lon_names_the_missing_field(geo: Geography):
     body = payload(geo, lat=26.6)
     del body["location"]
-    response = client_of(dispatcher(geo.centre)).post("/api/v1/cases/", body, format="json")
+    response = client_of(dispatcher(geo.centre)).post("/api/v1/cases", body, format="json")
     assert response.status_code == 400 and "lon" in response.json()
 
 
 def test_managers_do_not_take_cases(geo: Geography):
-    response = client_of(person(Role.MANAGER)).post("/api/v1/cases/", payload(geo), format="json")
+    response = client_of(person(Role.MANAGER)).post("/api/v1/cases", payload(geo), format="json")
     assert response.status_code == 403
     assert not Case.objects.exists()
 
@@ -116,13 +116,13 @@ def test_managers_do_not_take_cases(geo: Geography):
 def test_same_client_uuid_and_content_returns_the_same_case(geo: Geography):
     desk = dispatcher(geo.centre)
     key = str(uuid.uuid4())
-    first = client_of(desk).post("/api/v1/cases/", payload(geo, client_uuid=key), format="json")
-    again = client_of(desk).post("/api/v1/cases/", payload(geo, client_uuid=key), format="json")
+    first = client_of(desk).post("/api/v1/cases", payload(geo, client_uuid=key), format="json")
+    again = client_of(desk).post("/api/v1/cases", payload(geo, client_uuid=key), format="json")
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["id"] == first.json()["id"] and again.json()["number"] == first.json()["number"]
     assert Case.objects.count() == 1 and CaseEvent.objects.count() == 1
     changed = client_of(desk).post(
-        "/api/v1/cases/", payload(geo, client_uuid=key, description="另一件事"), format="json"
+        "/api/v1/cases", payload(geo, client_uuid=key, description="另一件事"), format="json"
     )
     assert changed.status_code == 409 and changed.json()["reason"] == "client_uuid_reused"
     assert changed.json()["case"]["number"] == first.json()["number"]
@@ -153,7 +153,7 @@ def test_create_case_service_is_idempotent_for_the_handheld(geo: Geography):
 
 def test_case_numbers_count_up_per_day(geo: Geography):
     desk = client_of(dispatcher(geo.centre))
-    numbers = [desk.post("/api/v1/cases/", payload(geo), format="json").json()["number"] for _ in range(3)]
+    numbers = [desk.post("/api/v1/cases", payload(geo), format="json").json()["number"] for _ in range(3)]
     sequence = [int(number.rsplit("-", 1)[1]) for number in numbers]
     assert sequence == [sequence[0], sequence[0] + 1, sequence[0] + 2]
     yesterday = timezone.now() - timezone.timedelta(days=1)  # a report received yesterday starts that day's count

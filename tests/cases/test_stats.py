@@ -160,7 +160,7 @@ def test_trend_has_twelve_months_by_default(history):
 
 
 def test_the_whole_assessment_at_once(history):
-    response = client_of(history["users"]["centre"]).get("/api/v1/stats/", {"from": today()})
+    response = client_of(history["users"]["centre"]).get("/api/v1/stats", {"from": today()})
     body = response.json()
     assert set(body) >= {"summary", "reporters", "units", "dispatchers", "steps"}
 
@@ -184,7 +184,7 @@ def test_managers_see_figures_only_never_a_person(history):
     assert "wang" not in text and "desk-w" not in text
     grid = next(r for r in body["rows"] if r["kind"] == "grid")
     assert grid["code"] == history["geo"].grids["W1"].code and grid["reported"] == 2
-    everything = client_of(manager).get("/api/v1/stats/", {"from": today()}).json()
+    everything = client_of(manager).get("/api/v1/stats", {"from": today()}).json()
     for user in get_user_model().objects.all():
         assert f"'{user.get_username()}'" not in str(everything)
 

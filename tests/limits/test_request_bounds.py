@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
     [
         ("/api/v1/streets?page_size=5001", "page_size", "5000"),
         ("/api/v1/buildings?page_size=5001", "page_size", "5000"),
-        ("/api/v1/cases/?page_size=1001", "page_size", "1000"),
+        ("/api/v1/cases?page_size=1001", "page_size", "1000"),
         ("/api/v1/stats/summary?from=2020-01-01", "from", "1098"),
         ("/api/v1/stats/trend?from=2020-01-01&to=2024-06-30", "from", "1098"),
         ("/api/v1/dashboard/summary?date_from=2020-01-01", "date_from", "1098"),

@@ -107,10 +107,13 @@ def test_tile_sql_uses_the_spatial_index(world):
     x, y = tile_of(X0 + 0.005, Y0 + 0.005, 16)
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")
-        cursor.execute("EXPLAIN " + selectors.TILE_SQL, {"z": 16, "x": x, "y": y, "dx": 0, "dy": 0})
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+        plans = []
+        for sql in (selectors.TILE_SQL, selectors.TILE_VERSION_SQL):  # the tile and its ETag
+            cursor.execute("EXPLAIN " + sql, {"z": 16, "x": x, "y": y, "dx": 0, "dy": 0})
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
         cursor.execute("SET enable_seqscan = on")
-    assert "grids_building_footprint" in plan  # the GiST index on the 4326 footprint
+    for plan in plans:
+        assert "grids_building_footprint" in plan  # the GiST index on the 4326 footprint
 
 
 def test_gcj02_tiles_move_footprints_onto_amap(world):
@@ -298,3 +301,70 @@ def test_world_bbox_at_zoom_12_is_refused_naming_the_bins_limit(world_with_cases
     # The district's view at the same zoom is well within.
     assert manager.get(f"/api/v1/dashboard/hexbins?in_bbox={BBOX}&zoom=12").status_code == 200
     assert manager.get("/api/v1/dashboard/summary?date_from=2026-02-01&date_to=2026-01-01").status_code == 400
+
+
+def test_tiles_answer_304_while_their_buildings_are_unchanged(world):
+    from grids.models import Household
+    from tests.factories import BuildingFactory, square
+
+    building = world.buildings[0]
+    centre = building.footprint.centroid
+    x, y = tile_of(centre.x, centre.y, 16)
+    url = f"/api/v1/tiles/buildings/16/{x}/{y}.pbf"
+    worker = client_as(world.accounts["worker"])
+    first = worker.get(url)
+    etag = first["ETag"]
+    assert first.status_code == 200 and etag.startswith('W/"')
+
+    def revalidate(tag: str):
+        return worker.get(url, HTTP_IF_NONE_MATCH=tag)
+
+    unchanged = revalidate(etag)
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged["ETag"] == etag and unchanged["Cache-Control"] == first["Cache-Control"]
+    # RFC 9110 weak comparison: the tag as a proxy passes it on, strong or weakened, in a list, or `*`.
+    for tag in (etag.removeprefix("W/"), f'"other", {etag}', "*"):
+        assert revalidate(tag).status_code == 304, tag
+    assert revalidate('"other"').status_code == 200
+    # Another tile has another tag; the same tile shifted for a GCJ-02 base map too.
+    assert worker.get(f"/api/v1/tiles/buildings/16/{x + 1}/{y}.pbf")["ETag"] != etag
+    assert worker.get(url + "?crs=gcj02")["ETag"] != etag
+
+    # Each change to what the tile shows gives a new tag and the new tile.
+    building.name = "改名楼"
+    building.save()
+    renamed = revalidate(etag)
+    assert renamed.status_code == 200 and renamed["ETag"] != etag
+    features = mapbox_vector_tile.decode(renamed.content)["buildings"]["features"]
+    assert "改名楼" in {f["properties"]["name"] for f in features}
+    etag = renamed["ETag"]
+    Household.objects.filter(building=building).first().delete()
+    fewer = revalidate(etag)
+    assert fewer.status_code == 200 and fewer["ETag"] != etag
+    etag = fewer["ETag"]
+    BuildingFactory(footprint=square(centre.x + 0.0003, centre.y, 0.0001))
+    more = revalidate(etag)
+    assert more.status_code == 200 and more["ETag"] != etag
+
+
+def test_tiles_of_a_kilobyte_or_more_are_gzipped_and_keep_their_validator(world):
+    import gzip
+
+    from tests.factories import BuildingFactory, square
+
+    building = world.buildings[0]
+    centre = building.footprint.centroid
+    for i in range(30):  # a street of buildings: a tile of several kilobytes
+        BuildingFactory(footprint=square(centre.x + 0.0001 * (i % 6), centre.y + 0.0001 * (i // 6), 0.00008))
+    x, y = tile_of(centre.x, centre.y, 16)
+    url = f"/api/v1/tiles/buildings/16/{x}/{y}.pbf"
+    worker = client_as(world.accounts["worker"])
+    plain = worker.get(url)
+    assert len(plain.content) >= 1024 and not plain.has_header("Content-Encoding")
+    packed = worker.get(url, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert packed["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed["Vary"]
+    assert len(packed.content) < len(plain.content)
+    assert gzip.decompress(packed.content) == plain.content
+    assert packed["ETag"] == plain["ETag"]
+    again = worker.get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=packed["ETag"])
+    assert again.status_code == 304

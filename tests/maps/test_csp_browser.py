@@ -57,7 +57,7 @@ def test_the_pages_work_with_no_policy_violation(session, world_with_cases):
                 ".leaflet-container .leaflet-overlay-pane path",
             ),
             ("/admin/grids/import/", "input[type=file]"),
-            ("/api/docs/", ".swagger-ui .info"),
+            ("/api/docs", ".swagger-ui .info"),
         ],
     }
     anonymous = open_session(session)

@@ -30,7 +30,7 @@ def test_login_page_is_chinese_first_with_an_english_switch(client):
 
 def test_root_sends_each_role_to_its_page(world, client):
     assert client.get("/")["Location"].startswith("/accounts/login/")
-    expected = {"worker": "/map/", "dispatcher": "/map/", "manager": "/dashboard/", "admin": "/map/"}
+    expected = {"worker": "/m/", "dispatcher": "/map/", "manager": "/dashboard/", "admin": "/map/"}
     for role, url in expected.items():
         assert logged_in(world.accounts[role]).get("/")["Location"] == url, role
 

@@ -148,3 +148,20 @@ def test_wrong_result_unknown_photo_and_closed_task_change_nothing(worker, geo):
 
 def test_tasks_are_for_workers_only(client_for):
     assert client_for(Role.MANAGER).get("/api/mobile/v1/tasks").status_code == 403
+
+
+def test_a_package_revalidates_with_its_tag_as_proxies_pass_it_on(worker, geo, building):
+    import gzip
+    import json
+
+    url = PACKAGE.format(geo.grids["W1"].pk)
+    packed = worker.get(url, HTTP_ACCEPT_ENCODING="gzip")
+    assert packed["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(packed.content))["grid"]["code"] == geo.grids["W1"].code
+    weakened = packed["ETag"]  # compressing weakens the tag: W/"…"
+    assert weakened.startswith('W/"')
+    for tag in (weakened, weakened.removeprefix("W/"), f'"stale", {weakened}', "*"):
+        response = worker.get(url, HTTP_IF_NONE_MATCH=tag)
+        assert response.status_code == 304 and response.content == b"", tag
+        assert response["Cache-Control"] == "private, no-cache"
+    assert worker.get(url, HTTP_IF_NONE_MATCH='"stale"').status_code == 200

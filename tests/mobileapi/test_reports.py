@@ -241,3 +241,82 @@ def test_level_1_solved_on_the_spot_closes_with_its_after_photo(worker, geo, set
     case = Case.objects.get(client_uuid=payload["client_uuid"])
     assert case.closed_as == "on_spot"
     assert case.events.filter(action="close_on_spot").get().attachments == [after.json()["sha256"]]
+
+
+def test_photos_reach_a_report_named_by_its_uuid_in_upper_case(worker, geo, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    point = geo.point("W1", "S")
+    payload = report(point)
+    worker.post(URL, payload, format="json")
+    shouted = str(payload["client_uuid"]).upper()  # as iOS writes it
+    response = upload(worker, shouted, camera_jpeg(lon=point.x, lat=point.y))
+    assert response.status_code == 201, response.content
+    case = Case.objects.get(client_uuid=payload["client_uuid"])
+    assert case.photos.count() == 1
+    assert upload(worker, shouted.lower(), camera_jpeg(lon=point.x, lat=point.y)).status_code == 200  # the same one
+    assert upload(worker, str(uuid.uuid4()).upper(), camera_jpeg()).status_code == 404
+
+
+def test_the_list_pages_by_cursor_without_losing_reports_changed_in_the_same_instant(worker, geo):
+    for _ in range(5):
+        worker.post(URL, report(geo.point("W1", "S")), format="json")
+    cases = Case.objects.order_by("id")
+    same_instant = timezone.now()
+    Case.objects.filter(pk__in=[c.pk for c in cases[1:4]]).update(updated_at=same_instant)
+    expected = [c.client_uuid for c in Case.objects.order_by("updated_at", "id")]
+
+    seen, url, pages = [], f"{URL}?limit=2", 0
+    while url:
+        response = worker.get(url)
+        assert response.status_code == 200
+        seen += [uuid.UUID(r["client_uuid"]) for r in response.json()]
+        pages += 1
+        link = response.headers.get("Link")
+        url = link.split(">")[0].removeprefix("<") if link else None
+        if url:
+            assert link.endswith('; rel="next"') and "limit=2" in url and "cursor=" in url
+    assert seen == expected and pages == 3  # 2 + 2 + 1, the last page without a Link
+
+    # A list that fits in one page says nothing more.
+    assert not worker.get(URL, {"limit": 5}).has_header("Link")
+    # A report that changes while the worker pages comes again later, never lost.
+    first = worker.get(URL, {"limit": 2})
+    Case.objects.filter(client_uuid=expected[0]).update(updated_at=timezone.now())
+    rest = worker.get(first.headers["Link"].split(">")[0].removeprefix("<"))
+    rest_uuids = [uuid.UUID(r["client_uuid"]) for r in rest.json()]
+    while rest.has_header("Link"):
+        rest = worker.get(rest.headers["Link"].split(">")[0].removeprefix("<"))
+        rest_uuids += [uuid.UUID(r["client_uuid"]) for r in rest.json()]
+    assert rest_uuids == [*expected[2:], expected[0]]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"cursor": "not-a-cursor"}, {"cursor": "MjAyNnx4"}, {"limit": 0}, {"limit": 501}, {"cursor": "", "since": "x"}],
+)
+def test_a_bad_cursor_or_limit_is_a_400(worker, params):
+    response = worker.get(URL, params)
+    assert response.status_code == 400
+    assert set(response.json()) & {"cursor", "limit", "since"}
+
+
+def test_a_cursor_and_since_together_are_a_400(worker, geo):
+    for _ in range(2):
+        worker.post(URL, report(geo.point("W1", "S")), format="json")
+    link = worker.get(URL, {"limit": 1}).headers["Link"]
+    cursor = link.split("cursor=")[1].split("&")[0]
+    response = worker.get(URL, {"cursor": cursor, "since": timezone.now().isoformat()})
+    assert response.status_code == 400 and "cursor" in response.json()
+
+
+def test_the_schema_documents_the_lists_paging(worker):
+    schema = worker.get("/api/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = schema["paths"]["/api/mobile/v1/reports"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert {"since", "cursor", "limit"} <= set(parameters)
+    assert parameters["limit"]["schema"]["maximum"] == 500 and parameters["limit"]["schema"]["default"] == 200
+    assert "updated_at" in operation["description"] and "rel=" in operation["description"]
+    assert "Link" in operation["responses"]["200"]["headers"]
+    photos = schema["paths"]["/api/mobile/v1/reports/{client_uuid}/photos"]["post"]
+    [client_uuid] = [p for p in photos["parameters"] if p["name"] == "client_uuid"]
+    assert client_uuid["schema"]["format"] == "uuid"

@@ -20,7 +20,7 @@ class Command(BaseCommand):
             f"  政务公开 public      {url}/public/",
             f"  健康检查 health      {url}/healthz",
             f"  接口 API             {url}/api/v1/",
-            f"  接口文档 API docs    {url}/api/docs/",
+            f"  接口文档 API docs    {url}/api/docs",
             f"  管理后台 admin       {url}/admin/",
             f"  Open311              {url}/open311/v2/discovery.json",
         ]

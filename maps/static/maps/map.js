@@ -277,7 +277,7 @@
   function loadCases(initial) {
     if (!caseCluster) return Promise.resolve();
     var mine = ++caseSeq, params = Object.assign({ in_bbox: G.bbox(map), page_size: 1000 }, caseFilters());
-    return G.api("/api/v1/cases/" + G.query(params)).then(function (data) {
+    return G.api("/api/v1/cases" + G.query(params)).then(function (data) {
       if (mine !== caseSeq) return;  // a newer request (moved map, changed filter) answers instead
       var features = (data && data.features) || [];
       var seen = {}, fresh = [];
