@@ -201,8 +201,16 @@ class CaseListQuerySerializer(serializers.Serializer):
     received_to = serializers.DateField(required=False, validators=[sensible_date])
     in_bbox = BBoxField(required=False)
     duplicate = serializers.BooleanField(required=False, allow_null=True, default=None)
-    page = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000, default=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+    page = serializers.IntegerField(
+        required=False, min_value=1, max_value=1_000_000, default=1, help_text=_("页码，从 1 起。Page number, from 1.")
+    )
+    page_size = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1000,
+        default=100,
+        help_text=_("每页案件数，默认 100，最多 1000。Cases per page (default 100, at most 1000)."),
+    )
 
     def validate(self, attrs):
         start, end = attrs.get("received_from"), attrs.get("received_to")

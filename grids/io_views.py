@@ -14,6 +14,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
+from gridmgmt.openapi import errors
 from grids.gisio.exporters import CONTENT_TYPES, FORMATS, PERSONAL_LAYERS, ExportError, available_layers, export_layer
 from grids.models import Role
 
@@ -38,7 +39,7 @@ class ExportView(APIView):
             OpenApiParameter(name, str, description=f"filter by {name} (codes; cases: state, category, level, dates)")
             for name in FILTERS
         ],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **errors(403)},
     )
     def get(self, request, layer: str, fmt: str):
         role = export_role(request.user)

@@ -36,8 +36,16 @@ class BBoxField(serializers.CharField):
 
 class LayerQuerySerializer(serializers.Serializer):
     in_bbox = BBoxField(required=False)
-    page = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000, default=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=5000, default=500)
+    page = serializers.IntegerField(
+        required=False, min_value=1, max_value=1_000_000, default=1, help_text=_("页码，从 1 起。Page number, from 1.")
+    )
+    page_size = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=5000,
+        default=500,
+        help_text=_("每页要素数，默认 500，最多 5000。Features per page (default 500, at most 5000)."),
+    )
     district = serializers.CharField(required=False, max_length=15)
     street = serializers.CharField(required=False, max_length=15)
     community = serializers.CharField(required=False, max_length=15)

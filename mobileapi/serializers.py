@@ -124,7 +124,7 @@ class ReportSerializer(serializers.Serializer):
     """What a handheld learns about its report: where it went, its deadline and its light."""
 
     id = serializers.IntegerField()
-    client_uuid = serializers.UUIDField()
+    client_uuid = serializers.UUIDField(allow_null=True)  # null on tasks for cases taken at a desk
     case_no = serializers.CharField(source="number")
     state = serializers.CharField()
     category = serializers.CharField(source="category.code")
@@ -155,8 +155,17 @@ def report_body(report) -> dict:
 
 
 class ReportListQuerySerializer(serializers.Serializer):
-    since = serializers.DateTimeField(required=False)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=200)
+    since = serializers.DateTimeField(
+        required=False,
+        help_text="only reports changed after this time; to page on, pass the last report's `updated_at`",
+    )
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=500,
+        default=200,
+        help_text="reports per answer (default 200, at most 500)",
+    )
 
 
 class PhotoFileSerializer(serializers.Serializer):

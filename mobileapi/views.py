@@ -7,7 +7,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +14,8 @@ from rest_framework.views import APIView
 from cases.models import Case
 from cases.selectors import visible_cases
 from cases.services import IntakeConflict, TransitionRefused
+from gridmgmt.api import JSON_PARSERS, UPLOAD_PARSERS
+from gridmgmt.openapi import errors
 from grids.models import Grid, Role
 from mobileapi import idempotency, photos, selectors, services
 from mobileapi.models import AccessToken
@@ -42,6 +43,8 @@ from mobileapi.serializers import (
 class TokenView(APIView):
     """POST issues a device token for a username and password; DELETE revokes the token presented."""
 
+    parser_classes = JSON_PARSERS
+
     def _logging_in(self) -> bool:
         return getattr(self.request, "method", None) == "POST"
 
@@ -55,7 +58,11 @@ class TokenView(APIView):
     def get_authenticate_header(self, request):
         return "Token"  # a wrong password is a 401, as for any credential
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[])
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenResponseSerializer, **errors(401, 429, s401="Wrong username or password.")},
+        auth=[],
+    )
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -79,6 +86,9 @@ class MeView(APIView):
         return Response(WorkerSerializer(selectors.worker_profile(user=request.user)).data)
 
 
+CLIENT_UUID_REUSED = "`client_uuid_conflict`: the client_uuid was used before for different content (`existing`)."
+
+
 def conflict_response(existing, message: str) -> Response:
     return Response(
         {"detail": message, "code": "client_uuid_conflict", "existing": {"id": existing.pk}},
@@ -98,8 +108,12 @@ class PatrolView(APIView):
     """Record a patrol track; answers the share of the grid's area walked within 25 m. Grid workers only."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
+    parser_classes = JSON_PARSERS
 
-    @extend_schema(request=PatrolRequestSerializer, responses={200: PatrolSerializer, 201: PatrolSerializer})
+    @extend_schema(
+        request=PatrolRequestSerializer,
+        responses={200: PatrolSerializer, 201: PatrolSerializer, **errors(409, s409=CLIENT_UUID_REUSED)},
+    )
     def post(self, request):
         data = PatrolRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -115,13 +129,15 @@ class PatrolView(APIView):
 
 
 class ReportsView(APIView):
-    """POST a report (idempotent by client_uuid); GET the worker's reports changed since a time."""
+    """POST a report (idempotent by client_uuid); GET the worker's reports changed since a time, oldest change first
+    (by `updated_at`, then id), at most `limit` of them: a full answer means there may be more."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
+    parser_classes = JSON_PARSERS
 
     @extend_schema(
         request=ReportRequestSerializer,
-        responses={200: ReportSerializer, 201: ReportSerializer, 409: OpenApiTypes.OBJECT},
+        responses={200: ReportSerializer, 201: ReportSerializer, **errors(409, s409=CLIENT_UUID_REUSED)},
     )
     def post(self, request):
         data = ReportRequestSerializer(data=request.data)
@@ -153,11 +169,11 @@ class ReportPhotosView(APIView):
     """Upload a before/after photo for one of the worker's reports (idempotent by content and kind)."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
-    parser_classes = [MultiPartParser]
+    parser_classes = UPLOAD_PARSERS
 
     @extend_schema(
         request={"multipart/form-data": PhotoUploadSerializer},
-        responses={200: CasePhotoSerializer, 201: CasePhotoSerializer},
+        responses={200: CasePhotoSerializer, 201: CasePhotoSerializer, **errors(413)},
     )
     def post(self, request, client_uuid):
         if int(request.META.get("CONTENT_LENGTH") or 0) > photos.MAX_BYTES + 1024 * 1024:
@@ -207,7 +223,7 @@ class GridPackageView(APIView):
 
 
 class TasksView(APIView):
-    """核实 and 核查 tasks waiting for this worker."""
+    """核实 and 核查 tasks waiting for this worker, the nearest step deadline first; all of them, unpaged."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
 
@@ -220,10 +236,18 @@ class TaskCompleteView(APIView):
     """Answer a task (idempotent by client_uuid); the case moves on: verify, rework or a 核实 record."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
+    parser_classes = JSON_PARSERS
 
     @extend_schema(
         request=TaskCompleteSerializer,
-        responses={200: TaskCompletionSerializer, 201: TaskCompletionSerializer, 409: OpenApiTypes.OBJECT},
+        responses={
+            200: TaskCompletionSerializer,
+            201: TaskCompletionSerializer,
+            **errors(
+                409,
+                s409=CLIENT_UUID_REUSED + " Or the task is no longer open (`task_closed`), or the workflow refused.",
+            ),
+        },
     )
     def post(self, request, pk: int):
         case = visible_cases(request.user).filter(pk=pk).first()
@@ -254,7 +278,7 @@ class PhotosView(APIView):
     """Upload a photo on its own (for a task), once per content; answers its content hash to cite."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
-    parser_classes = [MultiPartParser]
+    parser_classes = UPLOAD_PARSERS
 
     @extend_schema(
         request={"multipart/form-data": PhotoFileSerializer}, responses={200: PhotoSerializer, 201: PhotoSerializer}
