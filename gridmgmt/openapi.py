@@ -64,6 +64,9 @@ class AutoSchema(SpectacularAutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True  # `?name=` is read as not given
         responses = operation["responses"]
         for status in self._error_statuses(operation):
             responses.setdefault(str(status), error_response(status))

@@ -26,4 +26,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
+handler404 = "gridmgmt.errors.not_found"
 handler500 = "gridmgmt.errors.server_error"

@@ -6,8 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -117,14 +116,7 @@ class RegionStatsView(APIView):
 class LocateView(APIView):
     """Where a point is: district, street, community, grid, building, and every unit whose jurisdiction covers it."""
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("lon", OpenApiTypes.DOUBLE, required=True),
-            OpenApiParameter("lat", OpenApiTypes.DOUBLE, required=True),
-            OpenApiParameter("crs", OpenApiTypes.STR, enum=["wgs84", "cgcs2000", "gcj02"]),
-        ],
-        responses={200: LocationSerializer},
-    )
+    @extend_schema(parameters=[PointQuerySerializer], responses={200: LocationSerializer})
     def get(self, request):
         query = validated(PointQuerySerializer, request.query_params)
         point = to_wgs84_point(query["lon"], query["lat"], query["crs"])

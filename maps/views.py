@@ -301,7 +301,7 @@ class BuildingTileView(APIView):
     @extend_schema(responses={(200, "application/vnd.mapbox-vector-tile"): bytes})
     def get(self, request, z: int, x: int, y: int):
         if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
-            return HttpResponse(status=404)
+            raise NotFound(_("没有这块瓦片。No such tile."))
         crs = "gcj02" if request.query_params.get("crs") == "gcj02" else "wgs84"
         data = selectors.building_tile(z=z, x=x, y=y, shift=tile_shift(z, x, y, crs))
         response = HttpResponse(data, content_type="application/vnd.mapbox-vector-tile")
