@@ -112,7 +112,9 @@ class CaseListView(APIView):
         responses={
             201: CaseDetailSerializer,
             200: OpenApiResponse(CaseDetailSerializer, description="a retry with the same client_uuid and content"),
-            **errors(409, s409="`client_uuid_reused`: the client_uuid was used for a different case (`case`)."),
+            **errors(
+                409, descriptions={409: "`client_uuid_reused`: the client_uuid was used for a different case (`case`)."}
+            ),
         },
     )
     def post(self, request):

@@ -5,6 +5,7 @@ The error body's media type and schema live only in ERROR_MEDIA_TYPE and ERROR_S
 """
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 ERROR_MEDIA_TYPE = "application/json"
@@ -36,19 +37,12 @@ WHY = {
 }
 
 
-def error_response(status: int, description: str | None = None) -> dict:
-    return {"description": description or WHY[status], "content": {ERROR_MEDIA_TYPE: {"schema": ERROR_REF}}}
-
-
-def errors(*statuses: int, **descriptions: str) -> dict:
-    """Error responses for @extend_schema(responses=…) beyond those added from the view (see AutoSchema).
-
-    `descriptions` override the standard text by status, e.g. errors(409, s409="client_uuid reused")."""
-    from drf_spectacular.utils import OpenApiResponse
-
+def errors(*statuses: int, descriptions: dict[int, str] | None = None) -> dict:
+    """Error responses for @extend_schema(responses=…) beyond those added from the view (see AutoSchema);
+    `descriptions` replace the standard text of some statuses."""
+    descriptions = {**WHY, **(descriptions or {})}
     return {
-        (status, ERROR_MEDIA_TYPE): OpenApiResponse(ERROR_REF, description=descriptions.get(f"s{status}", WHY[status]))
-        for status in statuses
+        (status, ERROR_MEDIA_TYPE): OpenApiResponse(ERROR_REF, description=descriptions[status]) for status in statuses
     }
 
 
@@ -69,7 +63,9 @@ class AutoSchema(SpectacularAutoSchema):
                 parameter["allowEmptyValue"] = True  # `?name=` is read as not given
         responses = operation["responses"]
         for status in self._error_statuses(operation):
-            responses.setdefault(str(status), error_response(status))
+            responses.setdefault(
+                str(status), {"description": WHY[status], "content": {ERROR_MEDIA_TYPE: {"schema": ERROR_REF}}}
+            )
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 

@@ -60,7 +60,7 @@ class TokenView(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={200: TokenResponseSerializer, **errors(401, 429, s401="Wrong username or password.")},
+        responses={200: TokenResponseSerializer, **errors(401, 429, descriptions={401: "Wrong username or password."})},
         auth=[],
     )
     def post(self, request):
@@ -112,7 +112,7 @@ class PatrolView(APIView):
 
     @extend_schema(
         request=PatrolRequestSerializer,
-        responses={200: PatrolSerializer, 201: PatrolSerializer, **errors(409, s409=CLIENT_UUID_REUSED)},
+        responses={200: PatrolSerializer, 201: PatrolSerializer, **errors(409, descriptions={409: CLIENT_UUID_REUSED})},
     )
     def post(self, request):
         data = PatrolRequestSerializer(data=request.data)
@@ -137,7 +137,7 @@ class ReportsView(APIView):
 
     @extend_schema(
         request=ReportRequestSerializer,
-        responses={200: ReportSerializer, 201: ReportSerializer, **errors(409, s409=CLIENT_UUID_REUSED)},
+        responses={200: ReportSerializer, 201: ReportSerializer, **errors(409, descriptions={409: CLIENT_UUID_REUSED})},
     )
     def post(self, request):
         data = ReportRequestSerializer(data=request.data)
@@ -245,7 +245,9 @@ class TaskCompleteView(APIView):
             201: TaskCompletionSerializer,
             **errors(
                 409,
-                s409=CLIENT_UUID_REUSED + " Or the task is no longer open (`task_closed`), or the workflow refused.",
+                descriptions={
+                    409: CLIENT_UUID_REUSED + " Or the task is no longer open (`task_closed`), or the workflow refused."
+                },
             ),
         },
     )
