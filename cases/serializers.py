@@ -10,7 +10,14 @@ from cases.selectors import category_tree
 from cases.services import allowed_actions
 from cases.workflow import TRANSITIONS
 from grids.coords import CRS_CHOICES
-from grids.serializers import BBoxField, GeoJSONGeometryField, RegionRefSerializer, UnitRefSerializer, sensible_date
+from grids.serializers import (
+    BBoxField,
+    GeoJSONGeometryField,
+    RegionRefSerializer,
+    UnitRefSerializer,
+    paging_fields,
+    sensible_date,
+)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -201,15 +208,10 @@ class CaseListQuerySerializer(serializers.Serializer):
     received_to = serializers.DateField(required=False, validators=[sensible_date])
     in_bbox = BBoxField(required=False)
     duplicate = serializers.BooleanField(required=False, allow_null=True, default=None)
-    page = serializers.IntegerField(
-        required=False, min_value=1, max_value=1_000_000, default=1, help_text=_("页码，从 1 起。Page number, from 1.")
-    )
-    page_size = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=1000,
-        default=100,
-        help_text=_("每页案件数，默认 100，最多 1000。Cases per page (default 100, at most 1000)."),
+    page, page_size = paging_fields(
+        default_size=100,
+        max_size=1000,
+        size_help=_("每页案件数，默认 100，最多 1000。Cases per page (default 100, at most 1000)."),
     )
 
     def validate(self, attrs):
