@@ -9,9 +9,16 @@ from cases.models import Case, CaseEvent, Category, Source, State
 from cases.selectors import category_tree
 from cases.services import allowed_actions
 from cases.workflow import TRANSITIONS
-from gridmgmt.limits import CASE_PAGE_SIZE, PAGE_NUMBER, window_start
+from gridmgmt.limits import CASE_PAGE_SIZE, window_start
 from grids.coords import CRS_CHOICES
-from grids.serializers import BBoxField, GeoJSONGeometryField, RegionRefSerializer, UnitRefSerializer, sensible_date
+from grids.serializers import (
+    BBoxField,
+    GeoJSONGeometryField,
+    RegionRefSerializer,
+    UnitRefSerializer,
+    paging_fields,
+    sensible_date,
+)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -202,8 +209,11 @@ class CaseListQuerySerializer(serializers.Serializer):
     received_to = serializers.DateField(required=False, validators=[sensible_date])
     in_bbox = BBoxField(required=False)
     duplicate = serializers.BooleanField(required=False, allow_null=True, default=None)
-    page = serializers.IntegerField(required=False, min_value=1, max_value=PAGE_NUMBER, default=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=CASE_PAGE_SIZE, default=100)
+    page, page_size = paging_fields(
+        default_size=100,
+        max_size=CASE_PAGE_SIZE,
+        size_help=_("每页案件数，默认 100，最多 1000。Cases per page (default 100, at most 1000)."),
+    )
 
     def validate(self, attrs):
         start, end = attrs.get("received_from"), attrs.get("received_to")

@@ -26,7 +26,8 @@ from cases.serializers import (
     StatsQuerySerializer,
     TransitionSerializer,
 )
-from gridmgmt.api import PAGED_FEATURE_COLLECTION, paged_collection_head, validated
+from gridmgmt.api import JSON_PARSERS, PAGED_FEATURE_COLLECTION, paged_collection_head, validated
+from gridmgmt.openapi import errors
 from grids.coords import to_wgs84_point
 from grids.models import Role
 
@@ -88,8 +89,11 @@ class RouteView(APIView):
 
 
 class CaseListView(APIView):
-    """GET: the cases you may see as a GeoJSON FeatureCollection, page by page, newest first.
+    """GET: the cases you may see as a GeoJSON FeatureCollection, page by page, newest first (by receipt time, then
+    id): `count` is the total, `next` and `previous` the URLs of the neighbouring pages (null at either end).
     POST: take a case at a desk or from the hotline (一窗受理), routed like a handheld report."""
+
+    parser_classes = JSON_PARSERS
 
     @extend_schema(
         operation_id="cases_list", parameters=[CaseListQuerySerializer], responses={200: PAGED_FEATURE_COLLECTION}
@@ -108,7 +112,9 @@ class CaseListView(APIView):
         responses={
             201: CaseDetailSerializer,
             200: OpenApiResponse(CaseDetailSerializer, description="a retry with the same client_uuid and content"),
-            409: OpenApiResponse(description="client_uuid already used with different content"),
+            **errors(
+                409, descriptions={409: "`client_uuid_reused`: the client_uuid was used for a different case (`case`)."}
+            ),
         },
     )
     def post(self, request):
@@ -161,6 +167,8 @@ class CaseDetailView(APIView):
 class CaseTransitionView(APIView):
     """Apply one action of the workflow (see cases/workflow.py) to a case, with the version you last saw."""
 
+    parser_classes = JSON_PARSERS
+
     @extend_schema(request=TransitionSerializer, responses={200: CaseDetailSerializer, 409: REFUSAL})
     def post(self, request, pk: int):
         if not selectors.case_visible(pk, request.user):  # as GET answers: nothing about a case you may not see
@@ -199,7 +207,7 @@ class StatsView(APIView):
 
     section: str | None = None
 
-    @extend_schema(parameters=[StatsQuerySerializer], responses={200: STATS_RESPONSE})
+    @extend_schema(parameters=[StatsQuerySerializer], responses={200: STATS_RESPONSE, **errors(403, 404)})
     def get(self, request):
         section = self.section
         query = validated(StatsQuerySerializer, request.query_params)

@@ -2,6 +2,12 @@
 
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
+from rest_framework.settings import api_settings
+
+# What a write accepts, and so what the OpenAPI document declares for it. JSON writes take JSON only: the API's
+# default JSON parser (whichever parser of DEFAULT_PARSER_CLASSES reads application/json); photo uploads take
+# multipart only (mobileapi.views.PhotoParser). Views set one or the other as `parser_classes`.
+JSON_PARSERS = [parser for parser in api_settings.DEFAULT_PARSER_CLASSES if parser.media_type == "application/json"]
 
 PAGED_FEATURE_COLLECTION = inline_serializer(
     "PagedFeatureCollection",

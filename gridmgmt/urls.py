@@ -34,4 +34,5 @@ urlpatterns = [
     ),
 ]
 
+handler404 = "gridmgmt.errors.not_found"
 handler500 = "gridmgmt.errors.server_error"

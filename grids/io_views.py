@@ -16,6 +16,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
+from gridmgmt.openapi import errors
 from grids.gisio import policy
 from grids.gisio.exporters import (
     CONTENT_TYPES,
@@ -47,7 +48,7 @@ class ExportView(APIView):
             OpenApiParameter(name, str, description=f"filter by {name} (codes; cases: state, category, level, dates)")
             for name in FILTERS
         ],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **errors(403)},
     )
     def get(self, request, layer: str, fmt: str):
         role = export_role(request.user)

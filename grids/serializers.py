@@ -35,10 +35,28 @@ class BBoxField(serializers.CharField):
         return values
 
 
+def paging_fields(*, default_size: int, max_size: int, size_help) -> tuple[serializers.Field, serializers.Field]:
+    """`page` (from 1) and `page_size` of a paged list, with their limits documented."""
+    page = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=PAGE_NUMBER,
+        default=1,
+        help_text=_("页码，从 1 起。Page number, from 1."),
+    )
+    size = serializers.IntegerField(
+        required=False, min_value=1, max_value=max_size, default=default_size, help_text=size_help
+    )
+    return page, size
+
+
 class LayerQuerySerializer(serializers.Serializer):
     in_bbox = BBoxField(required=False)
-    page = serializers.IntegerField(required=False, min_value=1, max_value=PAGE_NUMBER, default=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=LAYER_PAGE_SIZE, default=500)
+    page, page_size = paging_fields(
+        default_size=500,
+        max_size=LAYER_PAGE_SIZE,
+        size_help=_("每页要素数，默认 500，最多 5000。Features per page (default 500, at most 5000)."),
+    )
     district = serializers.CharField(required=False, max_length=15)
     street = serializers.CharField(required=False, max_length=15)
     community = serializers.CharField(required=False, max_length=15)

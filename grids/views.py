@@ -6,15 +6,15 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.stats import case_counts_for_region
-from gridmgmt.api import PAGED_FEATURE_COLLECTION, paged_collection_head, validated
+from gridmgmt.api import JSON_PARSERS, PAGED_FEATURE_COLLECTION, paged_collection_head, validated
+from gridmgmt.openapi import errors
 from grids import selectors, services
 from grids.coords import to_wgs84_point
 from grids.models import Building, Person
@@ -29,7 +29,8 @@ from grids.serializers import (
 
 
 class LayerView(APIView):
-    """A registry layer as a GeoJSON FeatureCollection (EPSG:4326), page by page."""
+    """A registry layer as a GeoJSON FeatureCollection (EPSG:4326), page by page in order of code: `count` is the
+    total, `next` and `previous` the URLs of the neighbouring pages (null at either end)."""
 
     layer = ""
 
@@ -50,7 +51,7 @@ class LayerView(APIView):
 class BuildingHouseholdsView(APIView):
     """Households of a building with their people; ID numbers and phones masked."""
 
-    @extend_schema(responses={200: HouseholdSerializer(many=True)})
+    @extend_schema(responses={200: HouseholdSerializer(many=True), **errors(403)})
     def get(self, request, pk: int):
         building = get_object_or_404(Building, pk=pk)
         scope = selectors.residents_visible_to(request.user)
@@ -62,6 +63,8 @@ class BuildingHouseholdsView(APIView):
 
 class PersonRevealView(APIView):
     """The full ID number and/or phone of one resident: needs the reveal permission and a reason; logged."""
+
+    parser_classes = JSON_PARSERS
 
     @extend_schema(
         request=RevealRequestSerializer,
@@ -98,7 +101,7 @@ class RegionStatsView(APIView):
 
     level = ""
 
-    @extend_schema(responses={200: RegionStatsSerializer})
+    @extend_schema(responses={200: RegionStatsSerializer, **errors(403)})
     def get(self, request, pk: int):
         region = get_object_or_404(selectors.REGION_MODELS[self.level], pk=pk)
         if not selectors.figures_visible_to(request.user, level=self.level, region=region):
@@ -113,14 +116,7 @@ class RegionStatsView(APIView):
 class LocateView(APIView):
     """Where a point is: district, street, community, grid, building, and every unit whose jurisdiction covers it."""
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("lon", OpenApiTypes.DOUBLE, required=True),
-            OpenApiParameter("lat", OpenApiTypes.DOUBLE, required=True),
-            OpenApiParameter("crs", OpenApiTypes.STR, enum=["wgs84", "cgcs2000", "gcj02"]),
-        ],
-        responses={200: LocationSerializer},
-    )
+    @extend_schema(parameters=[PointQuerySerializer], responses={200: LocationSerializer})
     def get(self, request):
         query = validated(PointQuerySerializer, request.query_params)
         point = to_wgs84_point(query["lon"], query["lat"], query["crs"])

@@ -127,7 +127,7 @@ class ReportSerializer(serializers.Serializer):
     """What a handheld learns about its report: where it went, its deadline and its light."""
 
     id = serializers.IntegerField()
-    client_uuid = serializers.UUIDField()
+    client_uuid = serializers.UUIDField(allow_null=True)  # null on tasks for cases taken at a desk
     case_no = serializers.CharField(source="number")
     state = serializers.CharField()
     category = serializers.CharField(source="category.code")

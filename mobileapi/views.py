@@ -14,7 +14,9 @@ from rest_framework.views import APIView
 from cases.models import Case
 from cases.selectors import visible_cases
 from cases.services import IntakeConflict, TransitionRefused
+from gridmgmt.api import JSON_PARSERS
 from gridmgmt.conditional import conditional_response
+from gridmgmt.openapi import errors
 from gridmgmt.parsers import LimitedMultiPartParser
 from grids import selectors as registry_selectors
 from grids.models import Grid, Role
@@ -47,6 +49,8 @@ from mobileapi.serializers import (
 class TokenView(APIView):
     """POST issues a device token for a username and password; DELETE revokes the token presented."""
 
+    parser_classes = JSON_PARSERS
+
     def _logging_in(self) -> bool:
         return getattr(self.request, "method", None) == "POST"
 
@@ -60,7 +64,11 @@ class TokenView(APIView):
     def get_authenticate_header(self, request):
         return "Token"  # a wrong password is a 401, as for any credential
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[])
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenResponseSerializer, **errors(401, 429, descriptions={401: "Wrong username or password."})},
+        auth=[],
+    )
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -84,6 +92,9 @@ class MeView(APIView):
         return Response(WorkerSerializer(selectors.worker_profile(user=request.user)).data)
 
 
+CLIENT_UUID_REUSED = "`client_uuid_conflict`: the client_uuid was used before for different content (`existing`)."
+
+
 def conflict_response(existing, message: str, **about) -> Response:
     """409 naming the record the client UUID was first used for (its id, and what `about` adds)."""
     return Response(
@@ -104,8 +115,12 @@ class PatrolView(APIView):
     """Record a patrol track; answers the share of the grid's area walked within 25 m. Grid workers only."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
+    parser_classes = JSON_PARSERS
 
-    @extend_schema(request=PatrolRequestSerializer, responses={200: PatrolSerializer, 201: PatrolSerializer})
+    @extend_schema(
+        request=PatrolRequestSerializer,
+        responses={200: PatrolSerializer, 201: PatrolSerializer, **errors(409, descriptions={409: CLIENT_UUID_REUSED})},
+    )
     def post(self, request):
         data = PatrolRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -121,13 +136,15 @@ class PatrolView(APIView):
 
 
 class ReportsView(APIView):
-    """POST a report (idempotent by client_uuid); GET the worker's reports changed since a time."""
+    """POST a report (idempotent by client_uuid); GET the worker's reports changed since a time, oldest change first
+    (by `updated_at`, then id), at most `limit` of them: a full answer means there may be more."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
+    parser_classes = JSON_PARSERS
 
     @extend_schema(
         request=ReportRequestSerializer,
-        responses={200: ReportSerializer, 201: ReportSerializer, 409: OpenApiTypes.OBJECT},
+        responses={200: ReportSerializer, 201: ReportSerializer, **errors(409, descriptions={409: CLIENT_UUID_REUSED})},
     )
     def post(self, request):
         data = ReportRequestSerializer(data=request.data)
@@ -196,7 +213,7 @@ class ReportPhotosView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": PhotoUploadSerializer},
-        responses={200: CasePhotoSerializer, 201: CasePhotoSerializer},
+        responses={200: CasePhotoSerializer, 201: CasePhotoSerializer, **errors(413)},
     )
     def post(self, request, client_uuid):
         case = Case.objects.filter(client_uuid=client_uuid, reporter=request.user).first()
@@ -240,7 +257,7 @@ class GridPackageView(APIView):
 
 
 class TasksView(APIView):
-    """核实 and 核查 tasks waiting for this worker."""
+    """核实 and 核查 tasks waiting for this worker, the nearest step deadline first; all of them, unpaged."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
 
@@ -253,10 +270,20 @@ class TaskCompleteView(APIView):
     """Answer a task (idempotent by client_uuid); the case moves on: verify, rework or a 核实 record."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
+    parser_classes = JSON_PARSERS
 
     @extend_schema(
         request=TaskCompleteSerializer,
-        responses={200: TaskCompletionSerializer, 201: TaskCompletionSerializer, 409: OpenApiTypes.OBJECT},
+        responses={
+            200: TaskCompletionSerializer,
+            201: TaskCompletionSerializer,
+            **errors(
+                409,
+                descriptions={
+                    409: CLIENT_UUID_REUSED + " Or the task is no longer open (`task_closed`), or the workflow refused."
+                },
+            ),
+        },
     )
     def post(self, request, pk: int):
         case = visible_cases(request.user).filter(pk=pk).first()
@@ -307,6 +334,7 @@ class RegistryChangesView(APIView):
     """POST a registry change request (信息采集; idempotent by client_uuid); GET the worker's requests, newest first."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
+    parser_classes = JSON_PARSERS
 
     @extend_schema(
         request=RegistryChangeRequestSerializer,

@@ -1,0 +1,90 @@
+"""How the OpenAPI document (/api/schema/) describes errors: one `Error` component, and the error responses each
+operation can give, added here from what the view is rather than repeated on every view.
+
+The error body's media type and schema live only in ERROR_MEDIA_TYPE and ERROR_SCHEMA below.
+"""
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.permissions import AllowAny, IsAuthenticated
+
+ERROR_MEDIA_TYPE = "application/json"
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": (
+        "An error. `detail` says what went wrong, Chinese first, then English; `code` (or `reason`) names it for "
+        "programs. A 400 for bad input names the fields instead: each field maps to its messages "
+        '(`{"description": ["该字段是必填项。"]}`), fields of nested objects and list items nested alike.'
+    ),
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "reason": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+WHY = {
+    400: "Bad input: the fields and their messages; nothing was changed.",
+    401: "No valid credentials: log in, or send `Authorization: Token <key>` (an expired or revoked token too).",
+    403: "Signed in, but not allowed to do this (role, scope, or a missing CSRF token with a session).",
+    404: "No such object, or one you may not see (the two are answered alike).",
+    409: "Conflicts with the present state (see `code`/`reason`).",
+    413: "The upload is too large.",
+    429: "Too many failed logins: locked for the seconds in `Retry-After`.",
+    503: "The database is unavailable: retry after the seconds in `Retry-After`.",
+}
+
+
+def errors(*statuses: int, descriptions: dict[int, str] | None = None) -> dict:
+    """Error responses for @extend_schema(responses=…) beyond those added from the view (see AutoSchema);
+    `descriptions` replace the standard text of some statuses."""
+    descriptions = {**WHY, **(descriptions or {})}
+    return {
+        (status, ERROR_MEDIA_TYPE): OpenApiResponse(ERROR_REF, description=descriptions[status]) for status in statuses
+    }
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Adds to each operation the error responses its view can give:
+
+    400 when it takes a body or query parameters; 404 when its path names an object; 401 when it needs
+    credentials; 403 for writes with credentials (a session needs its CSRF token) and for views with
+    permissions beyond signing in; 503 (database outage) everywhere.
+    Statuses an operation declares itself are left as declared."""
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True  # `?name=` is read as not given
+        responses = operation["responses"]
+        for status in self._error_statuses(operation):
+            responses.setdefault(
+                str(status), {"description": WHY[status], "content": {ERROR_MEDIA_TYPE: {"schema": ERROR_REF}}}
+            )
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _error_statuses(self, operation: dict) -> list[int]:
+        parameters = operation.get("parameters", [])
+        statuses = [503]
+        if "requestBody" in operation or any(p["in"] == "query" for p in parameters):
+            statuses.append(400)
+        if any(p["in"] == "path" for p in parameters):
+            statuses.append(404)
+        permissions = {type(permission) for permission in self.view.get_permissions()}
+        if operation.get("security") and AllowAny not in permissions:
+            statuses.append(401)
+            if self.method != "GET" or permissions - {IsAuthenticated}:
+                statuses.append(403)
+        return statuses
+
+
+def add_error_component(result, generator, request, public):
+    """Postprocessing hook: the `Error` component that every error response refers to."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    return result
