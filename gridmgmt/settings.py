@@ -279,6 +279,9 @@ SPECTACULAR_SETTINGS = {
         "UnitTypeEnum": "grids.models.UnitType",
         "HouseholdTypeEnum": "grids.models.HouseholdType",
         "CaseStateEnum": "cases.models.State",
+        "CategoryKindEnum": "cases.models.CategoryKind",
+        "PhotoKindEnum": "mobileapi.models.PhotoKind",
+        "RegistryChangeKindEnum": "grids.models.ChangeKind",
     },
 }
 

@@ -4,6 +4,8 @@ from datetime import date, datetime, timedelta
 from django.contrib.gis.geos import LineString
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.serializers import CategoryCodeField
@@ -157,6 +159,7 @@ def report_body(report) -> dict:
     return _REPORT_SERIALIZER.to_representation(report)
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class ReportCursorField(serializers.Field):
     """Where a page of the reports list ended: the last report's (updated_at, id), opaque to clients."""
 

@@ -42,3 +42,13 @@ def sync_playwright():
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One Chromium for the whole run: Playwright's sync API drives one instance per thread at a time, so every
+    browser test opens its contexts in this one."""
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()

@@ -49,4 +49,6 @@ def client_for(db):
 
 
 # Reference data (categories, calendar) and the small case geography, for every test directory.
+# The one headless Chromium of the browser tests.
+from tests.browser import chromium  # noqa: E402, F401
 from tests.cases.conftest import geo, reference_data  # noqa: E402, F401

@@ -5,7 +5,7 @@ refusal and the case as it now is. No console error is allowed; screenshots go t
 import pytest
 
 from cases.models import Source
-from tests.browser import ARTIFACTS, launch_chromium, plain_http_settings, sync_playwright
+from tests.browser import ARTIFACTS, plain_http_settings
 from tests.cases.helpers import act, dispatcher, report
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,11 +20,10 @@ def expected_errors() -> list[str]:
 
 
 @pytest.fixture
-def page(live_server, expected_errors):
+def page(live_server, expected_errors, chromium):
     errors: list[str] = []
-    with plain_http_settings(), sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        context = browser.new_context(
+    with plain_http_settings():
+        context = chromium.new_context(
             base_url=live_server.url, viewport={"width": 1400, "height": 1000}, locale="zh-CN"
         )
         tab = context.new_page()
@@ -33,7 +32,6 @@ def page(live_server, expected_errors):
         tab.on("requestfailed", lambda r: errors.append(f"request failed: {r.url} {r.failure}"))
         yield tab
         context.close()
-        browser.close()
     unexpected = [error for error in errors if not any(text in error for text in expected_errors)]
     assert not unexpected, "\n".join(unexpected)
 

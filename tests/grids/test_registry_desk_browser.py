@@ -10,7 +10,7 @@ import pytest
 from grids import pii
 from grids.models import Person
 from mobileapi.models import AccessToken
-from tests.browser import ARTIFACTS, launch_chromium, plain_http_settings, sync_playwright
+from tests.browser import ARTIFACTS, plain_http_settings
 from tests.cases.helpers import dispatcher, person
 from tests.factories import BuildingFactory, HouseholdFactory, fake_id_number, square
 
@@ -21,11 +21,10 @@ NEW_ID = fake_id_number(124, birth="19900215")
 
 
 @pytest.fixture
-def phone(live_server):
+def phone(live_server, chromium):
     errors: list[str] = []
-    with plain_http_settings(), sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        context = browser.new_context(
+    with plain_http_settings():
+        context = chromium.new_context(
             base_url=live_server.url,
             viewport={"width": 390, "height": 844},
             is_mobile=True,
@@ -38,7 +37,6 @@ def phone(live_server):
         tab.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
         yield tab
         context.close()
-        browser.close()
     assert not errors, "\n".join(errors)
 
 

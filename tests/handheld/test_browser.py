@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser import ARTIFACTS, launch_chromium, plain_http_settings, sync_playwright
+from tests.browser import ARTIFACTS, plain_http_settings
 from tests.maps.conftest import PASSWORD, X0, Y0, make_case
 from tests.mobileapi.test_photos import camera_jpeg as camera_photo
 
@@ -31,11 +31,9 @@ def camera_jpeg(lon: float, lat: float) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    with plain_http_settings(), sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
+def browser(chromium):
+    with plain_http_settings():
         yield chromium
-        chromium.close()
 
 
 class Phone:

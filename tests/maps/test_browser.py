@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser import ARTIFACTS, launch_chromium, plain_http_settings, sync_playwright
+from tests.browser import ARTIFACTS, plain_http_settings
 from tests.maps.conftest import PASSWORD, X0, Y0, make_case, report_and_register
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,11 +27,8 @@ def plain_http():
 
 
 @pytest.fixture(scope="session")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+def browser(chromium):
+    yield chromium
     if TIMINGS:
         print("\nfirst view ready (ms, measured in the browser):", TIMINGS)
 
