@@ -27,9 +27,9 @@ from cases import calendar, selectors, services
 from cases.models import Case, CaseEvent, Category, State
 from cases.serializers import CaseListQuerySerializer
 from cases.stats import STEP_LABELS
-from cases.workflow import STEP_OF_STATE, TERMINAL, TRANSITIONS
+from cases.workflow import STEP_OF_STATE, TERMINAL, TRANSITIONS, action_label
 from grids.models import Grid, Role, Street, Unit, UnitType
-from maps.roles import role_of
+from maps.roles import home_for, role_of
 
 PAGE_SIZE = 30
 OPEN_STATES = [s.value for s in State if s not in TERMINAL]
@@ -71,7 +71,7 @@ def _guard(request):
         return None, redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
     role, staff = role_of(request.user), getattr(request.user, "staff", None)
     if role == Role.WORKER:
-        return None, redirect("/map/")
+        return None, redirect(home_for(request.user))
     if role is None:
         return None, render(
             request, "maps/forbidden.html", {"role_label": "", "home": "/public/"}, status=403
@@ -285,8 +285,7 @@ def timeline(case: Case, events: list[CaseEvent], *, now: datetime | None = None
 
 
 def _action_label(action: str) -> str:
-    transition = TRANSITIONS.get(action)
-    return _(transition.label) if transition else {"report": _("上报"), "photo": _("照片")}.get(action, action)
+    return _(action_label(action))
 
 
 def _dispatch_targets(case: Case, actor: services.Actor) -> list[Unit]:

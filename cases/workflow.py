@@ -93,5 +93,15 @@ ESCALATABLE = TRANSITIONS["escalate"].sources
 TERMINAL = {S.CLOSED, S.REJECTED}
 
 
+# Events that are not transitions of the table.
+_OTHER_ACTION_LABELS = {"report": "上报", "photo": "照片"}
+
+
+def action_label(action: str) -> str:
+    """An event's action in Chinese (the source text of its translation)."""
+    transition = TRANSITIONS.get(action)
+    return transition.label if transition else _OTHER_ACTION_LABELS.get(action, action)
+
+
 def actions_from(state: str) -> list[str]:
     return [action for action, transition in TRANSITIONS.items() if state in transition.sources]

@@ -4,11 +4,12 @@ from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from cases.models import Case, State
+from cases.models import Case, CaseEvent, State
 from cases.selectors import light_expression, light_of
+from cases.workflow import action_label
 from gridmgmt.prepared import execute_prepared
 from grids.models import Staff, Unit
 from mobileapi.models import AccessToken, TaskCompletion
@@ -85,7 +86,31 @@ def reports_of(*, user, since=None, cursor=None, limit: int = 200) -> tuple[list
         changed, pk = cursor
         cases = cases.filter(Q(updated_at__gt=changed) | Q(updated_at=changed, id__gt=pk))
     rows = list(cases.order_by("updated_at", "id")[: limit + 1])
-    return rows[:limit], len(rows) > limit
+    page = rows[:limit]
+    _attach_steps(page)
+    return page, len(rows) > limit
+
+
+# The most recent steps a report in the list carries.
+STEPS_PER_REPORT = 12
+
+
+def _attach_steps(cases: list[Case]) -> None:
+    """Give each case `steps`: the events that moved it from one state to another (the intake included), with
+    the time, the action and the acting unit's name, in one query for the whole page. Only what the reporter
+    may see: no actor, no note, no attachments, and none of the events that leave the state as it was
+    (comments, extension requests, photos)."""
+    steps = {case.pk: [] for case in cases}
+    events = (
+        CaseEvent.objects.filter(case_id__in=steps)
+        .exclude(from_state=F("to_state"))
+        .order_by("case_id", "created_at", "id")
+        .values("case_id", "action", at=F("created_at"), unit_name=F("unit__name"))
+    )
+    for event in events:
+        steps[event["case_id"]].append({**event, "label": action_label(event["action"])})
+    for case in cases:
+        case.steps = steps[case.pk][-STEPS_PER_REPORT:]
 
 
 def report_queryset():

@@ -149,6 +149,25 @@ class ReportSerializer(serializers.Serializer):
         return {"id": original.pk, "case_no": original.number} if original else None
 
 
+class ReportStepSerializer(serializers.Serializer):
+    """One step of a report's case as its reporter sees it: when, what, and which unit acted."""
+
+    at = serializers.DateTimeField()
+    action = serializers.CharField(help_text="the workflow's action, e.g. `report`, `register`, `dispatch`")
+    label = serializers.CharField(help_text="the action in Chinese, e.g. 上报, 立案, 派遣")
+    unit = serializers.CharField(source="unit_name", allow_null=True, help_text="the acting unit's name")
+
+
+class ReportListItemSerializer(ReportSerializer):
+    """A report in the worker's list: its current state and the steps of its case so far."""
+
+    steps = ReportStepSerializer(
+        many=True,
+        help_text="the case's state changes, oldest first (the last 12): time, action and acting unit; no names "
+        "of people and no notes",
+    )
+
+
 # One ReportSerializer answers every report POST of the process: building its fields costs more than using them,
 # and representing a report only reads them (no state is kept between calls).
 _REPORT_SERIALIZER = ReportSerializer()

@@ -33,6 +33,7 @@ from mobileapi.serializers import (
     RegistryChangeRequestSerializer,
     RegistryChangeSerializer,
     ReportCursorField,
+    ReportListItemSerializer,
     ReportListQuerySerializer,
     ReportRequestSerializer,
     ReportSerializer,
@@ -182,13 +183,13 @@ class ReportsView(APIView):
                 description='`<url>; rel="next"` while more reports follow; absent on the last page',
             ),
         ],
-        responses={200: ReportSerializer(many=True)},
+        responses={200: ReportListItemSerializer(many=True)},
     )
     def get(self, request):
         query = ReportListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         reports, more = selectors.reports_of(user=request.user, **query.validated_data)
-        response = Response(ReportSerializer(reports, many=True).data)
+        response = Response(ReportListItemSerializer(reports, many=True).data)
         if more:
             last = reports[-1]
             cursor = ReportCursorField().to_representation((last.updated_at, last.pk))

@@ -594,7 +594,7 @@ DESK_AND_STATS = {
             Call(
                 const("/desk/"),
                 expect(200, anonymous=302, worker=302),
-                note="the unit's queue (numbers, categories, addresses; no descriptions); workers go to the map",
+                note="the unit's queue (numbers, categories, addresses; no descriptions); workers go to their app, /m/",
             )
         ]
     ),

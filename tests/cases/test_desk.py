@@ -63,8 +63,8 @@ def test_login_required(desk):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=/desk/")
 
 
-def test_workers_go_to_the_map_and_accounts_without_a_role_are_refused(desk):
-    assert browser(desk["people"]["worker"]).get("/desk/")["Location"] == "/map/"
+def test_workers_go_to_their_phone_app_and_accounts_without_a_role_are_refused(desk):
+    assert browser(desk["people"]["worker"]).get("/desk/")["Location"] == "/m/"
     from django.contrib.auth import get_user_model
 
     nobody = get_user_model().objects.create_user("nobody", password="x-long-password-1")

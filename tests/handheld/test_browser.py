@@ -185,6 +185,31 @@ def test_report_made_offline_survives_a_reload_and_arrives_once_with_its_photo(p
     mine = page.wait_for_selector(f".my-report[data-case='{case.number}']")
     assert "已上报" in mine.inner_text() and world.office.name in mine.inner_text()
 
+    # The desk registers and dispatches it: once the app has synced, its timeline shows those steps and the unit.
+    from cases.services import apply_transition
+
+    for action in ("register", "dispatch"):
+        case = apply_transition(
+            case_id=case.pk,
+            actor=world.accounts["dispatcher"],
+            action=action,
+            version=case.version,
+            note="内部意见：交城管中队",
+            unit=world.office if action == "dispatch" else None,
+        )
+    page.reload()  # the app syncs as it starts (a 刷新 tap might join a sync begun before the desk acted)
+    card = f".my-report[data-case='{case.number}']"
+    dispatched = page.wait_for_selector(f"{card} .timeline li[data-action=dispatch]")
+    assert dispatched.inner_text().endswith(f"派遣 · {world.office.name}")
+    steps = page.locator(f"{card} .timeline li")
+    assert [steps.nth(i).get_attribute("data-action") for i in range(steps.count())] == [
+        "report",
+        "register",
+        "dispatch",
+    ]
+    assert "已派遣" in page.locator(card).inner_text() and "内部意见" not in page.locator(card).inner_text()
+    p.shot("my-reports-steps")
+
     # The same client_uuid with other content: the server refuses it, and the app shows why.
     page.evaluate(
         """async (report) => {

@@ -2,7 +2,7 @@
 
 import io
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -12,6 +12,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from cases.models import Case, CaseEvent, Category, State
+from cases.services import apply_transition
 from grids.coords import wgs84_to_gcj02
 from grids.models import Role
 from mobileapi.models import CasePhoto
@@ -320,3 +321,39 @@ def test_the_schema_documents_the_lists_paging(worker):
     photos = schema["paths"]["/api/mobile/v1/reports/{client_uuid}/photos"]["post"]
     [client_uuid] = [p for p in photos["parameters"] if p["name"] == "client_uuid"]
     assert client_uuid["schema"]["format"] == "uuid"
+
+
+def test_the_list_shows_each_reports_steps_with_units_and_no_notes_or_people(worker, client_for, geo):
+    case = Case.objects.get(pk=worker.post(URL, report(geo.point("W1", "S")), format="json").json()["id"])
+    other = worker.post(URL, report(geo.point("W1", "N")), format="json").json()
+    office = geo.offices["W"]
+    desk = client_for(Role.DISPATCHER, unit=office).staff.user
+    for action, note in [("register", ""), ("comment", "内部意见：先查管线"), ("dispatch", ""), ("start", "")]:
+        case = apply_transition(
+            case_id=case.pk,
+            actor=desk,
+            action=action,
+            version=case.version,
+            note=note,
+            unit=office if action == "dispatch" else None,
+        )
+    resolved = "已更换井盖，由张师傅完成"
+    apply_transition(case_id=case.pk, actor=desk, action="resolve", version=case.version, note=resolved)
+
+    with CaptureQueriesContext(connection) as queries:
+        listed = {item["id"]: item for item in worker.get(URL).json()}
+    steps = listed[case.pk]["steps"]
+    assert [(s["action"], s["label"], s["unit"]) for s in steps[1:]] == [
+        ("register", "立案", office.name),
+        ("dispatch", "派遣", office.name),
+        ("start", "开始处置", office.name),
+        ("resolve", "处置反馈", office.name),
+    ]  # the comment left the state as it was: not a step
+    assert steps[0]["action"] == "report" and steps[0]["label"] == "上报"
+    assert datetime.fromisoformat(steps[-1]["at"]) == CaseEvent.objects.get(case=case, action="resolve").created_at
+    assert [s["action"] for s in listed[other["id"]]["steps"]] == ["report"]
+    text = str(listed)
+    for hidden in ("内部意见", "张师傅", "井盖缺失", desk.get_username(), worker.staff.user.get_username()):
+        assert hidden not in text
+    assert set(steps[0]) == {"at", "action", "label", "unit"}
+    assert sum('"cases_caseevent"' in q["sql"] for q in queries.captured_queries) == 1  # one for the whole page

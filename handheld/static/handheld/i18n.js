@@ -110,6 +110,14 @@ const STATES = {
   },
 };
 
+// Case steps (the workflow's actions) in English; in Chinese each step comes with its label from the server.
+const ACTIONS_EN = {
+  report: "Reported", register: "Registered", reject: "Not registered", dispatch: "Dispatched",
+  start: "Work started", resolve: "Handled", verify: "Check passed", rework: "Check failed, rework",
+  close: "Closed", return: "Returned", suspend: "Suspended", resume: "Resumed", escalate: "Escalated",
+  close_on_spot: "Solved on the spot", merge: "Merged as a duplicate",
+};
+
 const CARE_TAGS = {
   "zh-hans": {
     elderly_alone: "独居老人", empty_nest: "空巢老人", left_behind_child: "留守儿童", disabled: "残疾人",
@@ -145,6 +153,10 @@ export function t(key, values = {}) {
 
 export function careTagName(tag) {
   return CARE_TAGS[language()][tag] || tag;
+}
+
+export function actionName(action, label) {
+  return (language() === "en" && ACTIONS_EN[action]) || label || action;
 }
 
 export function stateName(state) {

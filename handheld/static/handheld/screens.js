@@ -3,7 +3,7 @@ import * as outbox from "./outbox.js";
 import * as store from "./store.js";
 import { GridMap } from "./gridmap.js";
 import { keepsPoint, trackLength } from "./geo.js";
-import { formatTime, nameOf, stateName, t } from "./i18n.js";
+import { actionName, formatTime, nameOf, stateName, t } from "./i18n.js";
 
 // --- DOM -------------------------------------------------------------------------------------------------
 export function h(tag, props = {}, ...children) {
@@ -429,39 +429,27 @@ function lightDot(light) {
 }
 
 // --- My reports ------------------------------------------------------------------------------------------
-const CYCLE = ["reported", "registered", "dispatched", "processing", "resolved", "verified", "closed"];
-
 export async function reports(app, root) {
   const kept = (await store.get("kv", "reports")) || {};
   const list = Object.values(kept).sort((a, b) => b.received_at.localeCompare(a.received_at));
   if (!list.length) root.append(h("p", { class: "hint" }, t("empty")));
   for (const item of list) {
-    const reached = CYCLE.indexOf(item.state);
     root.append(h(
       "section", { class: "card my-report", dataset: { case: item.case_no } },
       h("div", { class: "row" }, h("b", {}, item.case_no), h("span", { class: "badge" }, stateName(item.state)), lightDot(item.light)),
       h("p", {}, `${app.categoryName(item.category)} · ${t("level")} ${item.level}`),
       h("p", { class: "hint" }, `${t("unit")}: ${item.unit?.name || ""}${item.co_units?.length ? ` · ${t("co_units")}: ${item.co_units.map((u) => u.name).join("、")}` : ""}`),
       item.deadline ? h("p", { class: "hint" }, `${t("deadline")} ${formatTime(item.deadline)}`) : null,
-      h("ol", { class: "cycle" }, CYCLE.map((state, index) =>
-        h("li", { class: index < reached ? "done" : index === reached ? "now" : "" }, stateName(state)))),
-      h("ul", { class: "timeline" }, (item.steps || []).map((step) =>
-        h("li", {}, h("small", {}, formatTime(step.at)), ` ${stateName(step.state)} · ${step.unit || ""}`))),
+      h("ol", { class: "timeline", "aria-label": t("steps") }, (item.steps || []).map((step) =>
+        h("li", { dataset: { action: step.action } }, h("small", {}, formatTime(step.at)),
+          ` ${actionName(step.action, step.label)}`, step.unit ? ` · ${step.unit}` : null))),
     ));
   }
 }
 
-// What the device saw of each report over time: a step whenever its state or unit changed.
+// The server's list is the truth: each report comes with its case's steps so far (time, action, unit).
 export function mergeReports(kept, fresh) {
-  for (const item of fresh) {
-    const before = kept[item.client_uuid];
-    const steps = before?.steps || [];
-    const last = steps[steps.length - 1];
-    if (!last || last.state !== item.state || last.unit !== item.unit?.name) {
-      steps.push({ state: item.state, unit: item.unit?.name || "", at: item.updated_at });
-    }
-    kept[item.client_uuid] = { ...item, steps: steps.slice(-12) };
-  }
+  for (const item of fresh) kept[item.client_uuid] = item;
   return kept;
 }
 
