@@ -67,7 +67,7 @@ class Phone:
 
     def open(self):
         self.page.goto("/m/")
-        self.page.wait_for_function("window.__ready !== undefined")
+        self.page.wait_for_function("() => window.__ready !== undefined")
 
     def login(self, username: str = "t-worker", password: str = PASSWORD):
         self.open()
@@ -76,7 +76,7 @@ class Phone:
         self.page.click("form.login button[type=submit]")
         self.page.wait_for_selector(".grid-card .minimap .leaflet-interactive")
         # The service worker is in control before anything relies on it.
-        self.page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+        self.page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
 
     def outbox_states(self) -> list[str]:
         self.page.goto("/m/#/outbox")
@@ -136,7 +136,7 @@ def fill_report(page, *, category_code: str, description: str, photo: bytes):
     jpeg = {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo}
     page.set_input_files("input[name=photos]", files=[jpeg])
     page.wait_for_selector(".thumbs img")
-    page.wait_for_function("document.querySelector('#where').textContent.includes('精度')")
+    page.wait_for_function("() => document.querySelector('#where').textContent.includes('精度')")
     assert page.locator("#send").inner_text() == "上报"
     page.click("#send")
     page.wait_for_selector(".outbox-item")
@@ -258,7 +258,7 @@ def test_check_task_passed_with_a_note_and_a_photo(phone, world):
     event = Case.objects.get(pk=resolved.pk).events.order_by("-id").first()
     assert len(event.attachments) == 1
     page.goto("/m/#/home")
-    page.wait_for_function("document.querySelector('#tasks-count b')?.textContent === '0'")
+    page.wait_for_function("() => document.querySelector('#tasks-count b')?.textContent === '0'")
 
 
 def test_patrol_records_a_scripted_walk_and_shows_its_coverage(phone, world):
@@ -276,7 +276,7 @@ def test_patrol_records_a_scripted_walk_and_shows_its_coverage(phone, world):
     for lon, lat in walk[1:]:
         p.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 8})
         time.sleep(0.25)
-    page.wait_for_function("document.querySelector('#patrol-status').textContent.includes('轨迹点 12')")
+    page.wait_for_function("() => document.querySelector('#patrol-status').textContent.includes('轨迹点 12')")
     page.click("#patrol-stop")
     coverage = page.wait_for_selector(".patrol-item[data-state=sent] .coverage", timeout=20_000)
     patrol = Patrol.objects.get()
@@ -394,14 +394,14 @@ def test_language_switch_is_the_sites_own(phone, world):
     p.login()
     page = p.page
     page.click("#lang")
-    page.wait_for_function("document.querySelector('#title').textContent === 'Home'")
+    page.wait_for_function("() => document.querySelector('#title').textContent === 'Home'")
     assert page.locator("a[data-tab=report]").inner_text() == "Report"
     assert "django_language=en" in page.evaluate("document.cookie")
     page.goto("/accounts/login/")
     assert page.locator("button.primary").inner_text() == "Log in"
     p.open()
     page.click("#lang")
-    page.wait_for_function("document.querySelector('#title').textContent === '首页'")
+    page.wait_for_function("() => document.querySelector('#title').textContent === '首页'")
     page.goto("/accounts/login/")
     assert page.locator("button.primary").inner_text() == "登录"
 
@@ -507,7 +507,7 @@ def test_level_one_report_solved_on_the_spot_closes_with_its_after_photo(phone, 
         "buffer": camera_jpeg(HERE["longitude"] + 1e-5, HERE["latitude"]),
     }
     page.set_input_files("input[name=after]", files=[after])
-    page.wait_for_function("document.querySelector('#where').textContent.includes('精度')")
+    page.wait_for_function("() => document.querySelector('#where').textContent.includes('精度')")
     page.click("#send")
     page.wait_for_selector(".outbox-item[data-state=sent]", timeout=20_000)
     case = Case.objects.get()
@@ -551,4 +551,4 @@ def test_the_app_runs_under_a_strict_content_security_policy(phone, world):
     # The policy was in force: an inline style is refused.
     p.expect_console("Applying inline style violates")
     page.evaluate("document.body.setAttribute('style', 'color: red')")
-    page.wait_for_function("window.__violations.length === 1")
+    page.wait_for_function("() => window.__violations.length === 1")
