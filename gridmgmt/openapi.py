@@ -1,4 +1,4 @@
-"""How the OpenAPI document (/api/schema/) describes errors: one `Error` component, and the error responses each
+"""How the OpenAPI document (/api/schema) describes errors: one `Error` component, and the error responses each
 operation can give, added here from what the view is rather than repeated on every view.
 
 The error body's media type and schema live only in ERROR_MEDIA_TYPE and ERROR_SCHEMA below.

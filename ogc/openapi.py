@@ -25,6 +25,12 @@ def _responses(ok: str, media_type: str, *errors: int) -> dict:
         if status == 400:
             content[JSON] = problem  # a NUL byte anywhere in the request is refused site-wide, before /ogc/
         responses[str(status)] = {"description": reasons[status], "content": content}
+    # gunicorn answers a request line over its limit (4094 bytes) itself, as a short HTML page, before the
+    # application sees the request.
+    responses["414"] = {
+        "description": "请求地址过长 The request line is longer than the server reads (4094 bytes)",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
     return responses
 
 

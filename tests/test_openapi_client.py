@@ -1,5 +1,5 @@
 """A client generated from the live OpenAPI document (openapi-python-client) imports and does a worker's and a
-dispatcher's work against a real server: what a third party building on /api/schema/ would get."""
+dispatcher's work against a real server: what a third party building on /api/schema would get."""
 
 import importlib
 import io
@@ -35,7 +35,7 @@ content_type_overrides:
 
 def fetch_schema(base: str, key: str) -> dict:
     request = urllib.request.Request(
-        f"{base}/api/schema/?format=json", headers={"Authorization": f"Token {key}", "Accept": "application/json"}
+        f"{base}/api/schema?format=json", headers={"Authorization": f"Token {key}", "Accept": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)

@@ -15,7 +15,7 @@ UPLOADS = {"/api/mobile/v1/photos", "/api/mobile/v1/reports/{client_uuid}/photos
 @pytest.fixture
 def schema(api_client):
     api_client.force_authenticate(UserFactory())
-    response = api_client.get("/api/schema/?format=json")
+    response = api_client.get("/api/schema?format=json")
     assert response.status_code == 200
     return response.json()
 
