@@ -150,7 +150,7 @@ def test_a_generated_client_imports_and_does_a_workers_and_a_dispatchers_work(ge
         photo = camera_jpeg(lon=point.x, lat=point.y, when=timezone.localtime().strftime("%Y:%m:%d %H:%M:%S"))
         upload = models.PhotoUploadRequest(
             photo=types.File(payload=io.BytesIO(photo), file_name="p.jpg", mime_type="image/jpeg"),
-            kind=models.PhotoUploadKindEnum.BEFORE,
+            kind=models.PhotoKindEnum.BEFORE,
         )
         uploaded = operation("POST", "/api/mobile/v1/reports/{client_uuid}/photos").sync_detailed(
             client_uuid, client=as_worker, body=upload
