@@ -19,7 +19,6 @@ ERROR_SCHEMA = {
     "properties": {
         "detail": {"type": "string"},
         "code": {"type": "string"},
-        "reason": {"type": "string"},
     },
     "additionalProperties": True,
 }
@@ -34,6 +33,14 @@ WHY = {
     413: "The upload is too large.",
     429: "Too many failed logins: locked for the seconds in `Retry-After`.",
     503: "The database is unavailable: retry after the seconds in `Retry-After`.",
+}
+
+
+# gunicorn answers a request line over its limit (4094 bytes) itself, as a short HTML page, before the
+# application sees the request: a query string can be that long.
+URI_TOO_LONG = {
+    "description": "The request line is longer than the server reads (4094 bytes): shorten the query.",
+    "content": {"text/html": {"schema": {"type": "string"}}},
 }
 
 
@@ -66,6 +73,8 @@ class AutoSchema(SpectacularAutoSchema):
             responses.setdefault(
                 str(status), {"description": WHY[status], "content": {ERROR_MEDIA_TYPE: {"schema": ERROR_REF}}}
             )
+        if any(p["in"] == "query" for p in operation.get("parameters", [])):
+            responses.setdefault("414", URI_TOO_LONG)
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 
