@@ -1,124 +1,39 @@
 """Repeated failed logins lock an account name, and a noisy client address, for LOGIN_LOCK_SECONDS (15 minutes).
 
-Each password check is booked before it runs, in one atomic statement per counter (an UPSERT … RETURNING on
-`gridmgmt_login_counter`, see gridmgmt/models.py): the booking that would go past the limit is refused, so
-however many requests arrive at once, at most LOGIN_FAILURE_LIMIT checks run against one account in a window.
-The window starts at the first booking and does not move; the lock starts at the failure that reaches the limit
-and lasts LOGIN_LOCK_SECONDS from then, whatever is tried meanwhile. A success clears the account's counter and
-gives its booking back to the address's. Times come from Python (`timezone.now()`), not from the database clock.
+Each password check is booked before it runs on the account's and the address's counters (gridmgmt/counters.py,
+one atomic statement per counter): the booking that would go past the limit is refused, so however many requests
+arrive at once, at most LOGIN_FAILURE_LIMIT checks run against one account in a window. The window starts at the
+first booking and does not move; the lock starts at the failure that reaches the limit and lasts
+LOGIN_LOCK_SECONDS from then, whatever is tried meanwhile. A success clears the account's counter and gives its
+booking back to the address's.
 """
 
 import ipaddress
 import math
-import random
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
-from django.utils import timezone
+
+from gridmgmt import counters
+from gridmgmt.counters import Limit
 
 ADDRESS_LIMIT_FACTOR = 4  # one address may fail for several people (an office behind one gateway)
-PURGE_ONE_IN = 64  # how often a check also deletes counters whose window and lock are over
-
-_TABLE = "gridmgmt_login_counter"
-_OVER = "c.window_start <= %(now)s - %(window)s AND (c.locked_until IS NULL OR c.locked_until <= %(now)s)"
-_BOOK_SQL = f"""
-INSERT INTO {_TABLE} AS c (key, window_start, attempts, failures, locked_until)
-VALUES (%(key)s, %(now)s, 1, 0, NULL)
-ON CONFLICT (key) DO UPDATE SET
-    window_start = CASE WHEN {_OVER} THEN EXCLUDED.window_start ELSE c.window_start END,
-    attempts = CASE WHEN {_OVER} THEN 1 ELSE c.attempts + 1 END,
-    failures = CASE WHEN {_OVER} THEN 0 ELSE c.failures END,
-    locked_until = CASE WHEN {_OVER} THEN NULL ELSE c.locked_until END
-RETURNING attempts, window_start, locked_until
-"""
-_GIVE_BACK_SQL = f"UPDATE {_TABLE} SET attempts = GREATEST(attempts - 1, 0) WHERE key = %(key)s"
-_FAILED_SQL = f"""
-UPDATE {_TABLE} AS c SET
-    failures = c.failures + 1,
-    locked_until = CASE WHEN c.locked_until IS NULL AND c.failures + 1 >= %(limit)s
-                        THEN %(now)s + %(window)s ELSE c.locked_until END
-WHERE c.key = %(key)s
-"""
-_CLEAR_SQL = f"DELETE FROM {_TABLE} WHERE key = %(key)s"
-_PURGE_SQL = f"DELETE FROM {_TABLE} AS c WHERE {_OVER}"
 
 
 def lock_window() -> timedelta:
     return timedelta(seconds=settings.LOGIN_LOCK_SECONDS)
 
 
-@dataclass(frozen=True)
-class Counter:
-    key: str
-    limit: int
-
-
-def counters(*, username: str, address: str) -> list[Counter]:
-    """The account name's counter and, when the address is known, the address's; always in the same order, so
-    concurrent logins take the rows' locks in the same order."""
-    found = [Counter(f"account:{username.strip().lower()}"[:200], settings.LOGIN_FAILURE_LIMIT)]
+def login_limits(*, username: str, address: str) -> list[Limit]:
+    """The account name's counter and, when the address is known, the address's; always in this order."""
+    found = [Limit(f"account:{username.strip().lower()}", settings.LOGIN_FAILURE_LIMIT)]
     if address:
-        found.append(Counter(f"address:{address}"[:200], settings.LOGIN_FAILURE_LIMIT * ADDRESS_LIMIT_FACTOR))
+        found.append(Limit(f"address:{address}", settings.LOGIN_FAILURE_LIMIT * ADDRESS_LIMIT_FACTOR))
     return found
-
-
-def _run(sql: str, **params):
-    params.setdefault("now", timezone.now())
-    params.setdefault("window", lock_window())
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() if cursor.description else None
-
-
-def book_check(*, username: str, address: str) -> int:
-    """Book one password check: 0 when it may run, else the seconds to wait (and nothing stays booked)."""
-    now = timezone.now()
-    booked: list[Counter] = []
-    wait = 0
-    for counter in counters(username=username, address=address):
-        attempts, window_start, locked_until = _run(_BOOK_SQL, key=counter.key, now=now)
-        booked.append(counter)
-        if locked_until is not None and locked_until > now:
-            wait = max(wait, _seconds(locked_until, now))
-        elif attempts > counter.limit:  # the limit's checks are running now; they will lock or clear it
-            wait = max(wait, _seconds(window_start + lock_window(), now))
-    if wait:
-        for counter in booked:
-            _run(_GIVE_BACK_SQL, key=counter.key)
-    return wait
-
-
-def check_failed(*, username: str, address: str) -> None:
-    """A booked check found a wrong password: count it, and lock from now when that reaches the limit."""
-    now = timezone.now()
-    for counter in counters(username=username, address=address):
-        _run(_FAILED_SQL, key=counter.key, limit=counter.limit, now=now)
-    if random.randrange(PURGE_ONE_IN) == 0:
-        _run(_PURGE_SQL, now=now)
-
-
-def check_succeeded(*, username: str, address: str) -> None:
-    """A booked check passed: the account starts afresh; the address gets its booking back."""
-    account, *address_counters = counters(username=username, address=address)
-    _run(_CLEAR_SQL, key=account.key)
-    for counter in address_counters:
-        _run(_GIVE_BACK_SQL, key=counter.key)
-
-
-def give_back(*, username: str, address: str) -> None:
-    """A booked check that never ran to an answer (an error on the way)."""
-    for counter in counters(username=username, address=address):
-        _run(_GIVE_BACK_SQL, key=counter.key)
-
-
-def _seconds(until: datetime, now: datetime) -> int:
-    return max(math.ceil((until - now).total_seconds()), 1)
 
 
 def client_address(request) -> str:
@@ -155,8 +70,8 @@ class LockoutBackend(ModelBackend):
             username = kwargs.get(get_user_model().USERNAME_FIELD)
         if username is None or password is None:
             return None
-        who = {"username": str(username), "address": client_address(request)}
-        wait = book_check(**who)
+        limits = login_limits(username=str(username), address=client_address(request))
+        wait = counters.book(limits, window=lock_window())
         if wait:
             if request is not None:
                 request.login_locked_seconds = wait
@@ -164,12 +79,14 @@ class LockoutBackend(ModelBackend):
         try:
             user = super().authenticate(request, username=username, password=password, **kwargs)
         except BaseException:
-            give_back(**who)
+            counters.give_back(limits)
             raise
         if user is None:
-            check_failed(**who)
-        else:
-            check_succeeded(**who)
+            counters.count_failure(limits, lock_for=lock_window())
+        else:  # the account starts afresh; the address gets its booking back
+            account, *address = limits
+            counters.clear(account)
+            counters.give_back(address)
         return user
 
 

@@ -104,7 +104,7 @@ INSTALLED_APPS = [
     "maps",
     "handheld",
     "audit",
-    "gridmgmt",  # the login lockout's counters (gridmgmt/models.py)
+    "gridmgmt",  # the attempt counters of the login lockout (gridmgmt/counters.py)
     "ogc",
 ]
 
