@@ -3,7 +3,6 @@ from urllib.parse import unquote
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponsePermanentRedirect, JsonResponse
-from django.middleware.common import CommonMiddleware
 from django.middleware.gzip import GZipMiddleware
 from django.middleware.locale import LocaleMiddleware
 from django.urls import Resolver404, resolve
@@ -157,7 +156,8 @@ class ApiPathMiddleware:
     The slashed spelling never changes a method: a GET or HEAD is sent on with 308 (which keeps the method),
     anything else is a JSON 404 naming the right path; a 301 would make clients repeat a POST as a GET and
     take the list they then get for a success. Any other 404 under /api/ that is not JSON (an unknown path,
-    a view's bare 404) becomes the JSON one.
+    a view's bare 404) becomes the JSON one. Django's CommonMiddleware, after this one, never adds a slash under
+    /api/: it does so only when the slashed path exists, and none there does (tests/test_api_contract.py).
     """
 
     def __init__(self, get_response):
@@ -180,13 +180,6 @@ class ApiPathMiddleware:
         if response.status_code == 404 and "json" not in response.get("Content-Type", ""):
             return api_not_found()
         return response
-
-
-class SlashlessApiCommonMiddleware(CommonMiddleware):
-    """Django's CommonMiddleware, except that APPEND_SLASH never redirects under /api/ (see ApiPathMiddleware)."""
-
-    def should_redirect_with_slash(self, request):
-        return not request.path_info.startswith(API_PREFIX) and super().should_redirect_with_slash(request)
 
 
 class JsonCompressionMiddleware(GZipMiddleware):

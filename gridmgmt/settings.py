@@ -116,7 +116,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridmgmt.middleware.ChineseFirstLocaleMiddleware",
     "gridmgmt.middleware.ApiPathMiddleware",
-    "gridmgmt.middleware.SlashlessApiCommonMiddleware",
+    "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
