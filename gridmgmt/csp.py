@@ -9,10 +9,14 @@ request to the same URL, so it needs no exception.
 """
 
 import secrets
-from functools import lru_cache
+from functools import cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+TILE_SETTINGS = {"BASEMAP", "TIANDITU_KEY", "LEAFLET_CONFIG"}  # what tile_urls() reads
 
 
 class LazyNonce:
@@ -42,9 +46,19 @@ def tile_source(url: str) -> str | None:
     return f"{parts.scheme}://{'.'.join(labels)}{port}"
 
 
-@lru_cache(maxsize=8)
-def _policy(tiles: tuple[str, ...]) -> str:
-    images = sorted({source for source in map(tile_source, tiles) if source})
+def tile_urls() -> tuple[str, ...]:
+    """Every tile URL template a page may draw: the maps' base map (BASEMAP) and the admin's (BASEMAP_TILES)."""
+    from maps.views import basemap_config
+
+    urls = [layer["url"] for layer in basemap_config()["layers"]]
+    urls += [tile[1] for tile in settings.LEAFLET_CONFIG.get("TILES", [])]
+    return tuple(urls)
+
+
+@cache
+def base_policy() -> str:
+    """The policy without a nonce, made once from the settings (again only when a test changes them)."""
+    images = sorted({source for source in map(tile_source, tile_urls()) if source})
     directives = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
@@ -63,17 +77,14 @@ def _policy(tiles: tuple[str, ...]) -> str:
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
-def tile_urls() -> tuple[str, ...]:
-    """Every tile URL template a page may draw: the maps' base map (BASEMAP) and the admin's (BASEMAP_TILES)."""
-    from maps.views import basemap_config
-
-    urls = [layer["url"] for layer in basemap_config()["layers"]]
-    urls += [tile[1] for tile in settings.LEAFLET_CONFIG.get("TILES", [])]
-    return tuple(urls)
+@receiver(setting_changed)
+def _settings_changed(setting, **kwargs) -> None:
+    if setting in TILE_SETTINGS:
+        base_policy.cache_clear()
 
 
 def policy(nonce: str = "") -> str:
-    text = _policy(tile_urls())
+    text = base_policy()
     if nonce:
         text = text.replace("script-src 'self'", f"script-src 'self' 'nonce-{nonce}'", 1)
     return text
