@@ -98,20 +98,16 @@ class BodySizeLimitMiddleware:
 
 
 class RejectNulMiddleware:
-    """PostgreSQL text cannot hold NUL: a request carrying one in its query or its JSON/form body is a clear 400."""
+    """PostgreSQL text cannot hold NUL: a request carrying one in its query or its JSON/form body is a clear 400.
 
-    CHECKED_BODIES = ("application/json", "application/x-www-form-urlencoded")
+    A NUL is looked for as each format writes it: percent-encoded in a query or form body, as a `\\u0000` escape
+    in JSON (where `%00` is plain text, e.g. in a description or a URL)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        query = request.META.get("QUERY_STRING", "")
-        carries_nul = "%00" in query or "\x00" in unquote(query)
-        if not carries_nul and request.content_type in self.CHECKED_BODIES:
-            body = request.body
-            carries_nul = b"\x00" in body or b"\\u0000" in body or b"%00" in body
-        if carries_nul:
+        if carries_nul(request):
             return JsonResponse(
                 {
                     "detail": "请求中含有空字符（NUL），请删除后重试。The request contains a NUL character.",
@@ -120,6 +116,16 @@ class RejectNulMiddleware:
                 status=400,
             )
         return self.get_response(request)
+
+
+def carries_nul(request) -> bool:
+    if "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+        return True
+    if request.content_type == "application/json":
+        return b"\x00" in request.body or b"\\u0000" in request.body
+    if request.content_type == "application/x-www-form-urlencoded":
+        return "\x00" in unquote(request.body.decode("latin-1"))
+    return False
 
 
 class ChineseFirstLocaleMiddleware(LocaleMiddleware):

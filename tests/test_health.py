@@ -63,3 +63,20 @@ def test_a_nul_character_anywhere_is_a_clear_400(client_for, method, path, body,
     response = getattr(client, method)(path, **kwargs)
     assert response.status_code == 400
     assert response.json()["code"] == "nul"
+
+
+@pytest.mark.django_db
+def test_percent_zero_zero_in_a_json_body_is_text_not_a_nul(client_for, geo):
+    from cases.models import Case
+    from grids.models import Role
+
+    point = geo.point("E1", "N")
+    description = "横幅写着 100%00 的字样"
+    body = {
+        "category": "BJ0101",
+        "description": description,
+        "location": {"type": "Point", "coordinates": [point.x, point.y]},
+    }
+    response = client_for(Role.DISPATCHER, unit=geo.centre).post("/api/v1/cases", body, format="json")
+    assert response.status_code == 201
+    assert Case.objects.get().description == description
