@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from gridmgmt import dblimits, limits
 from gridmgmt.conditional import conditional_response
 from gridmgmt.middleware import busy_response
+from cases.models import State
 from grids.coords import wgs84_to_gcj02
 from grids.models import CareTag, Role, Street, UnitType
 from grids.serializers import BBoxField, sensible_date
@@ -151,14 +152,10 @@ def _categories() -> list[dict]:
 
 
 def _states() -> list[dict]:
-    from cases.models import State
-
     return [{"value": s.value, "label": str(s.label)} for s in State]
 
 
 def _open_states() -> list[str]:
-    from cases.models import State
-
     return [state.value for state in State if state.value not in selectors.FINISHED_STATES]
 
 
@@ -224,7 +221,7 @@ class CaseFilterQuery(serializers.Serializer):
     date_from = serializers.DateField(required=False, validators=[sensible_date])
     date_to = serializers.DateField(required=False, validators=[sensible_date])
     category = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False)
-    state = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
+    state = serializers.ListField(child=serializers.ChoiceField(choices=State.choices), required=False)
     level = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=4), required=False)
     street = serializers.CharField(max_length=15, required=False)
 

@@ -187,6 +187,16 @@ def test_dashboard_summary_ranks_and_counts(world_with_cases):
     assert body["units"][0]["name"] == "清香坪街道办"
 
 
+def test_dashboard_state_filter_takes_only_known_states(world_with_cases):
+    manager = client_as(world_with_cases.accounts["manager"])
+    refused = manager.get("/api/v1/dashboard/summary?state=false")
+    assert refused.status_code == 400
+    assert "state" in refused.json()
+    open_only = manager.get("/api/v1/dashboard/summary?state=reported&state=dispatched")
+    assert open_only.status_code == 200
+    assert open_only.json()["total"] < 5
+
+
 def test_export_csv_and_xlsx(world_with_cases):
     manager = client_as(world_with_cases.accounts["manager"])
     csv_response = manager.get(f"/api/v1/dashboard/export.csv?in_bbox={BBOX}&zoom=13")
