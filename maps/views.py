@@ -23,10 +23,10 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cases.models import State
 from gridmgmt import dblimits, limits
 from gridmgmt.conditional import conditional_response
 from gridmgmt.middleware import busy_response
-from cases.models import State
 from grids.coords import wgs84_to_gcj02
 from grids.models import CareTag, Role, Street, UnitType
 from grids.serializers import BBoxField, sensible_date
