@@ -156,7 +156,7 @@ def parse_when(name: str, value: str, *, end: bool) -> datetime:
         if day is None:
             raise serializers.ValidationError(
                 {name: [f"应为 ISO 8601 日期时间，例如 2026-11-01T00:00:00+08:00。Must be ISO 8601 (got {value!r})."]}
-            ) from None
+            )
         moment = timezone.make_aware(datetime.combine(day, time.max if end else time.min))
     return moment
 
