@@ -28,6 +28,7 @@ from cases.models import Case, CaseEvent, Category, State
 from cases.serializers import CaseListQuerySerializer
 from cases.stats import STEP_LABELS
 from cases.workflow import STEP_OF_STATE, TERMINAL, TRANSITIONS, action_label
+from gridmgmt import times
 from grids.models import Grid, Role, Street, Unit, UnitType
 from maps.roles import home_for, role_of
 
@@ -330,14 +331,14 @@ def case_page(request, pk: int):
     ]
     remaining = _remaining_hours(case, timezone.now())
     chart = {
-        "start": case.received_at.isoformat(),
+        "start": times.rfc3339(case.received_at),
         "segments": [
             {
                 "key": s.key,
                 "label": s.label,
                 "unit": s.unit_name,
-                "start": s.start.isoformat(),
-                "end": (s.end or timezone.now()).isoformat(),
+                "start": times.rfc3339(s.start),
+                "end": times.rfc3339(s.end or timezone.now()),
                 "running": s.running,
                 "hours": s.hours,
                 "limit_hours": s.limit_hours,

@@ -16,6 +16,7 @@ from cases import routing
 from cases.models import Case, CaseEvent, Category
 from cases.routing import REFERENCE_VERSION_SQL
 from gridmgmt.prepared import execute_prepared
+from gridmgmt.times import Rfc3339
 from grids.models import Role, Staff, UnitType
 
 # --- Where a point lies -----------------------------------------------------------------------
@@ -309,10 +310,10 @@ def feature_expression():
             street=F("street__code"),
             community=F("community__code"),
             grid=F("grid__code"),
-            received_at=F("received_at"),
+            received_at=Rfc3339("received_at"),
             step=F("step"),
-            step_deadline_at=F("step_deadline_at"),
-            deadline_at=F("deadline_at"),
+            step_deadline_at=Rfc3339("step_deadline_at"),
+            deadline_at=Rfc3339("deadline_at"),
             light=F("light"),
             duplicate_of=F("duplicate_of_id"),
             version=F("version"),

@@ -9,6 +9,7 @@ from cases.models import Case, CaseEvent, Category, Source, State
 from cases.selectors import category_tree
 from cases.services import allowed_actions
 from cases.workflow import TRANSITIONS
+from gridmgmt import times
 from gridmgmt.limits import CASE_PAGE_SIZE, window_start
 from grids.coords import CRS_CHOICES
 from grids.serializers import (
@@ -47,7 +48,7 @@ class CategoryCodeField(serializers.Field):
         return value.code
 
 
-class CategoryRefSerializer(serializers.ModelSerializer):
+class CategoryRefSerializer(times.ModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "code", "name_zh", "name_en", "kind", "default_level"]
@@ -101,7 +102,7 @@ class CaseCreateSerializer(serializers.Serializer):
     crs = serializers.ChoiceField(choices=CRS_CHOICES, required=False, default="wgs84")
     description = serializers.CharField(max_length=2000, trim_whitespace=True)
     address = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
-    captured_at = serializers.DateTimeField(required=False)
+    captured_at = times.DateTimeField(required=False)
     source = serializers.ChoiceField(choices=[("desk", _("窗口受理")), ("hotline", _("热线"))], default="desk")
     level = serializers.IntegerField(required=False, min_value=1, max_value=4)
     client_uuid = serializers.UUIDField(required=False)
@@ -222,7 +223,7 @@ class CaseListQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class CaseEventSerializer(serializers.ModelSerializer):
+class CaseEventSerializer(times.ModelSerializer):
     actor = serializers.SerializerMethodField()
     unit = UnitRefSerializer(allow_null=True)
     action_label = serializers.SerializerMethodField()
@@ -256,7 +257,7 @@ class CaseRefSerializer(serializers.Serializer):
     number = serializers.CharField()
 
 
-class CaseDetailSerializer(serializers.ModelSerializer):
+class CaseDetailSerializer(times.ModelSerializer):
     location = serializers.SerializerMethodField()
     category = CategoryRefSerializer()
     responsible_unit = UnitRefSerializer()

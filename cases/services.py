@@ -23,6 +23,7 @@ from audit import services as audit
 from cases import calendar, routing, selectors, signals
 from cases.models import STEPS, Case, CaseEvent, Category, ClosedAs, Source, State
 from cases.workflow import RESTARTS_STEP, STEP_OF_STATE, TERMINAL, TRANSITIONS, Scope
+from gridmgmt import times
 from gridmgmt.prepared import execute_prepared
 from grids.models import Role, Staff, Unit, UnitType
 
@@ -209,7 +210,7 @@ def step_started_record(case: Case) -> dict:
         "seq": case.step_seq,
         "unit": case.responsible_unit_id,
         "limit_hours": case.step_limit_hours,
-        "deadline_at": case.step_deadline_at.isoformat() if case.step_deadline_at else None,
+        "deadline_at": times.rfc3339(case.step_deadline_at),
     }
 
 
@@ -338,7 +339,7 @@ def create_case(
     case.deadline_at = calendar.add_working_hours(received_at, case_limit_hours(category))
     data = {
         "routing_reason": route.reason,
-        "captured_at": captured_at.isoformat(),
+        "captured_at": times.rfc3339(captured_at),
         "step_started": step_started_record(case),
     }
     if original is not None:
@@ -647,7 +648,7 @@ def _resume(case: Case, actor: Actor, *, now: datetime, **_kw) -> dict:
         _set_thresholds(case)
     if case.deadline_at is not None:
         case.deadline_at = calendar.add_working_hours(case.deadline_at, paused)
-    data = {"suspended_at": case.suspended_at.isoformat(), "paused_hours": round(paused, 4)}
+    data = {"suspended_at": times.rfc3339(case.suspended_at), "paused_hours": round(paused, 4)}
     case.suspended_at = None
     return data
 

@@ -23,6 +23,7 @@ from django.utils.translation import pgettext_lazy
 
 from cases.models import State
 from cases.workflow import TERMINAL
+from gridmgmt import times
 
 LEVELS = ("district", "street", "community", "grid")
 OPEN_STATES_SQL = "(" + ", ".join(f"'{state.value}'" for state in State if state not in TERMINAL) + ")"
@@ -645,6 +646,6 @@ def case_counts_for_region(
         "rejected": row["rejected"],
         "residents": residents,
         "per_1000": round(1000.0 * row["total"] / residents, 2) if residents else None,
-        "since": since.isoformat(),
-        "until": until.isoformat(),
+        "since": times.rfc3339(since),
+        "until": times.rfc3339(until),
     }

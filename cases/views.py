@@ -91,6 +91,8 @@ class RouteView(APIView):
 class CaseListView(APIView):
     """GET: the cases you may see as a GeoJSON FeatureCollection, page by page, newest first (by receipt time, then
     id): `count` is the total, `next` and `previous` the URLs of the neighbouring pages (null at either end).
+    The properties' times (`received_at`, `step_deadline_at`, `deadline_at`) are RFC 3339 at +08:00 with
+    milliseconds, as everywhere.
     POST: take a case at a desk or from the hotline (一窗受理), routed like a handheld report."""
 
     parser_classes = JSON_PARSERS

@@ -258,7 +258,13 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "gridmgmt API",
-    "DESCRIPTION": "网格化管理系统 — registry, cases and handheld API",
+    "DESCRIPTION": (
+        "网格化管理系统 — registry, cases and handheld API\n\n"
+        "Times: every instant is written RFC 3339 at +08:00 with exactly three fractional digits "
+        "(`2026-12-03T15:04:05.123+08:00`), in JSON, GeoJSON, grid packages and exports alike; dates stay "
+        "`YYYY-MM-DD`. An instant sent must carry its offset (`Z` or `±hh:mm`): one without is a 400 naming "
+        "the field."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
