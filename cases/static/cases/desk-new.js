@@ -82,7 +82,26 @@
   var frame = config.frame;
   if (frame) map.fitBounds([G.toMap(frame[0], frame[1]), G.toMap(frame[2], frame[3])], { animate: false });
   else map.setView([26.58, 101.72], 13);
-  var marker = null;
+  // Street and community outlines, so that a pick is made knowing where it falls (the base map may be off).
+  ["streets", "communities"].forEach(function (key) {
+    G.api("/api/v1/" + key + G.query({ page_size: 5000 })).then(function (data) {
+      L.geoJSON(data.features || [], {
+        coordsToLatLng: G.coordsToLatLng, interactive: false,
+        style: key === "streets" ? { color: "#123d6a", weight: 2, fill: false } : { color: "#5b7fa6", weight: 1, dashArray: "4 4", fill: false },
+      }).addTo(map);
+    }).catch(function () { /* outlines are a help, not a need */ });
+  });
+  var marker = null, autoAddress = "";
+  function describePlace(lon, lat) {
+    // Fill the address from the building picked, else the street and community, unless the dispatcher typed one.
+    G.api("/api/v1/locate" + G.query({ lon: lon.toFixed(7), lat: lat.toFixed(7) })).then(function (where) {
+      var field = $("in-address");
+      if (field.value && field.value !== autoAddress) return;
+      var text = where.building ? (where.building.address || where.building.name) :
+        [where.street, where.community, where.grid].filter(Boolean).map(function (r) { return r.name; }).join(" ");
+      field.value = autoAddress = text || "";
+    }).catch(function () { /* the address stays as typed */ });
+  }
   function setPoint(lon, lat, address) {
     state.point = [lon, lat];
     var at = G.toMap(lon, lat);
@@ -91,7 +110,8 @@
     $("place-picked").textContent = t("picked") + ": " + lon.toFixed(6) + ", " + lat.toFixed(6);
     $("place-picked").dataset.lon = lon.toFixed(7);
     $("place-picked").dataset.lat = lat.toFixed(7);
-    if (address !== undefined && address !== null) $("in-address").value = address;
+    if (address !== undefined && address !== null) $("in-address").value = autoAddress = address;
+    else describePlace(lon, lat);
     clearError("location");
     preview();
   }
