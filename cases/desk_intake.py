@@ -10,7 +10,8 @@ opens the new case's page.
 `/desk/find` (POST, so that nothing typed lands in a URL or a log of URLs): a case number opens the case when the
 user may see it, otherwise the same "not found or not yours" as for a number that does not exist; a full 18-digit
 ID number or a phone finds residents through the keyed digest, for roles that may see residents, within their
-area — each such search written to the audit log with the number masked, which is also all the page shows.
+area (a phone also finds the cases, among those the user may see, whose caller gave it) — each such search written
+to the audit log with the number masked, which is also all the page shows.
 """
 
 from __future__ import annotations
@@ -149,13 +150,16 @@ def find(request):
             context["message"] = _("您的角色不能查找居民。")
             return render(request, "cases/desk/find.html", context, status=403)
         people = registry.people_by_contact(user=request.user, field=kind, plain=value) or []
+        calls = selectors.cases_by_caller_phone(value, request.user) if kind == "phone" else None
         registry_services.record_contact_search(
             actor=request.user,
             field=kind,
             masked=mask(value),
             found=[p.pk for p in people],
             address=client_address(request),
+            cases=[c.pk for c in calls] if calls is not None else None,
         )
+        context["calls"] = calls or []
         context["people"] = [
             {
                 "name": p.name,
@@ -166,7 +170,7 @@ def find(request):
             }
             for p in people
         ]
-        if not people:
+        if not people and not calls:
             context["message"] = _("您的辖区内没有找到该号码的居民。")
         return render(request, "cases/desk/find.html", context)
     if kind == "bad_id":

@@ -479,6 +479,18 @@ def case_by_number(number: str, user) -> Case | None:
     return visible_cases(user).filter(number=number).only("id", "number").first()
 
 
+def cases_by_caller_phone(phone: str, user, *, limit: int = 20) -> list[Case]:
+    """Cases `user` may see whose caller had this (normalised) phone, newest first, found by the keyed digest."""
+    from grids import pii
+
+    return list(
+        visible_cases(user)
+        .filter(caller_phone_digest=pii.digest(phone))
+        .select_related("category")
+        .order_by("-received_at", "-id")[:limit]
+    )
+
+
 # What a case waits for in each state: (words, whose move) — the responsible unit's desk, the grid's workers
 # (verification), or the unit that approves an extension.
 WAITS_FOR = {

@@ -184,3 +184,14 @@ def test_each_queued_case_says_what_it_waits_for_who_holds_it_and_the_hours_left
     assert case.state == State.DISPATCHED
     assert waits_line(case, 3.46) == f"待处置 · {geo.committees['W1'].name} · 剩余 3.5 工作小时"
     assert waits_line(case, -2.0) == f"待处置 · {geo.committees['W1'].name} · 超时 2.0 工作小时"
+
+
+def test_a_phone_finds_the_cases_its_caller_reported_among_those_one_may_see(geo):
+    west_user = dispatcher(geo.offices["W"])
+    response = client_of(west_user).post("/api/v1/cases", intake_body(geo), format="json")
+    case = Case.objects.get(pk=response.json()["id"])
+    page = browser(west_user).post("/desk/find", {"q": "139-1234-5678"}).content.decode()
+    assert f'href="/desk/cases/{case.pk}/"' in page and PHONE not in page and "139****5678" in page
+    assert AuditEntry.objects.get(action=AuditAction.REVEAL).detail["cases"] == [case.pk]
+    east = browser(dispatcher(geo.offices["E"])).post("/desk/find", {"q": PHONE}).content.decode()
+    assert case.number not in east
