@@ -238,3 +238,41 @@ def test_the_queue_line_says_what_each_case_waits_for_who_holds_it_and_the_hours
     line = tab.inner_text(f"#queue tr[data-case='{case.pk}'] td.waits")
     assert re.fullmatch(rf"待派遣 · {geo.offices['W'].name} · (剩余|超时) \d+\.\d 工作小时", line), line
     shot(tab, "desk-queue-waits-390")
+
+
+@pytest.mark.slow
+def test_the_demo_dispatcher_takes_a_call_on_the_small_demo(open_page, settings):
+    """On the small demo as its `dispatcher` (清香坪街道办事处): a call about illegal building work at a building of
+    the street, picked on the map, is previewed to the street office and saved as its case; the queue then says
+    what the case waits for and who holds it."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    from grids.models import Building, Staff
+
+    with override_settings(DEMO_SEED_STEPS=[]):
+        call_command("seed_demo", scale="small", seed=1, no_progress=True, verbosity=0)
+    desk = Staff.objects.select_related("unit").get(user__username="dispatcher")
+    building = Building.objects.filter(footprint__within=desk.unit.jurisdiction).order_by("code").first()
+    point = building.footprint.point_on_surface
+    tab = open_page()
+    tab.goto("/accounts/login/?next=/desk/new")
+    tab.fill("input[name=username]", "dispatcher")
+    tab.fill("input[name=password]", settings.DEMO_PASSWORD)
+    tab.click("button.primary")
+    tab.wait_for_url("**/desk/new")
+    tab.wait_for_function("() => document.documentElement.dataset.readyIntake !== undefined")
+    pick_category(tab, "私搭", "SJ0101")
+    tab.evaluate("([lat, lon]) => window.__intakeMap.setView([lat, lon], 18, { animate: false })", [point.y, point.x])
+    click_on_map(tab, point.x, point.y)
+    tab.wait_for_selector("#route-unit")
+    assert tab.inner_text("#route-unit") == desk.unit.name
+    tab.fill("#in-description", "来电反映：楼顶私搭彩钢棚")
+    tab.click("#intake-save")
+    tab.wait_for_url(re.compile(r"/desk/cases/\d+/$"))
+    case = Case.objects.get(pk=int(tab.url.rstrip("/").rsplit("/", 1)[1]))
+    assert case.responsible_unit_id == desk.unit_id and case.description == "来电反映：楼顶私搭彩钢棚"
+    shot(tab, "desk-intake-demo-case")
+    tab.goto("/desk/")
+    line = tab.inner_text(f"#queue tr[data-case='{case.pk}'] td.waits")
+    assert line.startswith(f"待立案 · {desk.unit.name} · ")
