@@ -114,6 +114,13 @@ def test_the_callers_phone_is_revealed_with_a_reason_and_logged(geo):
     assert "李女士" not in manager_page and "139****5678" not in manager_page
 
 
+def test_the_intake_page_speaks_english_too(geo):
+    client = browser(dispatcher(geo.offices["W"]))
+    client.cookies["django_language"] = "en"
+    page = client.get("/desk/new", headers={"accept-language": "en"}).content.decode()
+    assert "Take and save" in page and "Routing preview" in page and "受理并保存" not in page
+
+
 def test_the_intake_page_is_for_desks_not_managers(geo):
     assert browser(dispatcher(geo.offices["W"])).get("/desk/new").status_code == 200
     assert browser(person(Role.MANAGER)).get("/desk/new").status_code == 403

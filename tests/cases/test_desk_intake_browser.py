@@ -176,6 +176,7 @@ def test_a_case_number_opens_the_case_from_the_desk_and_from_the_map(open_page, 
     tab.goto("/map/")
     tab.wait_for_function("() => document.documentElement.dataset.readyMap !== undefined")
     tab.fill("#side #find-q", ours.number)
+    shot(tab, "map-find-case")
     tab.press("#side #find-q", "Enter")
     tab.wait_for_url(f"**/desk/cases/{ours.pk}/")
 
