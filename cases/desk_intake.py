@@ -16,6 +16,9 @@ to the audit log with the number masked, which is also all the page shows.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.gis.db.models import Extent
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -26,11 +29,15 @@ from django.views.decorators.http import require_http_methods
 from cases import selectors
 from cases.desk_views import _context, _guard
 from cases.models import DESK_SOURCES, Source
+from gridmgmt import counters
 from gridmgmt.login_guard import client_address
 from grids import pii
 from grids import selectors as registry
 from grids import services as registry_services
 from grids.models import District, Role, UnitType
+
+# A desk looks up a caller or a visitor now and then; hundreds of numbers an hour would be a sweep of the registry.
+CONTACT_SEARCHES_PER_HOUR = 60
 
 INTAKE_STRINGS = {
     "pick_on_map": gettext_lazy("在地图上点选位置"),
@@ -149,6 +156,15 @@ def find(request):
         if not may_search_people:
             context["message"] = _("您的角色不能查找居民。")
             return render(request, "cases/desk/find.html", context, status=403)
+        wait = counters.book(
+            [counters.Limit(f"contact-search:{request.user.pk}", _searches_per_hour())], window=timedelta(hours=1)
+        )
+        if wait:
+            minutes = max(1, round(wait / 60))
+            context["message"] = _("按号码查找过于频繁，请 %(minutes)s 分钟后再试。") % {"minutes": minutes}
+            response = render(request, "cases/desk/find.html", context, status=429)
+            response["Retry-After"] = str(wait)
+            return response
         people = registry.people_by_contact(user=request.user, field=kind, plain=value) or []
         calls = selectors.cases_by_caller_phone(value, request.user) if kind == "phone" else None
         registry_services.record_contact_search(
@@ -178,6 +194,11 @@ def find(request):
     else:
         context["message"] = _("请输入案件编号（XQ-年月日-序号）、18位身份证号或电话号码。")
     return render(request, "cases/desk/find.html", context, status=400)
+
+
+def _searches_per_hour() -> int:
+    """Searches by ID number or phone one account may make in an hour (settings.CONTACT_SEARCHES_PER_HOUR)."""
+    return int(getattr(settings, "CONTACT_SEARCHES_PER_HOUR", CONTACT_SEARCHES_PER_HOUR))
 
 
 def registry_household_label(household) -> str:

@@ -202,3 +202,15 @@ def test_a_phone_finds_the_cases_its_caller_reported_among_those_one_may_see(geo
     assert AuditEntry.objects.get(action=AuditAction.REVEAL).detail["cases"] == [case.pk]
     east = browser(dispatcher(geo.offices["E"])).post("/desk/find", {"q": PHONE}).content.decode()
     assert case.number not in east
+
+
+def test_searches_by_number_are_limited_per_account_and_a_refused_one_is_not_run(geo, settings):
+    settings.CONTACT_SEARCHES_PER_HOUR = 2
+    someone = resident(geo)
+    west = browser(dispatcher(geo.offices["W"]))
+    plain = pii.decrypt(someone.id_number_cipher)
+    assert [west.post("/desk/find", {"q": plain}).status_code for _ in range(2)] == [200, 200]
+    refused = west.post("/desk/find", {"q": plain})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0 and "王芳" not in refused.content.decode()
+    assert AuditEntry.objects.filter(action=AuditAction.REVEAL).count() == 2
+    assert browser(dispatcher(geo.offices["W"])).post("/desk/find", {"q": plain}).status_code == 200  # per account
