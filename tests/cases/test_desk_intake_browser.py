@@ -277,3 +277,21 @@ def test_the_demo_dispatcher_takes_a_call_on_the_small_demo(open_page, settings)
     tab.goto("/desk/")
     line = tab.inner_text(f"#queue tr[data-case='{case.pk}'] td.waits")
     assert line.startswith(f"待立案 · {desk.unit.name} · ")
+
+
+def test_the_callers_full_phone_is_shown_only_after_a_reason_and_logged(open_page, geo):
+    from django.contrib.auth.models import Permission
+
+    west = dispatcher(geo.offices["W"], username="desk-west")
+    west.user_permissions.add(Permission.objects.get(codename="reveal_person", content_type__app_label="grids"))
+    case = report(geo.point("W1", "N"), "SJ0101", source=Source.VISIT, caller_name="李女士", caller_phone="13912345678")
+    tab = open_page(PHONE)
+    log_in(tab, west, f"/desk/cases/{case.pk}/")
+    assert tab.inner_text("#caller-phone") == "139****5678" and "13912345678" not in tab.content()
+    tab.click("#caller-reveal")
+    tab.fill("#caller-reveal-reason", "回访来电人")
+    tab.click("#caller-reveal-go")
+    tab.wait_for_function("() => document.getElementById('caller-phone').textContent === '13912345678'")
+    entry = AuditEntry.objects.get(action=AuditAction.REVEAL)
+    assert entry.actor == "desk-west" and entry.target == f"cases.case:{case.pk}"
+    assert entry.detail["reason"] == "回访来电人"
