@@ -136,7 +136,7 @@ def queue(request):
     cases = (
         selectors.filter_cases(visible, query)
         .annotate(light_rank=LIGHT_ORDER)
-        .select_related("category", "responsible_unit", "grid", "street")
+        .select_related("category", "responsible_unit", "assigned_by_unit", "grid", "street")
         .order_by("light_rank", F("step_deadline_at").asc(nulls_last=True), "-received_at", "-id")
     )
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -144,10 +144,12 @@ def queue(request):
     now = timezone.now()
     rows = []
     for case in page.object_list:
+        remaining = _remaining_hours(case, now) if case.state not in TERMINAL else None
         rows.append(
             {
                 "case": case,
-                "remaining": _remaining_hours(case, now) if case.state not in TERMINAL else None,
+                "remaining": remaining,
+                "waits": waits_line(case, remaining),
                 "co_handled": unit_id is not None and case.responsible_unit_id != unit_id and role == Role.DISPATCHER,
             }
         )
@@ -173,6 +175,22 @@ def queue(request):
         grids=list(Grid.objects.order_by("code").values("code", "name", "community__street__code")),
     )
     return render(request, "cases/desk/queue.html", context)
+
+
+def waits_line(case: Case, remaining: float | None) -> str:
+    """What an open case waits for, who holds it and the working hours left in its step, e.g.
+    "待派遣 · 清香坪街道办事处 · 剩余 3.5 工作小时"; "" once it is closed or rejected."""
+    waiting = selectors.waits_for(case)
+    if waiting is None:
+        return ""
+    parts = list(waiting)
+    if case.suspended_at is not None:
+        parts.append(_("计时暂停"))
+    elif remaining is not None and remaining >= 0:
+        parts.append(_("剩余 %(hours)s 工作小时") % {"hours": f"{remaining:.1f}"})
+    elif remaining is not None:
+        parts.append(_("超时 %(hours)s 工作小时") % {"hours": f"{-remaining:.1f}"})
+    return " · ".join(parts)
 
 
 def _remaining_hours(case: Case, now: datetime) -> float | None:
@@ -376,6 +394,9 @@ def case_page(request, pk: int):
         step_label=SEGMENT_LABELS.get(case.step, case.step),
         chart_height=min(80 + 36 * len(segments), 560),
         back=request.GET.get("back", ""),
+        may_reveal=bool(case.caller_phone_masked)
+        and role != Role.MANAGER
+        and request.user.has_perm("grids.reveal_person"),
     )
     return render(request, "cases/desk/case.html", context)
 

@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.models import Case, CaseEvent, Category, Source, State
+from cases.models import DESK_SOURCES, Case, CaseEvent, Category, Source, State
 from cases.selectors import category_tree
 from cases.services import allowed_actions
 from cases.workflow import TRANSITIONS
@@ -103,11 +103,28 @@ class CaseCreateSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=2000, trim_whitespace=True)
     address = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
     captured_at = times.DateTimeField(required=False)
-    source = serializers.ChoiceField(choices=[("desk", _("窗口受理")), ("hotline", _("热线"))], default="desk")
+    source = serializers.ChoiceField(choices=[(s.value, s.label) for s in DESK_SOURCES], default="desk")
     level = serializers.IntegerField(required=False, min_value=1, max_value=4)
     client_uuid = serializers.UUIDField(required=False)
     external_ref = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
     attachments = AttachmentsField()
+    caller_name = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
+    caller_phone = serializers.CharField(
+        max_length=32, required=False, default="", allow_blank=True,
+        help_text=_("来电人电话：加密保存，默认脱敏显示"),
+    )  # fmt: skip
+
+    def validate_caller_phone(self, value: str) -> str:
+        from django.core.exceptions import ValidationError
+
+        from grids import pii
+
+        if not value.strip():
+            return ""
+        try:
+            return pii.normalize_phone(value)
+        except ValidationError:
+            raise serializers.ValidationError(_("电话号码格式不正确：应为11位手机号或带区号的固定电话")) from None
 
     def validate(self, attrs):
         from django.utils import timezone

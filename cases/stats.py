@@ -100,7 +100,15 @@ STEP_LABELS = {  # steps (环节), not the actions of the same name
     "verify": pgettext_lazy("step", "核查"),
     "close": pgettext_lazy("step", "结案"),
 }
-SOURCE_LABELS = {"handheld": _("网格员上报"), "desk": _("窗口受理"), "hotline": _("12345热线"), "open311": _("Open311")}
+SOURCE_LABELS = {
+    "handheld": _("网格员上报"),
+    "desk": _("窗口受理"),
+    "hotline": _("12345热线"),
+    "open311": _("Open311"),
+    "visit": _("来访"),
+    "letter": _("来信"),
+    "online": _("网络"),
+}
 
 
 def columns(codes: list[str]) -> list[dict]:

@@ -65,6 +65,7 @@ JS_STRINGS = {
     "on_time_rate": _("按时办结率"),
     "total": _("合计"),
     "new_cases": _("新案件"),
+    "open_at_desk": _("在办理台打开"),
     "close": _("关闭"),
     "all": _("全部"),
     "legend": _("图例"),

@@ -327,6 +327,19 @@ ENDPOINTS: dict[str, Endpoint] = {
             )
         ]
     ),
+    "api/v1/cases/<int:pk>/caller/reveal": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/v1/cases/{w.case(role, scope).pk}/caller/reveal",
+                expect((403, 404), anonymous=401, dispatcher=(200, 404), centre=403, admin=200),
+                method="POST",
+                scopes=("in", "out"),
+                body=lambda w, r, s: {"reason": "回访来电人：矩阵测试"},
+                reveals=frozenset({"dispatcher", "admin"}),
+                note="the caller's full phone: the reveal permission on a case one may see; managers never",
+            )
+        ]
+    ),
     "api/v1/cases/<int:pk>/transitions": Endpoint(
         [
             Call(
@@ -607,6 +620,29 @@ DESK_AND_STATS = {
                 shows=lambda w, role, scope: visible_case_texts(w, role, w.case_key(role, scope)),
                 note="a case the caller may see (selectors.visible_cases), read-only for managers",
             )
+        ]
+    ),
+    "desk/new": Endpoint(
+        [
+            Call(
+                const("/desk/new"),
+                expect(200, anonymous=302, worker=302, manager=403),
+                note="一窗受理 form (categories, the unit's frame); saving goes through POST /api/v1/cases",
+            )
+        ]
+    ),
+    "desk/find": Endpoint(
+        [
+            Call(const("/desk/find"), expect(200, anonymous=302, worker=302), note="the search form"),
+            Call(
+                const("/desk/find"),
+                expect((302, 404), anonymous=302, worker=302, centre=302, admin=302),
+                "POST",
+                scopes=("in", "out"),
+                body=lambda w, role, scope: {"q": w.case(role, scope).number},
+                encoding="multipart",
+                note="a case number opens a case the caller may see; otherwise 404, as for a number never given",
+            ),
         ]
     ),
     "desk/registry/": Endpoint(

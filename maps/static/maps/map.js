@@ -348,6 +348,9 @@
       row(t("level"), p.level) + row(t("light"), t(light)) + row(t("address"), p.address) +
       row(t("description"), p.description) + row(t("responsible_unit"), label(p.responsible_unit)) +
       row(t("deadline"), fmt(p.step_deadline_at || p.deadline_at)) + row(t("received_at"), fmt(p.received_at)) + "</table>";
+    if (config.role && config.role !== "worker") {
+      html += '<p><a class="desk-link" href="/desk/cases/' + Number(p.id) + '/">' + esc(t("open_at_desk")) + " ›</a></p>";
+    }
     var photos = photoUrls(p);
     if (photos.length) {
       html += "<h4>" + t("photos") + '</h4><div class="photos">' + photos.map(function (ph) {
@@ -426,12 +429,23 @@
     if (layers.grids) layers.grids.bringToBack();
     shadeGrids();
     if (caseCluster) map.on("moveend", function () { loadCases(true); });
+    centreOnCase();
     G.ready("map", started);
   }).catch(function (error) {
     toast(t("failed") + ": " + error.message);
     if (caseCluster) map.on("moveend", function () { loadCases(true); });
     G.ready("map", started);
   });
+  // /map/?case=<id> (the desk's link): centre on the case and open its panel.
+  function centreOnCase() {
+    var id = new URLSearchParams(window.location.search).get("case");
+    if (!id || !/^[0-9]+$/.test(id)) return;
+    G.api("/api/v1/cases/" + id).then(function (p) {
+      var c = p.location && p.location.coordinates;
+      if (c) map.setView(G.toMap(c[0], c[1]), 18, { animate: false });
+      renderCase(p);
+    }).catch(function (error) { toast(t("failed") + ": " + error.message); });
+  }
   window.__map = map;
   window.__openCase = openCase;
 })();
