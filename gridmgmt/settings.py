@@ -335,13 +335,8 @@ LEAFLET_CONFIG = {
     # (maps/static/maps/admin-labels.js) for orientation.
     "TILES": _admin_tiles()[0],
     "OVERLAYS": _admin_tiles()[1],
-    "PLUGINS": {
-        "registry-labels": {
-            "css": ["maps/labels.css"],
-            "js": ["maps/labels.js", "maps/admin-labels.js"],
-            "auto-include": True,
-        }
-    },
+    # The form widgets load the "forms" plugin's files (after Leaflet.draw): the registry's names go with them.
+    "PLUGINS": {"forms": {"css": ["maps/labels.css"], "js": ["maps/labels.js", "maps/admin-labels.js"]}},
 }
 
 # 政务公开's case lookup (/api/v1/public/cases/{number}): lookups per client address, per window of seconds.

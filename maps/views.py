@@ -28,6 +28,7 @@ from gridmgmt import counters, dblimits, limits
 from gridmgmt.conditional import conditional_response
 from gridmgmt.login_guard import client_address
 from gridmgmt.middleware import busy_response
+from gridmgmt.openapi import errors
 from grids.coords import wgs84_to_gcj02
 from grids.models import CareTag, Role, Street, UnitType
 from grids.serializers import BBoxField, sensible_date
@@ -542,7 +543,14 @@ class PublicCaseView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(responses={200: PublicCaseSerializer, 404: None, 429: None})
+    @extend_schema(
+        responses={
+            200: PublicCaseSerializer,
+            **errors(
+                400, 429, descriptions={429: "Too many look-ups from this address: retry after `Retry-After` seconds."}
+            ),
+        }
+    )
     def get(self, request, number: str):
         number = _validated(PublicCaseNumber, {"number": number})["number"]
         attempts, seconds = settings.PUBLIC_LOOKUP_LIMIT

