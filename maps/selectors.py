@@ -61,11 +61,12 @@ def units_geojson(*, unit_type: str | None, bbox: BBox | None) -> str:
 
 # --- Labels: the registry's own names on the map ------------------------------------------------------------
 
-# The zooms at which each kind of name is drawn (from, to inclusive): streets over the district, communities and
-# units when a street fills the view, grids when a community does, buildings from z17 where their footprints show.
+# The zooms at which each kind of name is drawn (from, to inclusive), one level of regions at a time so that names
+# do not overlap: streets over the district, communities and units when a street fills the view, grids when a
+# community does, buildings from z17 where their footprints show.
 LABEL_ZOOMS = {
-    "street": (8, 14),
-    "community": (13, 16),
+    "street": (8, 13),
+    "community": (14, 16),
     "unit": (14, 22),
     "grid": (15, 22),
     "building": (17, 22),

@@ -48,6 +48,8 @@ def test_every_page_fits_phones_and_tablets(session, world_with_cases):
     problems = []
     for name, role, path, map_selector in pages(world):
         s = session()
+        # Django's admin pages name no icon, so the browser asks for /favicon.ico (404): not what is tested here.
+        s.context.route("**/favicon.ico", lambda route: route.fulfill(status=204, body=b""))
         if role:
             s.login(world.accounts[role].username)
         for size, (width, height) in SIZES.items():
@@ -56,8 +58,7 @@ def test_every_page_fits_phones_and_tablets(session, world_with_cases):
             s.page.wait_for_load_state("networkidle")
             s.page.screenshot(path=str(SCREENSHOTS / f"{name}-{size}.png"), full_page=True)
             if name == "admin":
-                s.errors.clear()  # Django's own admin asks for /favicon.ico (404): a screenshot for review only
-                continue
+                continue  # Django's own layout: a screenshot for review only
             if size == "desktop":
                 continue
             where = f"{name} at {width}px"
