@@ -98,7 +98,10 @@ def test_the_map_pages_panel_is_a_drawer_on_a_phone(session, world_with_cases):
     page.wait_for_selector("#detail.open h3")
     detail = page.locator("#detail").bounding_box()
     assert detail["x"] == 0 and detail["width"] == 390 and detail["y"] > 300
+    assert not page.locator(".drawer-toggle").is_visible()  # the sheet has the bottom of the screen
     page.screenshot(path=str(SCREENSHOTS / "map-phone-case.png"))
+    page.click("#detail-close")
+    assert page.locator(".drawer-toggle").is_visible()
 
 
 def test_public_case_lookup_on_a_phone(browser, server, world_with_cases):
