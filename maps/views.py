@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from openpyxl import Workbook
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, Throttled
@@ -521,8 +521,11 @@ class PublicLabelsView(APIView):
         return _json('{"type": "FeatureCollection", "features": ' + features + "}", cache="public, max-age=300")
 
 
+PUBLIC_CASE_NUMBER = r"^[A-Za-z0-9-]{4,24}$"
+
+
 class PublicCaseNumber(serializers.Serializer):
-    number = serializers.RegexField(r"^[A-Za-z0-9-]{4,24}$", max_length=24)
+    number = serializers.RegexField(PUBLIC_CASE_NUMBER, max_length=24)
 
 
 class PublicCaseSerializer(serializers.Serializer):
@@ -544,12 +547,17 @@ class PublicCaseView(APIView):
     authentication_classes: list = []
 
     @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "number", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=PUBLIC_CASE_NUMBER, description=_("案件编号")
+            )
+        ],
         responses={
             200: PublicCaseSerializer,
             **errors(
                 400, 429, descriptions={429: "Too many look-ups from this address: retry after `Retry-After` seconds."}
             ),
-        }
+        },
     )
     def get(self, request, number: str):
         number = _validated(PublicCaseNumber, {"number": number})["number"]

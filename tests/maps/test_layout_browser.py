@@ -99,6 +99,9 @@ def test_the_map_pages_panel_is_a_drawer_on_a_phone(session, world_with_cases):
     detail = page.locator("#detail").bounding_box()
     assert detail["x"] == 0 and detail["width"] == 390 and detail["y"] > 300
     assert not page.locator(".drawer-toggle").is_visible()  # the sheet has the bottom of the screen
+    number = page.locator("#detail h3").inner_text().strip()
+    marker = page.locator(f".case-marker[title='{number}']").bounding_box()
+    assert marker is not None and marker["y"] + marker["height"] < detail["y"]  # the case shows above the sheet
     page.screenshot(path=str(SCREENSHOTS / "map-phone-case.png"))
     page.click("#detail-close")
     assert page.locator(".drawer-toggle").is_visible()

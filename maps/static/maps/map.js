@@ -318,6 +318,12 @@
       if (fresh.length && !initial) toast(t("new_cases") + ": " + fresh.map(function (p) { return p.number; }).join(", "));
     });
   }
+  // On a small screen the case is a bottom sheet over the lower part of the map: move its marker into the upper part.
+  function keepAboveSheet(marker) {
+    if (!marker || !window.matchMedia("(max-width: 900px)").matches) return;
+    var point = map.latLngToContainerPoint(marker.getLatLng()), wanted = map.getSize().y * 0.2;
+    if (Math.abs(point.y - wanted) > 20) map.panBy([0, point.y - wanted], { animate: false });
+  }
   function toast(text) {
     var node = $("toast");
     node.textContent = text;
@@ -327,6 +333,7 @@
 
   function openCase(id) {
     openDetail("<p>" + t("loading") + "</p>", "case");
+    keepAboveSheet(caseMarkers[id]);
     Promise.all([G.api("/api/v1/cases/" + id), loadUnits()]).then(function (r) { renderCase(r[0]); }).catch(function (error) {
       openDetail("<p>" + esc(error.message) + "</p>", "case");
     });
