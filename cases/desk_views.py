@@ -365,7 +365,8 @@ def case_page(request, pk: int):
             for s in segments
         ],
     }
-    from maps.views import basemap_config
+    from maps.basemaps import basemap_config
+    from maps.strings import JS_STRINGS
 
     config = {
         "case": {"id": case.pk, "number": case.number, "version": case.version, "light": case.light},
@@ -374,7 +375,7 @@ def case_page(request, pk: int):
         "zoom": 17,
         "basemap": basemap_config(),
         "language": request.LANGUAGE_CODE,
-        "strings": {key: str(value) for key, value in DESK_STRINGS.items()},
+        "strings": {**{key: str(value) for key, value in DESK_STRINGS.items()}, "labels": str(JS_STRINGS["labels"])},
         "actions": {a["action"]: str(a["label"]) for a in actions},
         "chart": chart,
     }

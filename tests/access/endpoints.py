@@ -503,6 +503,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "open311/v2/(?P<path>.+)$": Endpoint([Call(const("/open311/v2/nothing-here.json"), expect(404))]),
     # --- maps: small APIs behind the pages -----------------------------------------------------------------------
     "api/v1/units": Endpoint([Call(const("/api/v1/units"), LOGGED_IN)]),
+    # Region, unit and building names (buildings for roles with the building layer): no people, no cases.
+    "api/v1/labels": Endpoint([Call(lambda w, r, s: f"/api/v1/labels?in_bbox={bbox(w)}&zoom=17", LOGGED_IN)]),
     "api/v1/grid-figures": Endpoint(
         [
             Call(
@@ -553,6 +555,13 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "api/v1/public/stats": Endpoint([Call(const("/api/v1/public/stats"), PUBLIC)]),
     "api/v1/public/grids": Endpoint([Call(const("/api/v1/public/grids"), PUBLIC)]),
+    "api/v1/public/labels": Endpoint(
+        [Call(lambda w, r, s: f"/api/v1/public/labels?in_bbox={bbox(w)}&zoom=15", PUBLIC)]
+    ),
+    # A case's state and dates by its number, for anyone (no description, place, person or unit).
+    "api/v1/public/cases/<str:number>": Endpoint(
+        [Call(lambda w, r, s: f"/api/v1/public/cases/{w.cases['W1N-office'].number}", PUBLIC)]
+    ),
 }
 
 # --- OGC API – Features: the registry layers for GIS desktops, read like /api/v1/{layer} -------------------------
