@@ -70,6 +70,34 @@ DATABASES = {
 # A database that is down must answer quickly, not hang each request.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
 
+# A streaming replica for the heavy reads (gridmgmt/reads.py, docs/scaling.md): same roles and database as the
+# primary, so only host and port differ. Reads fall back to the primary while it is down or behind.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+        os.environ.get("DB_REPLICA_CONNECT_TIMEOUT", "1")
+    )
+DATABASE_ROUTERS = ["gridmgmt.reads.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "10"))
+REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "2"))
+REPLICA_READ_VIEWS = {
+    "maps:building-tile",
+    "maps:hexbins",
+    "maps:dashboard-summary",
+    "maps:dashboard-export",
+    "maps:public-stats",
+    "maps:public-grids",
+    "ogc:items",
+    "ogc:item",
+}
+# ORM reads on those paths that may come from the replica; the access check (grids.Staff) reads the primary.
+REPLICA_READ_APPS = {"grids", "cases"}
+REPLICA_PRIMARY_MODELS = {"grids.Staff"}
+
 # Database limits of every web request (gridmgmt/dblimits.py, docs/security.md); management commands run without
 # them, named export jobs with the longer DB_EXPORT_LIMITS for their own transaction.
 DB_WEB_LIMITS = {
@@ -124,6 +152,7 @@ MIDDLEWARE = [
     "gridmgmt.middleware.DatabaseUnavailableMiddleware",
     "gridmgmt.middleware.BodySizeLimitMiddleware",
     "gridmgmt.middleware.RejectNulMiddleware",
+    "gridmgmt.reads.ReplicaReadsMiddleware",
 ]
 
 ROOT_URLCONF = "gridmgmt.urls"
