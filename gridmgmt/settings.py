@@ -134,6 +134,7 @@ INSTALLED_APPS = [
     "audit",
     "gridmgmt",  # the attempt counters of the login lockout (gridmgmt/counters.py)
     "ogc",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -258,9 +259,33 @@ AUDIT_CHECKPOINT_DIR = Path(os.environ.get("AUDIT_CHECKPOINT_DIR", MEDIA_ROOT.pa
 AUDIT_CHECKPOINT_EVERY = int(os.environ.get("AUDIT_CHECKPOINT_EVERY", "100"))
 AUDIT_CHECKPOINT_SECONDS = int(os.environ.get("AUDIT_CHECKPOINT_SECONDS", "300"))
 
+# Redis: Django's cache and the task queue's broker (gridmgmt/celery.py). Keys and the queue are named after the
+# database, so two databases on one machine (a test run beside `make run`) never share them.
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gridmgmt_cache"},
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": DATABASES["default"]["NAME"],
+    },
 }
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", f"gridmgmt-{DATABASES['default']['NAME']}")
+CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the message to be delivered again
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a long export does not hold other tasks behind it
+CELERY_TASK_IGNORE_RESULT = True  # outcomes are kept in the database (jobs.ExportJob, case events)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "Asia/Shanghai"
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
+ESCALATE_EVERY_SECONDS = float(os.environ.get("ESCALATE_EVERY_SECONDS", "60"))
+# An export job whose worker has not reported progress for this long is given to another worker.
+JOB_STALL_SECONDS = float(os.environ.get("JOB_STALL_SECONDS", "120"))
+CELERY_BEAT_SCHEDULE = {
+    "escalate-overdue-cases": {"task": "cases.tasks.escalate_overdue", "schedule": ESCALATE_EVERY_SECONDS},
+    "requeue-stalled-jobs": {"task": "jobs.tasks.requeue_stalled_jobs", "schedule": JOB_STALL_SECONDS / 2},
+}
+EXPORT_JOB_DIR = Path(os.environ.get("EXPORT_JOB_DIR", MEDIA_ROOT.parent / "export-jobs"))
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_LOCK_SECONDS = int(os.environ.get("LOGIN_LOCK_SECONDS", str(15 * 60)))
 # The client's address for the per-address login lock: behind a reverse proxy, the header it sets (e.g.
