@@ -28,7 +28,7 @@ class ExportJob(models.Model):
     rows_total = models.PositiveBigIntegerField(_("总行数"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("执行次数"), default=0)
     error = models.TextField(_("错误"), blank=True, default="")
-    file_name = models.CharField(_("文件"), max_length=120, blank=True, default="")
+    file_name = models.CharField(_("文件"), max_length=200, blank=True, default="")  # in the file storage
     file_size = models.PositiveBigIntegerField(_("文件大小"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
@@ -44,7 +44,3 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.layer}.{self.fmt} ({self.get_state_display()})"
-
-    @property
-    def path(self):
-        return settings.EXPORT_JOB_DIR / self.file_name if self.file_name else None

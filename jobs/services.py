@@ -1,15 +1,17 @@
 """Export jobs: queued by a request, written by the task queue's worker, downloaded when done.
 
+The file is written to a local partial file (EXPORT_JOB_DIR) and then stored in the file storage.
 A job may be run more than once — its message delivered again after its worker died, or handed to another worker
 by `requeue_stalled` — and still completes once: each run is an attempt with its own partial file, and only the
 latest attempt may mark the job done and put its file in place.
 """
 
 import logging
-import os
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import connections, transaction
 from django.utils import timezone
 
@@ -72,7 +74,6 @@ def run_export(job_id: str) -> None:
                 )
 
     settings.EXPORT_JOB_DIR.mkdir(parents=True, exist_ok=True)
-    final_name = f"{job.pk}.{job.fmt}"
     partial = settings.EXPORT_JOB_DIR / f"{job.pk}.{job.attempts}.part"
     try:
         total = count_rows(layer=job.layer, filters=job.filters, role=job.role)
@@ -96,14 +97,16 @@ def run_export(job_id: str) -> None:
         if not ExportJob.objects.select_for_update().filter(pk=job.pk, attempts=job.attempts).exists():
             partial.unlink(missing_ok=True)  # a later attempt has the job now
             return
-        os.replace(partial, settings.EXPORT_JOB_DIR / final_name)
-        for left in settings.EXPORT_JOB_DIR.glob(f"{job.pk}.*.part"):  # of attempts whose worker died
+        # Into the file storage (local, or the object store that every web machine reads: docs/scaling.md).
+        with partial.open("rb") as written:
+            name = default_storage.save(f"exports/{job.pk}.{job.fmt}", File(written))
+        for left in settings.EXPORT_JOB_DIR.glob(f"{job.pk}.*.part"):  # this attempt's, and of any that died
             left.unlink(missing_ok=True)
         attempt.update(
             state=JobState.DONE,
             rows_done=result.rows_read,
-            file_name=final_name,
-            file_size=(settings.EXPORT_JOB_DIR / final_name).stat().st_size,
+            file_name=name,
+            file_size=default_storage.size(name),
             finished_at=timezone.now(),
             error="",
         )

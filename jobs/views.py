@@ -1,5 +1,6 @@
 """Export jobs over the API (/api/v1/export-jobs) and the exports page (/exports/)."""
 
+from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -62,13 +63,13 @@ class ExportJobFileView(APIView):
     )
     def get(self, request, pk):
         job = _job(request.user, pk)
-        if job.state != "done" or job.path is None or not job.path.exists():
+        if job.state != "done" or not job.file_name or not default_storage.exists(job.file_name):
             return Response(
                 {"detail": _("导出尚未完成（%(state)s）。") % {"state": job.get_state_display()}, "state": job.state},
                 status=status.HTTP_409_CONFLICT,
             )
         return FileResponse(
-            job.path.open("rb"),
+            default_storage.open(job.file_name, "rb"),
             as_attachment=True,
             filename=f"{job.layer}.{job.fmt}",
             content_type=CONTENT_TYPES[job.fmt],

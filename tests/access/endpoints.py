@@ -209,6 +209,7 @@ TOKEN_CALLS = [
     ),
 ]
 
+
 def export_job(w: World, role: str, scope: str) -> str:
     """An export job of the caller ("in") or of another account ("out"), queued."""
     from jobs.models import ExportJob

@@ -72,7 +72,7 @@ def test_the_schedule_escalates_an_overdue_case_with_no_command_run_by_hand(geo:
 def test_an_export_job_runs_on_the_worker_its_progress_shows_and_its_file_downloads(geo: Geography, tmp_path):
     manager = token_of(Role.MANAGER, "jobs-manager")
     other = token_of(Role.MANAGER, "jobs-other-manager")
-    env = {"EXPORT_JOB_DIR": str(tmp_path)}
+    env = {"EXPORT_JOB_DIR": str(tmp_path / "partial"), "MEDIA_ROOT": str(tmp_path / "media")}
     with (
         live.gunicorn(db_url=live.database_url(), workers=1, **env) as base,
         live.celery("worker", db_url=live.database_url(), **env),
@@ -99,7 +99,7 @@ def test_an_export_job_runs_on_the_worker_its_progress_shows_and_its_file_downlo
 
 def test_a_worker_killed_mid_job_and_restarted_completes_the_job_once(geo: Geography, tmp_path):
     manager = token_of(Role.MANAGER, "jobs-killed-manager")
-    env = {"EXPORT_JOB_DIR": str(tmp_path), "JOB_STALL_SECONDS": "2"}
+    env = {"EXPORT_JOB_DIR": str(tmp_path / "partial"), "MEDIA_ROOT": str(tmp_path / "media"), "JOB_STALL_SECONDS": "2"}
     db_url = live.database_url()
     settings = connection.settings_dict
     # Hold the grids table: the job's worker starts it and then waits on the lock, mid-job.
@@ -129,4 +129,5 @@ def test_a_worker_killed_mid_job_and_restarted_completes_the_job_once(geo: Geogr
     job = ExportJob.objects.get(pk=job_id)
     assert job.attempts == 2 and done["rows_done"] == Grid.objects.count()
     assert status == 200 and content[:16] == b"SQLite format 3\x00"
-    assert sorted(path.name for path in tmp_path.iterdir()) == [f"{job_id}.gpkg"]  # one file, no partial left
+    assert [path.name for path in (tmp_path / "media/exports").iterdir()] == [f"{job_id}.gpkg"]  # one file
+    assert list((tmp_path / "partial").iterdir()) == []  # no partial file left of either attempt
