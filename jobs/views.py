@@ -4,7 +4,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -84,24 +84,24 @@ def _job(user, pk):
 
 
 LAYER_LABELS = {
-    "districts": _l("区"),
-    "streets": _l("街道"),
-    "communities": _l("社区"),
-    "grids": _l("网格"),
-    "buildings": _l("楼栋"),
-    "households": _l("住户"),
-    "persons": _l("人员"),
-    "units": _l("单位"),
-    "cases": _l("案件"),
+    "districts": gettext_lazy("区"),
+    "streets": gettext_lazy("街道"),
+    "communities": gettext_lazy("社区"),
+    "grids": gettext_lazy("网格"),
+    "buildings": gettext_lazy("楼栋"),
+    "households": gettext_lazy("住户"),
+    "persons": gettext_lazy("人员"),
+    "units": gettext_lazy("单位"),
+    "cases": gettext_lazy("案件"),
 }
 PAGE_STRINGS = {
-    "queued": _l("排队中"),
-    "running": _l("进行中"),
-    "done": _l("已完成"),
-    "failed": _l("失败"),
-    "download": _l("下载"),
-    "rows": _l("行"),
-    "none": _l("暂无导出任务"),
+    "queued": gettext_lazy("排队中"),
+    "running": gettext_lazy("进行中"),
+    "done": gettext_lazy("已完成"),
+    "failed": gettext_lazy("失败"),
+    "download": gettext_lazy("下载"),
+    "rows": gettext_lazy("行"),
+    "none": gettext_lazy("暂无导出任务"),
 }
 
 
