@@ -7,15 +7,19 @@ SCALE ?= district
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 
-.PHONY: run test setup lint bench
+.PHONY: run web worker beat test setup lint bench
 
 setup:
 	@scripts/setup.sh
 
+# The web server, the task queue's worker and its scheduler (scripts/run.sh; README, "Processes").
 run: setup
 	@$(MANAGE) prepare --scale $(SCALE) --url http://$(HOST):$(PORT)
-	@exec .venv/bin/gunicorn gridmgmt.wsgi --config gridmgmt/gunicorn_conf.py --bind $(HOST):$(PORT) \
-		--workers $(WORKERS) --threads 4 --timeout 120 --access-logfile - --error-logfile -
+	@HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) exec scripts/run.sh
+
+# One process each, e.g. on machines of their own (after `make setup` and `manage.py prepare` once).
+web worker beat: setup
+	@HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) exec scripts/run.sh $@
 
 lint: setup
 	@.venv/bin/ruff check .

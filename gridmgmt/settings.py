@@ -70,6 +70,34 @@ DATABASES = {
 # A database that is down must answer quickly, not hang each request.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
 
+# A streaming replica for the heavy reads (gridmgmt/reads.py, docs/scaling.md): same roles and database as the
+# primary, so only host and port differ. Reads fall back to the primary while it is down or behind.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+        os.environ.get("DB_REPLICA_CONNECT_TIMEOUT", "1")
+    )
+DATABASE_ROUTERS = ["gridmgmt.reads.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "10"))
+REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "2"))
+REPLICA_READ_VIEWS = {
+    "maps:building-tile",
+    "maps:hexbins",
+    "maps:dashboard-summary",
+    "maps:dashboard-export",
+    "maps:public-stats",
+    "maps:public-grids",
+    "ogc:items",
+    "ogc:item",
+}
+# ORM reads on those paths that may come from the replica; the access check (grids.Staff) reads the primary.
+REPLICA_READ_APPS = {"grids", "cases"}
+REPLICA_PRIMARY_MODELS = {"grids.Staff"}
+
 # Database limits of every web request (gridmgmt/dblimits.py, docs/security.md); management commands run without
 # them, named export jobs with the longer DB_EXPORT_LIMITS for their own transaction.
 DB_WEB_LIMITS = {
@@ -106,6 +134,7 @@ INSTALLED_APPS = [
     "audit",
     "gridmgmt",  # the attempt counters of the login lockout (gridmgmt/counters.py)
     "ogc",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +153,7 @@ MIDDLEWARE = [
     "gridmgmt.middleware.DatabaseUnavailableMiddleware",
     "gridmgmt.middleware.BodySizeLimitMiddleware",
     "gridmgmt.middleware.RejectNulMiddleware",
+    "gridmgmt.reads.ReplicaReadsMiddleware",
 ]
 
 ROOT_URLCONF = "gridmgmt.urls"
@@ -175,8 +205,24 @@ STATICFILES_DIRS = [
 ]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Photos: the local file system, or an S3-compatible object store when STORAGE_BUCKET is set (docs/scaling.md).
+DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if os.environ.get("STORAGE_BUCKET"):
+    DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["STORAGE_BUCKET"],
+            "endpoint_url": os.environ.get("STORAGE_ENDPOINT_URL") or None,
+            "access_key": os.environ.get("STORAGE_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("STORAGE_SECRET_KEY") or None,
+            "region_name": os.environ.get("STORAGE_REGION") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -229,9 +275,33 @@ AUDIT_CHECKPOINT_DIR = Path(os.environ.get("AUDIT_CHECKPOINT_DIR", MEDIA_ROOT.pa
 AUDIT_CHECKPOINT_EVERY = int(os.environ.get("AUDIT_CHECKPOINT_EVERY", "100"))
 AUDIT_CHECKPOINT_SECONDS = int(os.environ.get("AUDIT_CHECKPOINT_SECONDS", "300"))
 
+# Redis: Django's cache and the task queue's broker (gridmgmt/celery.py). Keys and the queue are named after the
+# database, so two databases on one machine (a test run beside `make run`) never share them.
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gridmgmt_cache"},
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": DATABASES["default"]["NAME"],
+    },
 }
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", f"gridmgmt-{DATABASES['default']['NAME']}")
+CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the message to be delivered again
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a long export does not hold other tasks behind it
+CELERY_TASK_IGNORE_RESULT = True  # outcomes are kept in the database (jobs.ExportJob, case events)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "Asia/Shanghai"
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
+ESCALATE_EVERY_SECONDS = float(os.environ.get("ESCALATE_EVERY_SECONDS", "60"))
+# An export job whose worker has not reported progress for this long is given to another worker.
+JOB_STALL_SECONDS = float(os.environ.get("JOB_STALL_SECONDS", "120"))
+CELERY_BEAT_SCHEDULE = {
+    "escalate-overdue-cases": {"task": "cases.tasks.escalate_overdue", "schedule": ESCALATE_EVERY_SECONDS},
+    "requeue-stalled-jobs": {"task": "jobs.tasks.requeue_stalled_jobs", "schedule": JOB_STALL_SECONDS / 2},
+}
+EXPORT_JOB_DIR = Path(os.environ.get("EXPORT_JOB_DIR", MEDIA_ROOT.parent / "export-jobs"))
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_LOCK_SECONDS = int(os.environ.get("LOGIN_LOCK_SECONDS", str(15 * 60)))
 # The client's address for the per-address login lock: behind a reverse proxy, the header it sets (e.g.

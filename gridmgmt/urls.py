@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from gridmgmt.health import healthz
 from gridmgmt.login_guard import LockoutAwareAuthenticationForm
+from jobs import urls as jobs_urls
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -18,6 +19,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("grids.urls")),
     path("api/v1/", include("cases.urls")),
+    path("api/v1/", include(jobs_urls.api_urlpatterns)),
+    path("", include(jobs_urls.page_urlpatterns)),
     path("api/mobile/v1/", include("mobileapi.urls")),
     path("open311/v2/", include("mobileapi.open311.urls")),
     path("desk/", include("cases.desk_urls")),

@@ -39,6 +39,28 @@ def export_role(user) -> str | None:
     return staff.role if staff is not None else None
 
 
+def export_request(user, layer: str, fmt: str, query) -> dict:
+    """The export `user` asks for (a layer, a format, filters from `query`) as arguments of export_layer, once the
+    role may have it; a street or community manager's region is put in the filters whatever the query asks."""
+    role = export_role(user)
+    if role not in policy.EXPORTS:
+        raise PermissionDenied(policy.refusal(role, layer))
+    if layer not in available_layers():
+        raise NotFound(f"没有图层 {layer}。No layer {layer!r}; layers: {', '.join(available_layers())}.")
+    if fmt not in FORMATS:
+        raise NotFound(f"没有格式 {fmt}。No format {fmt!r}; formats: {', '.join(FORMATS)}.")
+    if not policy.may_export(role, layer):
+        raise PermissionDenied(policy.refusal(role, layer))
+    filters = {name: str(query[name]) for name in FILTERS if query.get(name)}
+    staff = getattr(user, "staff", None)
+    if role == Role.MANAGER and staff is not None:
+        if staff.community_id:
+            filters["community"] = staff.community.code
+        elif staff.street_id:
+            filters["street"] = staff.street.code
+    return {"layer": layer, "fmt": fmt, "filters": filters, "actor": user.get_username(), "role": role}
+
+
 class ExportView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -51,24 +73,7 @@ class ExportView(APIView):
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **errors(403)},
     )
     def get(self, request, layer: str, fmt: str):
-        role = export_role(request.user)
-        if role not in policy.EXPORTS:
-            raise PermissionDenied(policy.refusal(role, layer))
-        if layer not in available_layers():
-            raise NotFound(f"没有图层 {layer}。No layer {layer!r}; layers: {', '.join(available_layers())}.")
-        if fmt not in FORMATS:
-            raise NotFound(f"没有格式 {fmt}。No format {fmt!r}; formats: {', '.join(FORMATS)}.")
-        if not policy.may_export(role, layer):
-            raise PermissionDenied(policy.refusal(role, layer))
-        filters = {name: request.query_params[name] for name in FILTERS if request.query_params.get(name)}
-        staff = getattr(request.user, "staff", None)
-        if role == Role.MANAGER and staff is not None:
-            # A street or community manager exports only their own region, whatever the query asks.
-            if staff.community_id:
-                filters["community"] = staff.community.code
-            elif staff.street_id:
-                filters["street"] = staff.street.code
-        job = {"layer": layer, "fmt": fmt, "filters": filters, "actor": request.user.get_username(), "role": role}
+        job = export_request(request.user, layer, fmt, request.query_params)
         try:
             if fmt in STREAMED:
                 response = StreamingHttpResponse(stream_layer(**job), content_type=CONTENT_TYPES[fmt])

@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point, Polygon
-from django.db import connection
 from django.db.models import F, Q, QuerySet, Subquery
 
+from gridmgmt.reads import reading
 from grids import pii
 from grids.models import (
     Building,
@@ -42,7 +42,7 @@ def features_json(queryset: QuerySet, *, geometry: str, order_by: str) -> str:
         ) ORDER BY t.{order_by}), '[]'::json)::text
         FROM ({inner}) AS t
     """
-    with connection.cursor() as cursor:
+    with reading.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
 
@@ -158,7 +158,7 @@ def region_stats(*, level: str, region_id: int) -> dict:
             (SELECT COALESCE(json_object_agg(tag, n), '{{}}') FROM
                 (SELECT tag, count(*) AS n FROM p, unnest(p.care_tags) AS tag GROUP BY tag) t)
     """
-    with connection.cursor() as cursor:
+    with reading.cursor() as cursor:
         cursor.execute(sql, [region_id])
         buildings, households, people, by_residency, by_sex, by_tag = cursor.fetchone()
     return {

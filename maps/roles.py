@@ -34,6 +34,7 @@ PAGES = [
     Page("desk", _("办理台"), "/desk/", frozenset({Role.DISPATCHER, Role.MANAGER, Role.ADMIN})),
     Page("registry", _("信息采集审核"), "/desk/registry/", frozenset({Role.DISPATCHER, Role.ADMIN})),
     Page("dashboard", _("领导看板"), "/dashboard/", frozenset({Role.MANAGER, Role.ADMIN})),
+    Page("exports", _("数据导出"), "/exports/", frozenset({Role.MANAGER, Role.ADMIN})),
     Page("public", _("政务公开"), "/public/", ALL_ROLES),
     Page("admin", _("系统管理"), "/admin/", frozenset({Role.ADMIN})),
 ]

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.gis.geos import Polygon
-from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
+from gridmgmt.reads import reading
 from grids.models import Building, Household, Person, Unit
 from grids.selectors import features_json, residents_visible_to
 
@@ -34,13 +34,13 @@ ON_TIME_SQL = "({c}.state = 'closed' AND ({c}.deadline_at IS NULL OR {c}.closed_
 
 
 def _fetch_one(sql: str, params: list) -> object:
-    with connection.cursor() as cursor:
+    with reading.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
 
 
 def _fetch_all(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with reading.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -109,7 +109,7 @@ def labels_geojson(*, bbox: BBox, zoom: int, kinds) -> str:
         )), '[]'::json)::text
         FROM ({" UNION ALL ".join(parts)}) AS t(kind, name, code, point)
     """
-    with connection.cursor() as cursor:
+    with reading.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
 

@@ -4,8 +4,7 @@ No statement here returns a person, a photo or a case's location: only counts by
 category group.
 """
 
-from django.db import connection
-
+from gridmgmt.reads import reading
 from maps.selectors import LIGHT_SQL, ON_TIME_SQL, CaseFilter
 
 # Each category's group (大类): its ancestor one below the root (部件 / 事件 / 社会治理), or itself.
@@ -21,7 +20,7 @@ CATEGORY_GROUP_CTE = """
 
 
 def _one(sql: str, params: list):
-    with connection.cursor() as cursor:
+    with reading.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
 

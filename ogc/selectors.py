@@ -10,9 +10,9 @@ from datetime import datetime
 
 from django.contrib.gis.geos import Polygon
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import F, Q, QuerySet
 
+from gridmgmt.reads import reading
 from gridmgmt.times import Rfc3339
 from grids.models import Unit
 from grids.selectors import GEOJSON_DECIMALS, MAP_LAYERS, MapLayer
@@ -158,7 +158,7 @@ def items_page(collection: Collection, *, query: ItemsQuery, crs: Crs) -> Page:
             (SELECT max(id) FROM kept),
             ({_features_select(collection, crs, "kept")})
     """
-    with connection.cursor() as cursor:
+    with reading.cursor() as cursor:
         cursor.execute(sql, [*params, query.limit])
         fetched, returned, first_id, last_id, features = cursor.fetchone()
     more_ahead = fetched > query.limit  # a row beyond the page in the direction of travel
@@ -184,7 +184,7 @@ def feature(collection: Collection, *, feature_id: int, crs: Crs) -> str | None:
     """One Feature as JSON text; None when the collection has no such feature."""
     inner, params = _rows(collection, collection.layer.queryset.filter(pk=feature_id)).query.sql_with_params()
     sql = f"WITH one AS ({inner}) SELECT (({_features_select(collection, crs, 'one')})::json -> 0)::text"
-    with connection.cursor() as cursor:
+    with reading.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
 
@@ -208,7 +208,7 @@ def _extents() -> dict[str, BBox | None]:
             f"(SELECT ST_Extent(ST_GeomFromEWKB(t.geom)) AS e FROM ({inner}) t) x"
         )
         params.extend([collection.id, *inner_params])
-    with connection.cursor() as cursor:
+    with reading.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()
     scale = 10**GEOJSON_DECIMALS  # outward to the decimals the features carry, so the box still holds them all

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-APT_PACKAGES=(postgresql postgresql-15-postgis-3 gdal-bin)
+APT_PACKAGES=(postgresql postgresql-15-postgis-3 gdal-bin redis-server)
 # npm installs the maps' front-end libraries from package-lock.json (below); Debian's nodejs/npm when missing.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 if [[ "${WITH_BROWSER:-0}" == "1" ]]; then
@@ -85,6 +85,14 @@ if [[ -z "${DATABASE_URL:-}" ]] && { ! grep -q '^DATABASE_URL=' .env || grep -q 
     pg_isready -h 127.0.0.1 -p 5432
   fi
   .venv/bin/python scripts/local_database.py
+fi
+
+# Redis: the cache and the task queue's broker. With no REDIS_URL the local one is used, started when it is down.
+if [[ -z "${REDIS_URL:-}" ]] && ! grep -q '^REDIS_URL=' .env && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  say "Starting Redis on 127.0.0.1:6379"
+  redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save '' --appendonly no --logfile ''
+  for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
+  redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
 fi
 
 .venv/bin/python scripts/ensure_database.py

@@ -1,9 +1,12 @@
-"""A real gunicorn server on the test database, for tests that must cross a real HTTP and process boundary."""
+"""A real gunicorn server, task-queue worker and scheduler on the test database, for tests that must cross a real
+HTTP and process boundary."""
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -72,3 +75,49 @@ def gunicorn(*, db_url: str, workers: int = 2, access_log: Path | None = None, *
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def celery(process: str, *, db_url: str, **env):
+    """A task-queue worker or scheduler (`worker`, `beat`) for the test database, as `make run` starts it; yields
+    the Popen of its own process group, so that a test can kill it with everything it forked."""
+    environment = {**os.environ, "DATABASE_URL": db_url, **env}
+    if process == "worker":  # messages left in the test database's queue by earlier runs (e.g. schemathesis)
+        subprocess.run(
+            [str(ROOT / ".venv/bin/celery"), "-A", "gridmgmt", "purge", "-f"],
+            cwd=ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+        )
+    log = tempfile.NamedTemporaryFile(prefix=f"gridmgmt-{process}-", suffix=".log", delete=False)
+    arguments = {
+        "worker": ["worker", "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+        "beat": ["beat", "--loglevel", "INFO", "--schedule", f"{log.name}.schedule"],
+    }[process]
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/celery"), "-A", "gridmgmt", *arguments],
+        cwd=ROOT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server.log_path = log.name
+    try:
+        if process == "worker":
+            assert wait_for(lambda: "ready." in Path(log.name).read_text(), seconds=60), Path(log.name).read_text()
+        yield server
+    finally:
+        stop_process_group(server, signal.SIGTERM)
+
+
+def stop_process_group(process: subprocess.Popen, how: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, how)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)

@@ -125,7 +125,7 @@ def test_every_table_is_granted_row_access_append_only_tables_only_insert_read_o
             [SCHEMA],
         )
         grants = {name: privileges for name, *privileges in cursor.fetchall()}
-    assert {"grids_person", "cases_case", "auth_user", "gridmgmt_cache", *APPEND_ONLY_TABLES} <= set(grants)
+    assert {"grids_person", "cases_case", "auth_user", *APPEND_ONLY_TABLES} <= set(grants)
     for table, privileges in grants.items():
         inserts = table not in READ_ONLY_TABLES
         writes = inserts and table not in APPEND_ONLY_TABLES

@@ -13,7 +13,7 @@ import datetime as dt
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,6 +206,8 @@ class ExportResult:
     path: Path
     counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    on_rows: Callable[[int], None] | None = None  # told the rows read so far after each chunk
 
 
 def available_layers() -> list[str]:
@@ -261,7 +263,7 @@ def _select(table: Table, geometry_sql: list[str]) -> tuple[str, list]:
     return sql, table.params
 
 
-def _rows(sql: str, params: list) -> Iterator[tuple]:
+def _rows(sql: str, params: list, result: ExportResult) -> Iterator[tuple]:
     """Rows of `sql` through a server-side cursor, a chunk at a time."""
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
@@ -270,6 +272,9 @@ def _rows(sql: str, params: list) -> Iterator[tuple]:
             if not chunk:
                 return
             yield from chunk
+            result.rows_read += len(chunk)
+            if result.on_rows is not None:
+                result.on_rows(result.rows_read)
 
 
 def _geometry_columns(spec: ExportLayer, fmt: str) -> tuple[list[str], list[str]]:
@@ -316,7 +321,7 @@ def _csv_chunks(tables: list[Table], result: ExportResult) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(names)
     count = 0
-    for row in _rows(sql, params):
+    for row in _rows(sql, params, result):
         writer.writerow(
             [
                 "" if v is None else _plain(v, joined=name in spec.json_columns)
@@ -368,7 +373,7 @@ def _fill_workbook(workbook, tables: list[Table], result: ExportResult) -> None:
         sheet = workbook.create_sheet(spec.name)
         sheet.append(names)
         count = too_long = 0
-        for row in _rows(sql, params):
+        for row in _rows(sql, params, result):
             values = []
             for name, value in zip(names, row, strict=True):
                 value = _plain(value, joined=name in spec.json_columns)
@@ -400,7 +405,7 @@ def _geojson_chunks(tables: list[Table], result: ExportResult) -> Iterator[str]:
     )
     parts = ['{"type": "FeatureCollection", "name": ' + json.dumps(spec.name) + ', "features": [\n']
     count = 0
-    for (feature,) in _rows(sql, table.params):
+    for (feature,) in _rows(sql, table.params, result):
         parts.append((",\n" if count else "") + feature)
         count += 1
         if count % CHUNK == 0:
@@ -450,7 +455,7 @@ def _write_gpkg(tables: list[Table], path: Path, result: ExportResult) -> None:
         geometry_sql = [f"ST_AsBinary({spec.geometry})"] if spec.geometry else []
         sql, params = _select(table, geometry_sql)
         count, chunk = 0, []
-        for row in _rows(sql, params):
+        for row in _rows(sql, params, result):
             chunk.append(row)
             if len(chunk) == CHUNK:
                 _gpkg_chunk(path, spec, names, chunk, first=count == 0)
@@ -475,14 +480,15 @@ def export_layer(
     filters: dict[str, str] | None = None,
     actor: str = "manage.py",
     role: str = Role.ADMIN,
+    on_rows: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """Write `layer` (filtered, as `role` may have it) to `path` in `fmt`; returns the row counts per table.
-    Every export is audited."""
+    `on_rows` is told the rows read so far after each chunk. Every export is audited."""
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     path = Path(path)
     tables = _for_role(tables_for(layer, filters or {}), role)
-    result = ExportResult(path)
+    result = ExportResult(path, on_rows=on_rows)
     with transaction.atomic():  # server-side cursors live in a transaction
         dblimits.allow_export_job()
         WRITERS[fmt](tables, path, result)
@@ -493,6 +499,16 @@ def export_layer(
             detail={"format": fmt, "filters": filters or {}, "rows": result.counts, "role": role},
         )
     return result
+
+
+def count_rows(*, layer: str, filters: dict[str, str], role: str) -> int:
+    """How many rows an export of `layer` will write (all its tables), for a progress bar."""
+    total = 0
+    with connection.cursor() as cursor:
+        for table in _for_role(tables_for(layer, filters), role):
+            cursor.execute(f"SELECT count(*) FROM {table.spec.source} WHERE {table.where}", table.params)
+            total += cursor.fetchone()[0]
+    return total
 
 
 def stream_layer(*, layer: str, fmt: str, filters: dict[str, str], actor: str, role: str) -> Iterator[bytes]:

@@ -209,6 +209,18 @@ TOKEN_CALLS = [
     ),
 ]
 
+
+def export_job(w: World, role: str, scope: str) -> str:
+    """An export job of the caller ("in") or of another account ("out"), queued."""
+    from jobs.models import ExportJob
+
+    owner = w.users.get(role) if scope == "in" else None
+    if owner is None:
+        owner = w.users["manager"] if role != "manager" else w.users["admin"]
+    job = ExportJob.objects.create(requested_by=owner, role="manager", layer="grids", fmt="csv")
+    return str(job.pk).upper()  # phones write UUIDs upper-case too
+
+
 ENDPOINTS: dict[str, Endpoint] = {
     # --- site ----------------------------------------------------------------------------------------------------
     "healthz": Endpoint([Call(const("/healthz"), PUBLIC)]),
@@ -295,6 +307,37 @@ ENDPOINTS: dict[str, Endpoint] = {
             Call(const("/api/v1/export/buildings.geojson"), EXPORTERS),
         ]
     ),
+    "api/v1/export-jobs": Endpoint(
+        [
+            Call(const("/api/v1/export-jobs"), LOGGED_IN, note="each account lists its own jobs"),
+            Call(
+                const("/api/v1/export-jobs"),
+                expect(403, anonymous=401, manager=202, admin=202),
+                method="POST",
+                body=lambda w, role, scope: {"layer": "grids", "format": "csv"},
+            ),
+        ]
+    ),
+    "api/v1/export-jobs/<anycase_uuid:pk>": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/v1/export-jobs/{export_job(w, role, scope)}",
+                expect((200, 404), anonymous=401, admin=200),
+                scopes=("in", "out"),
+            )
+        ]
+    ),
+    "api/v1/export-jobs/<anycase_uuid:pk>/file": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/v1/export-jobs/{export_job(w, role, scope)}/file",
+                expect((409, 404), anonymous=401, admin=409),
+                scopes=("in", "out"),
+                note="queued: nothing to download yet",
+            )
+        ]
+    ),
+    "exports/": Endpoint([Call(const("/exports/"), expect(403, anonymous=302, manager=200, admin=200))]),
     # --- cases API -----------------------------------------------------------------------------------------------
     "api/v1/route": Endpoint(
         [
