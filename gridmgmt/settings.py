@@ -91,6 +91,8 @@ REPLICA_READ_VIEWS = {
     "maps:dashboard-export",
     "maps:public-stats",
     "maps:public-grids",
+    "maps:labels",
+    "maps:public-labels",
     "ogc:items",
     "ogc:item",
 }
