@@ -18,15 +18,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from openpyxl import Workbook
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cases.models import State
 from gridmgmt import dblimits, limits
 from gridmgmt.conditional import conditional_response
 from gridmgmt.middleware import busy_response
-from cases.models import State
+from gridmgmt.openapi import errors
 from grids.coords import wgs84_to_gcj02
 from grids.models import CareTag, Role, Street, UnitType
 from grids.serializers import BBoxField, sensible_date
@@ -224,6 +225,13 @@ class CaseFilterQuery(serializers.Serializer):
     state = serializers.ListField(child=serializers.ChoiceField(choices=State.choices), required=False)
     level = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=4), required=False)
     street = serializers.CharField(max_length=15, required=False)
+    region = serializers.RegexField(
+        r"^[0-9]{6}([0-9]{3}){0,2}$|^[0-9]{14,15}$",
+        max_length=15,
+        required=False,
+        allow_blank=True,
+        help_text="区/街道/社区/网格的代码（6、9、12、14–15 位）。The code of a district, street, community or grid.",
+    )
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
@@ -244,6 +252,19 @@ def manager_region(user) -> dict:
     return {}
 
 
+def drill_region(user, code: str | None) -> selectors.Region:
+    """The dashboard's region (区 → 街道 → 社区 → 网格) from its code: a 400 naming `region` for a code that is no
+    region, a 403 for a region outside the manager's own; no code means the manager's region (or everything)."""
+    own = manager_region(user)
+    own_code = own.get("community") or own.get("street")
+    region = selectors.find_region(code or own_code)
+    if region is None:
+        raise serializers.ValidationError({"region": [_("没有这个区域。No such region.")]})
+    if own_code and not region.contains(own_code):
+        raise PermissionDenied(_("该区域不在您的管辖范围内。This region is outside yours."))
+    return region
+
+
 def case_filter(query: dict, *, default_days: int | None = None) -> selectors.CaseFilter:
     date_from = query.get("date_from")
     if date_from is None and default_days and not query.get("date_to"):
@@ -257,6 +278,8 @@ def case_filter(query: dict, *, default_days: int | None = None) -> selectors.Ca
         levels=tuple(query.get("level") or ()),
         street=query.get("street"),
         community=query.get("community"),
+        district=query.get("district"),
+        grid=query.get("grid"),
     )
 
 
@@ -406,10 +429,11 @@ class HexBinsView(APIView):
     @heavy
     def get(self, request):
         query = _validated(HexBinsQuery, request.query_params)
+        region = drill_region(request.user, query.get("region"))
         features = selectors.hex_bins(
             bbox=query["in_bbox"],
             zoom=query["zoom"],
-            cases=case_filter({**query, **manager_region(request.user)}),
+            cases=case_filter({**query, **manager_region(request.user), **region.filters()}),
             per_1000=query["measure"] == "per_1000",
         )
         head = json.dumps({"type": "FeatureCollection", "hex_size_m": selectors.hex_size_for_zoom(query["zoom"])})
@@ -417,22 +441,26 @@ class HexBinsView(APIView):
 
 
 class DashboardSummaryView(APIView):
-    """Trend by month, light totals, streets and units ranked by on-time rate."""
+    """For the region (`region=` a code; default the manager's region or everything): trend by month (the current
+    month `partial`), light totals, streets, communities, grids and units ranked by on-time rate, grid workers by
+    reports and verifications, and the region with its path for breadcrumbs."""
 
     permission_classes = [SeesDashboard]
 
-    @extend_schema(parameters=[CaseFilterQuery], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[CaseFilterQuery], responses={200: OpenApiTypes.OBJECT, **errors(400, 403)})
     def get(self, request):
         query = _validated(CaseFilterQuery, request.query_params)
-        return Response(stats.dashboard_summary(cases=case_filter({**query, **manager_region(request.user)})))
+        region = drill_region(request.user, query.get("region"))
+        filters = case_filter({**query, **manager_region(request.user), **region.filters()})
+        return Response(stats.dashboard_summary(cases=filters, region=region))
 
 
 EXPORT_COLUMNS = ["section", "key", "name", "count", "closed", "closed_on_time", "on_time_rate", "per_1000"]
 
 
-def export_rows(query: dict) -> list[list]:
-    filters = case_filter(query)
-    summary = stats.dashboard_summary(cases=filters)
+def export_rows(query: dict, region: selectors.Region) -> list[list]:
+    filters = case_filter({**query, **region.filters()})
+    summary = stats.dashboard_summary(cases=filters, region=region)
     hexes = json.loads(
         selectors.hex_bins(
             bbox=query["in_bbox"], zoom=query["zoom"], cases=filters, per_1000=query["measure"] == "per_1000"
@@ -445,13 +473,17 @@ def export_rows(query: dict) -> list[list]:
         lat = round(sum(p[1] for p in ring) / len(ring), 5)
         props = feature["properties"]
         rows.append(["hexagon", f"{lon},{lat}", "", props["count"], None, None, None, props["per_1000"]])
+    rows.append(["region", region.code, region.name, summary["total"], None, None, None, None])
     for month in summary["months"]:
+        name = _("本月至今") if month["partial"] else ""
         rows.append(
-            ["month", month["month"], "", month["received"], month["closed"], month["closed_on_time"], None, None]
+            ["month", month["month"], name, month["received"], month["closed"], month["closed_on_time"], None, None]
         )
     for light, n in sorted(summary["lights"].items()):
         rows.append(["light", light, "", n, None, None, None, None])
-    for section in ("streets", "units"):
+    child = region.child_level
+    sections = [s for s, level in RANKINGS if child and LEVEL_DEPTH[level] >= LEVEL_DEPTH[child]] + ["units"]
+    for section in sections:
         for item in summary[section]:
             rows.append(
                 [
@@ -465,7 +497,17 @@ def export_rows(query: dict) -> list[list]:
                     None,
                 ]
             )
+    for item in summary["workers"]:
+        rows.append(
+            ["worker", item["code"], item["name"], item["reports"], item["valid_reports"], item["verified_on_time"],
+             item["on_time_verify_rate"], None]
+        )  # fmt: skip
     return rows
+
+
+# Rankings of regions below the drilled one (a street's page ranks its communities and grids).
+RANKINGS = [("streets", "street"), ("communities", "community"), ("grids", "grid")]
+LEVEL_DEPTH = {"street": 1, "community": 2, "grid": 3}
 
 
 class DashboardExportView(APIView):
@@ -477,7 +519,8 @@ class DashboardExportView(APIView):
     @heavy
     def get(self, request, fmt: str):
         query = _validated(HexBinsQuery, request.query_params)
-        rows = export_rows({**query, **manager_region(request.user)})
+        region = drill_region(request.user, query.get("region"))
+        rows = export_rows({**query, **manager_region(request.user)}, region)
         stamp = date.today().strftime("%Y%m%d")
         if fmt == "csv":
             buffer = io.StringIO()
@@ -485,7 +528,7 @@ class DashboardExportView(APIView):
             writer.writerow(EXPORT_COLUMNS)
             writer.writerows(rows)
             response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="dashboard-{stamp}.csv"'
+            response["Content-Disposition"] = f'attachment; filename="dashboard-{region.code or "all"}-{stamp}.csv"'
         else:
             book = Workbook()
             sheet = book.active
@@ -498,7 +541,7 @@ class DashboardExportView(APIView):
             response = HttpResponse(
                 out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             )
-            response["Content-Disposition"] = f'attachment; filename="dashboard-{stamp}.xlsx"'
+            response["Content-Disposition"] = f'attachment; filename="dashboard-{region.code or "all"}-{stamp}.xlsx"'
         response["Cache-Control"] = "no-store"
         return response
 
