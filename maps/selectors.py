@@ -176,6 +176,21 @@ class Region:
         }
 
 
+def child_regions(region: Region) -> list[dict]:
+    """The regions one level down (id, code, name, level), in order of code; none below a grid."""
+    from grids.models import Community, Grid, Street
+
+    if region.level in ("all", "district"):
+        rows = Street.objects.filter(**({"district_id": region.id} if region.level == "district" else {}))
+    elif region.level == "street":
+        rows = Community.objects.filter(street_id=region.id)
+    elif region.level == "community":
+        rows = Grid.objects.filter(community_id=region.id)
+    else:
+        return []
+    return [{**row, "level": region.child_level} for row in rows.order_by("code").values("id", "code", "name")]
+
+
 def find_region(code: str | None) -> Region | None:
     """The region with this code (any level), or the whole system for an empty code; None when there is none."""
     if not code:

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django.db import connection
 from django.utils import timezone
 
+from cases.periods import partial_month
 from maps.selectors import LIGHT_SQL, ON_TIME_SQL, CaseFilter, Region
 
 # Each category's group (大类): its ancestor one below the root (部件 / 事件 / 社会治理), or itself.
@@ -176,20 +177,15 @@ def dashboard_summary(*, cases: CaseFilter, region: Region | None = None) -> dic
         ],
     )
     summary["region"] = region.as_dict()
-    mark_partial_months(summary["months"], key="month", date_to=cases.date_to)
+    mark_partial_months(summary["months"], key="month", date_to=cases.date_to, date_from=cases.date_from)
     return summary
 
 
 def mark_partial_months(rows: list[dict], *, key: str, date_to: date | None = None, date_from: date | None = None):
-    """Mark each month the figures do not cover whole as `partial` (本月至今): the current month, a month the
-    period ends or starts inside. A partial month's counts are not comparable with whole months'."""
+    """Mark each month the figures do not cover whole as `partial` (本月至今; cases.periods.partial_month)."""
     today = timezone.localdate()
-    end = min(date_to or today, today)
     for row in rows:
-        year, month = (int(part) for part in row[key].split("-"))
-        first = date(year, month, 1)
-        last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-        row["partial"] = end < last or (date_from is not None and date_from > first)
+        row["partial"] = partial_month(row[key], today=today, start=date_from, end=date_to)
 
 
 def _tz() -> str:

@@ -187,13 +187,26 @@ def map_page(request):
     )
 
 
+def _root_region(request) -> str:
+    own = manager_region(request.user) if request.user.is_authenticated else {}
+    return own.get("community") or own.get("street") or ""
+
+
 def dashboard_page(request):
     return _page(
         request,
         "dashboard",
         "maps/dashboard.html",
-        {"categories": _categories() if request.user.is_authenticated else []},
+        {
+            "categories": _categories() if request.user.is_authenticated else [],
+            "root_region": _root_region(request),
+        },
     )
+
+
+def assessment_page(request):
+    """综合评价: the assessment indicators (cases.stats) per region, unit and month, with export."""
+    return _page(request, "dashboard", "maps/assessment.html", {"root_region": _root_region(request)})
 
 
 def public_page(request):
@@ -218,6 +231,16 @@ class UnitsView(APIView):
         return _json('{"type": "FeatureCollection", "features": ' + features + "}", cache="private, max-age=300")
 
 
+def region_field() -> serializers.RegexField:
+    return serializers.RegexField(
+        r"^[0-9]{6}([0-9]{3}){0,2}$|^[0-9]{14,15}$",
+        max_length=15,
+        required=False,
+        allow_blank=True,
+        help_text="区/街道/社区/网格的代码（6、9、12、14–15 位）。The code of a district, street, community or grid.",
+    )
+
+
 class CaseFilterQuery(serializers.Serializer):
     date_from = serializers.DateField(required=False, validators=[sensible_date])
     date_to = serializers.DateField(required=False, validators=[sensible_date])
@@ -225,13 +248,7 @@ class CaseFilterQuery(serializers.Serializer):
     state = serializers.ListField(child=serializers.ChoiceField(choices=State.choices), required=False)
     level = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=4), required=False)
     street = serializers.CharField(max_length=15, required=False)
-    region = serializers.RegexField(
-        r"^[0-9]{6}([0-9]{3}){0,2}$|^[0-9]{14,15}$",
-        max_length=15,
-        required=False,
-        allow_blank=True,
-        help_text="区/街道/社区/网格的代码（6、9、12、14–15 位）。The code of a district, street, community or grid.",
-    )
+    region = region_field()
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
@@ -542,6 +559,138 @@ class DashboardExportView(APIView):
                 out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             )
             response["Content-Disposition"] = f'attachment; filename="dashboard-{region.code or "all"}-{stamp}.xlsx"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+# --- APIs: assessment (综合评价) --------------------------------------------------------------------------------
+
+
+class AssessmentQuery(serializers.Serializer):
+    region = region_field()
+    date_from = serializers.DateField(required=False, validators=[sensible_date])
+    date_to = serializers.DateField(required=False, validators=[sensible_date])
+
+    def validate(self, attrs):
+        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_to": _("结束日期不能早于开始日期")})
+        limits.window_start(attrs.get("date_from"), attrs.get("date_to"))
+        return attrs
+
+
+def assessment_tables(user, query: dict) -> dict:
+    """The assessment of the region (default the manager's own), of each region one level down, of each unit, and of
+    each month of the period (default the twelve months to today; months not covered whole marked partial)."""
+    from cases import stats as case_stats
+    from cases.periods import default_window
+    from cases.selectors import stats_scope
+
+    region = drill_region(user, query.get("region"))
+    end = query.get("date_to") or timezone.localdate()
+    start = query.get("date_from") or default_window(end, trend=True)
+    dates = {"date_from": start, "date_to": end}
+    scope, _described = stats_scope(user=user, query={"region": region.code or None, **dates})
+    children = []
+    for child in selectors.child_regions(region):
+        child_scope, _described = stats_scope(user=user, query={"level": child["level"], "id": child["id"], **dates})
+        values = {item["code"]: item["value"] for item in case_stats.assessment(child_scope)}
+        children.append({"code": child["code"], "name": child["name"], "level": child["level"], **values})
+    units = []
+    for row in case_stats.units(scope)["rows"]:
+        units.append(
+            {
+                "code": row["unit"]["code"],
+                "name": row["unit"]["name"],
+                **{key: value for key, value in row.items() if key != "unit"},
+                "rework_rate": case_stats.rate(row["rework"], row["resolved"]),
+            }
+        )
+    unit_codes = [*case_stats.UNIT_CODES, "rework_rate"]
+    return {
+        "region": region.as_dict(),
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+        "columns": case_stats.columns(case_stats.ASSESSMENT_CODES),
+        "overall": case_stats.assessment(scope),
+        "regions": children,
+        "unit_columns": case_stats.columns(unit_codes),
+        "units": units,
+        "month_columns": case_stats.columns(case_stats.TREND_CODES),
+        "months": case_stats.trend(scope)["rows"],
+    }
+
+
+class AssessmentView(APIView):
+    """综合评价 (GB/T 30428): for the region (`region=` a code, default the manager's own) and period (default the
+    twelve months to today): its indicators, those of each region one level down, of each unit, and by month
+    (`partial`: the month is not covered whole, e.g. 本月至今)."""
+
+    permission_classes = [SeesDashboard]
+
+    @extend_schema(parameters=[AssessmentQuery], responses={200: OpenApiTypes.OBJECT, **errors(400, 403)})
+    @heavy
+    def get(self, request):
+        query = _validated(AssessmentQuery, request.query_params)
+        return Response(assessment_tables(request.user, query))
+
+
+def assessment_sheets(data: dict) -> list[tuple[str, list, list[list]]]:
+    """The assessment as tables (name, header, rows) for CSV and xlsx; headers in Chinese with the codes."""
+    codes = [column["code"] for column in data["columns"]]
+    labels = [column["label"] for column in data["columns"]]
+    region = data["region"]
+    regions = [[region["code"] or "all", region["name"] or _("全区"), *(i["value"] for i in data["overall"])]]
+    regions += [[row["code"], row["name"], *(row[code] for code in codes)] for row in data["regions"]]
+    unit_codes = [column["code"] for column in data["unit_columns"]]
+    units = [[row["code"], row["name"], *(row[code] for code in unit_codes)] for row in data["units"]]
+    month_codes = [column["code"] for column in data["month_columns"]]
+    months = [
+        [row["month"], _("本月至今") if row["partial"] else "", *(row[code] for code in month_codes)]
+        for row in data["months"]
+    ]
+    return [
+        ("regions", [_("代码"), _("区域"), *labels], regions),
+        ("units", [_("代码"), _("单位"), *(c["label"] for c in data["unit_columns"])], units),
+        ("months", [_("月份"), _("说明"), *(c["label"] for c in data["month_columns"])], months),
+    ]
+
+
+class AssessmentExportView(APIView):
+    """综合评价 as CSV (the three tables one after another) or xlsx (one sheet each): regions, units, months."""
+
+    permission_classes = [SeesDashboard]
+
+    @extend_schema(parameters=[AssessmentQuery], responses={(200, "text/csv"): bytes, **errors(400, 403)})
+    @heavy
+    def get(self, request, fmt: str):
+        query = _validated(AssessmentQuery, request.query_params)
+        data = assessment_tables(request.user, query)
+        sheets = assessment_sheets(data)
+        name = f"assessment-{data['region']['code'] or 'all'}-{data['period']['from']}-{data['period']['to']}"
+        if fmt == "csv":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            for index, (title, header, rows) in enumerate(sheets):
+                if index:
+                    writer.writerow([])
+                writer.writerow([f"# {title}"])
+                writer.writerow(header)
+                writer.writerows(rows)
+            response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        else:
+            book = Workbook()
+            book.remove(book.active)
+            for title, header, rows in sheets:
+                sheet = book.create_sheet(title)
+                sheet.append(header)
+                for row in rows:
+                    sheet.append(row)
+            out = io.BytesIO()
+            book.save(out)
+            response = HttpResponse(
+                out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
+            response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
         response["Cache-Control"] = "no-store"
         return response
 

@@ -113,6 +113,7 @@ EN = {
     "在办未超时数": "Running, not overdue",
     "回退数": "Returned",
     "返工数": "Reworked",
+    "返工率": "Rework rate (%)",
     "平均处置用时（工作小时）": "Mean time to handle (working hours)",
     "按时派遣数": "Dispatched on time",
     "按时派遣率": "Dispatched on time (%)",

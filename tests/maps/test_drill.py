@@ -127,3 +127,53 @@ def test_the_current_month_is_marked_partial(world_with_cases):
     this_month = timezone.localdate().strftime("%Y-%m")
     assert months[this_month] is True
     assert [partial for month, partial in months.items() if month != this_month] == [False] * (len(months) - 1)
+
+
+def test_assessment_per_region_unit_and_month_with_partial_month_and_export(world_with_cases):
+    from openpyxl import load_workbook
+
+    world = world_with_cases
+    manager = client_as(world.accounts["manager"])
+    response = manager.get("/api/v1/dashboard/assessment", {"region": world.street.code})
+    assert response.status_code == 200, response.content
+    data = response.json()
+    overall = {i["code"]: i for i in data["overall"]}
+    assert {"valid_rate", "on_time_resolve_rate", "rework_rate", "closure_rate", "on_time_close_rate"} <= set(overall)
+    assert overall["rework_rate"]["label"] == "返工率" and overall["reported"]["value"] == 5
+    # 结案率 of the cases received in the period: 2 closed of 5 (none rejected or merged).
+    assert overall["closure_rate"]["value"] == 40.0
+    assert {r["name"]: r["reported"] for r in data["regions"]} == {"社区1": 3, "社区2": 2}
+    assert len(data["months"]) == 12
+    this_month = timezone.localdate().strftime("%Y-%m")
+    assert [m["month"] for m in data["months"] if m["partial"]] == [this_month]
+    # The stats API marks it too.
+    trend = manager.get("/api/v1/stats/trend", {"region": world.street.code}).json()
+    assert [row["month"] for row in trend["rows"] if row["partial"]] == [this_month]
+
+    grid = manager.get("/api/v1/dashboard/assessment", {"region": world.grids[3].code}).json()
+    assert grid["regions"] == [] and {i["code"]: i["value"] for i in grid["overall"]}["reported"] == 2
+
+    text = manager.get(f"/api/v1/dashboard/assessment.csv?region={world.communities[0].code}").content.decode(
+        "utf-8-sig"
+    )
+    rows = list(csv.reader(io.StringIO(text)))
+    assert ["# regions"] in rows and ["# units"] in rows and ["# months"] in rows
+    assert any(row[:2] == [world.grids[0].code, "第1网格"] and row[2] == "3" for row in rows)
+    assert any(row[:2] == [this_month, "本月至今"] for row in rows)
+    book = load_workbook(io.BytesIO(manager.get("/api/v1/dashboard/assessment.xlsx").content))
+    assert book.sheetnames == ["regions", "units", "months"]
+    assert "返工率" in [cell.value for cell in book["regions"][1]]
+
+
+def test_assessment_refuses_regions_outside_the_managers_own(world_with_cases):
+    world = world_with_cases
+    community_manager = client_as(
+        StaffFactory(
+            user=UserFactory(username="t-community-manager"), role=Role.MANAGER, community=world.communities[1]
+        ).user
+    )
+    own = community_manager.get("/api/v1/dashboard/assessment").json()
+    assert own["region"]["code"] == world.communities[1].code
+    for path in ("assessment", "assessment.csv"):
+        assert community_manager.get(f"/api/v1/dashboard/{path}?region={world.street.code}").status_code == 403
+    assert community_manager.get("/api/v1/dashboard/assessment?region=12").status_code == 400
