@@ -21,7 +21,8 @@ from grids.models import Role
 
 TEMPLATE = """{% extends "admin/base_site.html" %}
 {% block title %}{{ title }} | {{ site_title|default:"Django site admin" }}{% endblock %}
-{% block breadcrumbs %}<div class="breadcrumbs"><a href="{% url 'admin:index' %}">Home</a> &rsaquo; {{ title }}</div>
+{% load i18n %}{% block breadcrumbs %}<div class="breadcrumbs">
+<a href="{% url 'admin:index' %}">{% translate "首页" %}</a> &rsaquo; {{ title }}</div>
 {% endblock %}
 {% block content %}
 <div id="content-main">
@@ -35,6 +36,12 @@ TEMPLATE = """{% extends "admin/base_site.html" %}
   </form>
   {% if error %}<h2>{{ error_title }}</h2><pre class="errornote">{{ error }}</pre>{% endif %}
   {% if summary %}<h2>{{ summary_title }}</h2><pre id="import-summary">{{ summary }}</pre>{% endif %}
+  {% if placed %}<h2>{{ placed_title }}</h2>
+  <table id="import-placed"><thead><tr><th>{{ building_label }}</th><th>{{ grid_label }}</th></tr></thead><tbody>
+  {% for building in placed %}<tr data-building="{{ building.code }}"><td>{{ building.name }} ({{ building.code }})</td>
+    <td>{% if building.grid %}<a href="/map/?grid={{ building.grid.code|urlencode }}">
+      {{ building.grid.name }} ({{ building.grid.code }})</a>{% else %}{{ no_grid }}{% endif %}</td></tr>{% endfor %}
+  </tbody></table>{% endif %}
 </div>
 {% endblock %}
 """
@@ -82,9 +89,13 @@ def may_import(user) -> bool:
     return staff is not None and staff.role == Role.ADMIN
 
 
-def run_upload(form: ImportForm, *, actor: str) -> str:
-    """Run the import of a valid form's upload; the summary text (raises ImportFailure when it cannot start)."""
+def run_upload(form: ImportForm, *, actor: str) -> tuple[str, list]:
+    """Run the import of a valid form's upload: the summary text and the buildings it added, with the grid each fell
+    into (raises ImportFailure when it cannot start)."""
+    from grids.models import Building
+
     data = form.cleaned_data
+    before = set(Building.objects.values_list("id", flat=True)) if data["layer"] == "buildings" else None
     upload = data["file"]
     with tempfile.TemporaryDirectory(prefix="gridmgmt-import-") as folder:
         target = Path(folder) / Path(upload.name).name
@@ -101,7 +112,10 @@ def run_upload(form: ImportForm, *, actor: str) -> str:
             actor=actor,
         )
         report = LayerImport(data["layer"], target, options).run()
-    return "\n".join(report.lines(show=50))
+    placed = []
+    if before is not None and report.written:
+        placed = list(Building.objects.exclude(id__in=before).select_related("grid").order_by("code")[:500])
+    return "\n".join(report.lines(show=50)), placed
 
 
 def import_view(site):
@@ -110,9 +124,10 @@ def import_view(site):
             raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None)
         summary = error = ""
+        placed: list = []
         if request.method == "POST" and form.is_valid():
             try:
-                summary = run_upload(form, actor=request.user.get_username())
+                summary, placed = run_upload(form, actor=request.user.get_username())
             except ImportFailure as failure:
                 error = str(failure)
         context = {
@@ -128,6 +143,11 @@ def import_view(site):
             "summary_title": _("Summary"),
             "error": error,
             "error_title": _("The file cannot be imported"),
+            "placed": placed,
+            "placed_title": _("新增楼栋所在网格"),
+            "building_label": _("楼栋"),
+            "grid_label": _("所在网格"),
+            "no_grid": _("不在任何网格内"),
         }
         template = engines["django"].from_string(TEMPLATE)
         from django.http import HttpResponse
@@ -145,3 +165,8 @@ def register_import_view(site) -> None:
         return [path("grids/import/", site.admin_view(import_view(site)), name="grids_import"), *original()]
 
     site.get_urls = get_urls
+
+
+# Words of templates/admin/index.html (the link to this page from the admin index), listed here so that the grids
+# catalogue carries their English.
+ADMIN_INDEX_LABELS = [_("数据导入"), _("导入图层（区划、网格、楼栋、住户、人员、单位）"), _("首页")]

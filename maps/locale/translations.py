@@ -186,6 +186,12 @@ EN = {
     "各月": "By month",
     "代码": "Code",
     "上报数": "Reports",
+    # The apps' names (the admin index)
+    "网格与基础信息": "Grids and registry",
+    "移动终端接口": "Handheld API",
+    "地图与看板": "Maps and dashboard",
+    "网格员手持终端": "Grid workers' handheld",
+    "审计日志": "Audit log",
     "说明": "Note",
 }
 
