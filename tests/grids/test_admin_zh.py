@@ -18,7 +18,7 @@ def test_admin_index_is_chinese_and_links_the_import(client, world):  # noqa: F8
     page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     text = re.sub(r"<[^>]+>", " ", page)
     for english in ("Districts", "Streets", "Communities", "Grids", "Buildings", "Households", "People", "Units",
-                    "Staff", "Registry changes"):  # fmt: skip
+                    "Staff", "Registry changes", "Case photos", "Access tokens", "Audit log", "Patrols"):  # fmt: skip
         assert english not in text, english
     for chinese in (
         "区县",
@@ -39,11 +39,30 @@ def test_admin_index_is_chinese_and_links_the_import(client, world):  # noqa: F8
     assert "楼栋编码" in building and "层数" in building
 
 
+def test_every_registered_model_and_field_has_a_chinese_name():
+    from django.contrib import admin
+
+    latin = re.compile(r"[A-Za-z]")
+    with translation.override("zh-hans"):
+        for model in admin.site._registry:
+            if model._meta.app_label in ("auth",):
+                continue  # Django's own, translated by Django
+            names = [str(model._meta.verbose_name), str(model._meta.verbose_name_plural)]
+            names += [
+                str(f.verbose_name)
+                for f in model._meta.get_fields()
+                if hasattr(f, "verbose_name") and not f.auto_created
+            ]
+            english = [n for n in names if latin.search(n.replace("Open311", "").replace("SHA-256", ""))]
+            assert not english, (model.__name__, english)
+            assert not latin.search(str(model._meta.app_config.verbose_name)), model._meta.app_label
+
+
 def test_model_names_in_english_under_en():
     from grids.models import Building, Staff
 
     with translation.override("en"):
-        assert str(Building._meta.verbose_name).lower() == "buildings" or str(Building._meta.verbose_name) == "Building"
+        assert str(Building._meta.verbose_name) in ("Building", "Buildings")
         assert str(Staff._meta.get_field("role").verbose_name) == "Role"
 
 
