@@ -48,30 +48,30 @@ TEMPLATE = """{% extends "admin/base_site.html" %}
 
 
 class ImportForm(forms.Form):
-    layer = forms.ChoiceField(label=_("layer"), choices=[(name, name) for name in LAYERS])
+    layer = forms.ChoiceField(label=_("图层"), choices=[(name, name) for name in LAYERS])
     file = forms.FileField(
-        label=_("file"),
-        help_text=_(".gpkg, .geojson, .csv, .xlsx, or a .zip holding a Shapefile (.shp .dbf .prj .cpg)"),
+        label=_("文件"),
+        help_text=_(".gpkg、.geojson、.csv、.xlsx，或装有 Shapefile（.shp .dbf .prj .cpg）的 .zip"),
     )
     mapping = forms.CharField(
-        label=_("columns"),
+        label=_("字段对应"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 40}),
-        help_text=_("one field=COLUMN per line, e.g. code=BM (columns with usual names are found by themselves)"),
+        help_text=_("每行一个 字段=列名，例如 code=BM（常用列名会自动识别）"),
     )
     crs = forms.CharField(
-        label=_("CRS"), required=False, help_text=_("EPSG:4490, EPSG:4543, gcj02 … (default: the file's)")
+        label=_("坐标系"), required=False, help_text=_("EPSG:4490、EPSG:4543、gcj02 …（默认：文件自带）")
     )
-    encoding = forms.CharField(label=_("encoding"), required=False, help_text=_("GBK, UTF-8 … (default: detected)"))
-    source_layer = forms.CharField(label=_("layer or sheet in the file"), required=False)
-    commit = forms.BooleanField(label=_("write (otherwise a dry run)"), required=False)
-    skip_refused = forms.BooleanField(label=_("write the good rows even if some are refused"), required=False)
+    encoding = forms.CharField(label=_("编码"), required=False, help_text=_("GBK、UTF-8 …（默认：自动识别）"))
+    source_layer = forms.CharField(label=_("文件中的图层或工作表"), required=False)
+    commit = forms.BooleanField(label=_("写入（否则只试运行）"), required=False)
+    skip_refused = forms.BooleanField(label=_("即使有行被拒绝，也写入其余正确的行"), required=False)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         suffix = Path(upload.name).suffix.lower()
         if suffix not in SUFFIXES or suffix in (".shp",):
-            raise forms.ValidationError(_("Upload a .gpkg, .geojson, .csv, .xlsx file, or a Shapefile as a .zip."))
+            raise forms.ValidationError(_("请上传 .gpkg、.geojson、.csv、.xlsx 文件，或打包为 .zip 的 Shapefile。"))
         return upload
 
     def clean_mapping(self):
@@ -132,17 +132,17 @@ def import_view(site):
                 error = str(failure)
         context = {
             **site.each_context(request),
-            "title": _("Import a layer"),
+            "title": _("导入图层"),
             "help": _(
-                "A dry run shows what would change (new, changed, unchanged, refused rows and why); tick "
-                "“write” to commit. Rows are matched by code; everything is written in one transaction."
+                "试运行显示将会发生的变化（新增、修改、未变、被拒绝的行及原因）；勾选“写入”才会提交。"
+                "按编码匹配各行；全部在一个事务中写入。"
             ),
-            "submit": _("Import"),
+            "submit": _("导入"),
             "form": form,
             "summary": summary,
-            "summary_title": _("Summary"),
+            "summary_title": _("结果"),
             "error": error,
-            "error_title": _("The file cannot be imported"),
+            "error_title": _("无法导入该文件"),
             "placed": placed,
             "placed_title": _("新增楼栋所在网格"),
             "building_label": _("楼栋"),

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 (a table of translations: one pair a line)
 """English for the grids catalogue (the desk's registry queue and the registry's choice labels not already in the
 maps catalogue, whose English serves every page):
 `python grids/locale/translations.py` fills en/LC_MESSAGES/django.po (made by `cd grids && manage.py makemessages
@@ -96,6 +97,23 @@ EN = {
     "首页": "Home",
     "新增楼栋所在网格": "The grid each new building fell into",
     "不在任何网格内": "In no grid",
+    "图层": "Layer",
+    "文件": "File",
+    ".gpkg、.geojson、.csv、.xlsx，或装有 Shapefile（.shp .dbf .prj .cpg）的 .zip": ".gpkg, .geojson, .csv, .xlsx, or a .zip holding a Shapefile (.shp .dbf .prj .cpg)",
+    "字段对应": "Columns",
+    "每行一个 字段=列名，例如 code=BM（常用列名会自动识别）": "One field=COLUMN per line, e.g. code=BM (columns with usual names are found by themselves)",
+    "坐标系": "CRS",
+    "EPSG:4490、EPSG:4543、gcj02 …（默认：文件自带）": "EPSG:4490, EPSG:4543, gcj02 … (default: the file's)",
+    "GBK、UTF-8 …（默认：自动识别）": "GBK, UTF-8 … (default: detected)",
+    "文件中的图层或工作表": "Layer or sheet in the file",
+    "写入（否则只试运行）": "Write (otherwise a dry run)",
+    "即使有行被拒绝，也写入其余正确的行": "Write the good rows even if some are refused",
+    "请上传 .gpkg、.geojson、.csv、.xlsx 文件，或打包为 .zip 的 Shapefile。": "Upload a .gpkg, .geojson, .csv, .xlsx file, or a Shapefile as a .zip.",
+    "导入图层": "Import a layer",
+    "试运行显示将会发生的变化（新增、修改、未变、被拒绝的行及原因）；勾选“写入”才会提交。按编码匹配各行；全部在一个事务中写入。": "A dry run shows what would change (new, changed, unchanged, refused rows and why); tick “write” to commit. Rows are matched by code; everything is written in one transaction.",
+    "导入": "Import",
+    "结果": "Summary",
+    "无法导入该文件": "The file cannot be imported",
     "数据导入": "Import",
     "导入图层（区划、网格、楼栋、住户、人员、单位）": (
         "Import a layer (regions, grids, buildings, households, people, units)"
