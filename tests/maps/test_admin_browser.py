@@ -17,6 +17,7 @@ def test_admin_index_in_chinese_links_the_import_and_the_import_names_the_grid(s
     s.login("t-admin")
     page = s.page
     page.goto("/admin/")
+    assert page.locator("#site-name").inner_text() == "网格化管理系统"
     text = page.locator("#content-main").inner_text()
     assert not re.search(r"\b(Districts|Streets|Communities|Grids|Buildings|Households|People|Units|Staff|Registry"
                          r" changes|Case photos|Access tokens|Audit log|Patrols|Photos)\b", text), text  # fmt: skip
