@@ -595,8 +595,9 @@ def assessment_tables(user, query: dict) -> dict:
         child_scope, _described = stats_scope(user=user, query={"level": child["level"], "id": child["id"], **dates})
         values = {item["code"]: item["value"] for item in case_stats.assessment(child_scope)}
         children.append({"code": child["code"], "name": child["name"], "level": child["level"], **values})
+    unit_rows = case_stats.units(scope)["rows"]
     units = []
-    for row in case_stats.units(scope)["rows"]:
+    for row in unit_rows:
         units.append(
             {
                 "code": row["unit"]["code"],
@@ -610,7 +611,7 @@ def assessment_tables(user, query: dict) -> dict:
         "region": region.as_dict(),
         "period": {"from": start.isoformat(), "to": end.isoformat()},
         "columns": case_stats.columns(case_stats.ASSESSMENT_CODES),
-        "overall": case_stats.assessment(scope),
+        "overall": case_stats.assessment(scope, unit_rows=unit_rows),
         "regions": children,
         "unit_columns": case_stats.columns(unit_codes),
         "units": units,
