@@ -64,6 +64,13 @@
     });
   }
 
+  // Drilling moves the map (moveend) and changes the region: both ask for heat bins; one request serves both.
+  var hexTimer = null;
+  function scheduleHexes() {
+    clearTimeout(hexTimer);
+    hexTimer = setTimeout(loadHexes, 50);
+  }
+
   function rate(value) { return value === null || value === undefined ? "—" : value + "%"; }
   function rankTable(node, rows) {
     node.innerHTML = "<tr><th>#</th><th>" + t("title") + "</th><th>" + t("received") + "</th><th>" + t("closed") + "</th><th>" +
@@ -207,7 +214,7 @@
     if (code === region) return;
     region = code;
     if (push !== false) history.pushState({ region: code }, "", code ? "?region=" + encodeURIComponent(code) : location.pathname);
-    loadSummary().then(loadHexes);
+    loadSummary().then(scheduleHexes);
   }
 
   map.on("click", function (event) {
@@ -226,7 +233,7 @@
     drill(new URLSearchParams(location.search).get("region") || rootRegion, false);
   });
   ["d-from", "d-to", "d-category"].forEach(function (id) {
-    $(id).addEventListener("change", function () { loadHexes(); loadSummary(); });
+    $(id).addEventListener("change", function () { scheduleHexes(); loadSummary(); });
   });
   $("d-measure").addEventListener("change", loadHexes);
 
@@ -235,7 +242,7 @@
     return loadHexes();
   }).then(function () {
     G.ready("heatmap", started);
-    map.on("moveend", loadHexes);
+    map.on("moveend", scheduleHexes);
   });
   window.__map = map;
 })();
