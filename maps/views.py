@@ -578,16 +578,35 @@ class AssessmentQuery(serializers.Serializer):
         return attrs
 
 
+ASSESSMENT_CACHE_SECONDS = 300
+
+
 def assessment_tables(user, query: dict) -> dict:
     """The assessment of the region (default the manager's own), of each region one level down, of each unit, and of
-    each month of the period (default the twelve months to today; months not covered whole marked partial)."""
-    from cases import stats as case_stats
+    each month of the period (default the twelve months to today; months not covered whole marked partial).
+
+    Kept for ASSESSMENT_CACHE_SECONDS per account, region, period and language: the district's takes tens of seconds
+    on a district's year of cases, and the page and its exports ask for the same tables."""
+    from django.core.cache import cache
+    from django.utils.translation import get_language
+
     from cases.periods import default_window
-    from cases.selectors import stats_scope
 
     region = drill_region(user, query.get("region"))
     end = query.get("date_to") or timezone.localdate()
     start = query.get("date_from") or default_window(end, trend=True)
+    key = f"assessment:{user.pk}:{region.code or 'all'}:{start}:{end}:{get_language()}"
+    data = cache.get(key)
+    if data is None:
+        data = _assessment_tables(user, region, start, end)
+        cache.set(key, data, ASSESSMENT_CACHE_SECONDS)
+    return data
+
+
+def _assessment_tables(user, region: selectors.Region, start: date, end: date) -> dict:
+    from cases import stats as case_stats
+    from cases.selectors import stats_scope
+
     dates = {"date_from": start, "date_to": end}
     scope, _described = stats_scope(user=user, query={"region": region.code or None, **dates})
     children = []
