@@ -24,21 +24,21 @@ class AuditEntry(models.Model):
     The database refuses UPDATE and DELETE on this table; the application only ever INSERTs.
     """
 
-    at = models.DateTimeField(_("time"), db_index=True)
-    actor = models.CharField(_("actor"), max_length=150, blank=True, default="")
-    action = models.CharField(_("action"), max_length=32, choices=AuditAction.choices, db_index=True)
-    target = models.CharField(_("target"), max_length=255, blank=True, default="")
-    address = models.CharField(_("address"), max_length=64, blank=True, default="")
-    detail = models.JSONField(_("detail"), default=dict, blank=True)
-    seq = models.PositiveBigIntegerField(_("position in the chain"), unique=True)
-    key_id = models.CharField(_("signing key"), max_length=16)
-    previous_mac = models.CharField(max_length=64)
-    position_mac = models.CharField(max_length=64)
-    mac = models.CharField(max_length=64, unique=True)
+    at = models.DateTimeField(_("时间"), db_index=True)
+    actor = models.CharField(_("操作人"), max_length=150, blank=True, default="")
+    action = models.CharField(_("操作"), max_length=32, choices=AuditAction.choices, db_index=True)
+    target = models.CharField(_("对象"), max_length=255, blank=True, default="")
+    address = models.CharField(_("来源地址"), max_length=64, blank=True, default="")
+    detail = models.JSONField(_("详情"), default=dict, blank=True)
+    seq = models.PositiveBigIntegerField(_("链中位置"), unique=True)
+    key_id = models.CharField(_("签名密钥"), max_length=16)
+    previous_mac = models.CharField(max_length=64, verbose_name=_("前一条校验码"))
+    position_mac = models.CharField(max_length=64, verbose_name=_("位置校验码"))
+    mac = models.CharField(max_length=64, unique=True, verbose_name=_("校验码"))
 
     class Meta:
-        verbose_name = _("audit entry")
-        verbose_name_plural = _("audit log")
+        verbose_name = _("审计记录")
+        verbose_name_plural = _("审计日志")
         ordering = ["seq"]
 
     def __str__(self) -> str:

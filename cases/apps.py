@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CasesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "cases"
-    verbose_name = "案件"
+    verbose_name = _("案件")
 
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save

@@ -175,10 +175,14 @@ class UnitArea(models.Model):
     Point-in-jurisdiction tests run on these small pieces with the spatial index (after mysociety/mapit).
     """
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+", db_constraint=True)
-    unit_type = models.CharField(max_length=20, choices=UnitType.choices)
-    unit_area = models.FloatField(help_text="area of the whole jurisdiction in m²; the smaller unit wins a tie")
-    geom = models.PolygonField(srid=SRID, spatial_index=True)
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="+", db_constraint=True, verbose_name=_("单位")
+    )
+    unit_type = models.CharField(max_length=20, choices=UnitType.choices, verbose_name=_("单位类型"))
+    unit_area = models.FloatField(
+        help_text="area of the whole jurisdiction in m²; the smaller unit wins a tie", verbose_name=_("辖区")
+    )
+    geom = models.PolygonField(srid=SRID, spatial_index=True, verbose_name=_("辖区切片"))
 
     class Meta:
         verbose_name = _("单位辖区切片")
@@ -206,8 +210,8 @@ class CalendarDay(models.Model):
 class CaseCounter(models.Model):
     """Per-day sequence behind case numbers (XQ-YYYYMMDD-NNNNN), advanced by an atomic upsert."""
 
-    day = models.DateField(primary_key=True)
-    n = models.PositiveIntegerField(default=0)
+    day = models.DateField(primary_key=True, verbose_name=_("日期"))
+    n = models.PositiveIntegerField(default=0, verbose_name=_("当日序号"))
 
     class Meta:
         verbose_name = _("案件编号计数")
@@ -279,7 +283,9 @@ class Case(models.Model):
         _("联系电话"), max_length=20, blank=True, default="", db_default="", editable=False
     )
     client_uuid = models.UUIDField(_("客户端标识"), null=True, blank=True, unique=True, editable=False)
-    intake_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
+    intake_digest = models.CharField(
+        max_length=64, blank=True, default="", editable=False, verbose_name=_("受理内容摘要")
+    )
     captured_at = models.DateTimeField(_("采集时间"))
     received_at = models.DateTimeField(_("接收时间"), default=timezone.now)
 
@@ -311,10 +317,10 @@ class Case(models.Model):
 
     # The running step and its clock; the light is a comparison of now() with these (see selectors.LIGHT).
     step = models.CharField(_("当前环节"), max_length=16, blank=True, default="")
-    step_seq = models.PositiveIntegerField(default=1, editable=False)
+    step_seq = models.PositiveIntegerField(default=1, editable=False, verbose_name=_("环节序号"))
     step_started_at = models.DateTimeField(_("环节开始"), null=True, blank=True)
     step_limit_hours = models.FloatField(_("环节时限（工作小时）"), null=True, blank=True)
-    step_paused_hours = models.FloatField(default=0, editable=False)
+    step_paused_hours = models.FloatField(default=0, editable=False, verbose_name=_("环节暂停工作小时"))
     step_yellow_at = models.DateTimeField(_("黄灯时间"), null=True, blank=True)
     step_deadline_at = models.DateTimeField(_("环节期限"), null=True, blank=True)
     deadline_at = models.DateTimeField(_("案件期限"), null=True, blank=True)
@@ -323,7 +329,9 @@ class Case(models.Model):
     extension_requested_hours = models.FloatField(_("待批延时（工作小时）"), null=True, blank=True)
     extended_hours = models.FloatField(_("已批延时（工作小时）"), default=0)
     # The step_seq that escalate_overdue has already handled, so that running it again changes nothing.
-    overdue_handled_seq = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    overdue_handled_seq = models.PositiveIntegerField(
+        null=True, blank=True, editable=False, verbose_name=_("已处理超时的环节序号")
+    )
     evaluation = models.PositiveSmallIntegerField(_("评价"), null=True, blank=True)
 
     duplicate_of = models.ForeignKey(

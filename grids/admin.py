@@ -162,4 +162,8 @@ class RegistryChangeAdmin(admin.ModelAdmin):
         return False
 
 
+admin.site.site_header = _("网格化管理系统")
+admin.site.site_title = _("网格化管理系统")
+admin.site.index_title = _("系统管理")
+
 register_import_view(admin.site)  # /admin/grids/import/: the import_layer command as an upload

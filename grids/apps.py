@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class GridsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "grids"
-    verbose_name = "网格与基础信息"
+    verbose_name = _("网格与基础信息")
 
     def ready(self):
         from gridmgmt.database_roles import grant_after_migrate

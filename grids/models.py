@@ -19,9 +19,9 @@ SRID = 4326
 class Region(models.Model):
     """Shared shape of the four administrative levels."""
 
-    code = models.CharField(_("code"), max_length=15, unique=True)
-    name = models.CharField(_("name"), max_length=64)
-    boundary = models.MultiPolygonField(_("boundary"), srid=SRID, spatial_index=True)
+    code = models.CharField(_("编码"), max_length=15, unique=True)
+    name = models.CharField(_("名称"), max_length=64)
+    boundary = models.MultiPolygonField(_("边界"), srid=SRID, spatial_index=True)
 
     class Meta:
         abstract = True
@@ -35,43 +35,41 @@ class District(Region):
     """区/县; code after GB/T 2260 (西区 = 510403)."""
 
     class Meta(Region.Meta):
-        verbose_name = _("district")
-        verbose_name_plural = _("districts")
+        verbose_name = _("区县")
+        verbose_name_plural = _("区县")
         constraints = [models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{6}$"), name="district_code_6_digits")]
 
 
 class Street(Region):
     """街道/镇; code = district code + 3 digits."""
 
-    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="streets", verbose_name=_("district"))
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="streets", verbose_name=_("所属区县"))
 
     class Meta(Region.Meta):
-        verbose_name = _("street")
-        verbose_name_plural = _("streets")
+        verbose_name = _("街道")
+        verbose_name_plural = _("街道")
         constraints = [models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{9}$"), name="street_code_9_digits")]
 
 
 class Community(Region):
     """社区/村; code = street code + 3 digits."""
 
-    street = models.ForeignKey(Street, on_delete=models.PROTECT, related_name="communities", verbose_name=_("street"))
+    street = models.ForeignKey(Street, on_delete=models.PROTECT, related_name="communities", verbose_name=_("所属街道"))
 
     class Meta(Region.Meta):
-        verbose_name = _("community")
-        verbose_name_plural = _("communities")
+        verbose_name = _("社区")
+        verbose_name_plural = _("社区")
         constraints = [models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{12}$"), name="community_code_12_digits")]
 
 
 class Grid(Region):
     """网格; code = community code + 2 or 3 digit sequence."""
 
-    community = models.ForeignKey(
-        Community, on_delete=models.PROTECT, related_name="grids", verbose_name=_("community")
-    )
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="grids", verbose_name=_("所属社区"))
 
     class Meta(Region.Meta):
-        verbose_name = _("grid")
-        verbose_name_plural = _("grids")
+        verbose_name = _("网格")
+        verbose_name_plural = _("网格")
         constraints = [
             models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{14,15}$"), name="grid_code_14_15_digits")
         ]
@@ -87,22 +85,28 @@ class BuildingUse(models.TextChoices):
 
 
 class Building(models.Model):
-    code = models.CharField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=128)
-    address = models.CharField(_("address"), max_length=255)
-    floors = models.PositiveSmallIntegerField(_("floors"))
-    use = models.CharField(_("use"), max_length=16, choices=BuildingUse.choices, default=BuildingUse.RESIDENTIAL)
-    footprint = models.PolygonField(_("footprint"), srid=SRID, spatial_index=True)
+    code = models.CharField(_("楼栋编码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=128)
+    address = models.CharField(_("地址"), max_length=255)
+    floors = models.PositiveSmallIntegerField(_("层数"))
+    use = models.CharField(_("用途"), max_length=16, choices=BuildingUse.choices, default=BuildingUse.RESIDENTIAL)
+    footprint = models.PolygonField(_("轮廓"), srid=SRID, spatial_index=True)
     # Set by the database trigger from the footprint; never typed in.
     grid = models.ForeignKey(
-        Grid, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="buildings"
+        Grid,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="buildings",
+        verbose_name=_("所在网格"),
     )
     # Kept by the database (default and update trigger) so handheld packages can send only what changed.
-    updated_at = models.DateTimeField(_("updated at"), db_default=Now(), editable=False, db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"), db_default=Now(), editable=False, db_index=True)
 
     class Meta:
-        verbose_name = _("building")
-        verbose_name_plural = _("buildings")
+        verbose_name = _("楼栋")
+        verbose_name_plural = _("楼栋")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(condition=Q(floors__gte=1) & Q(floors__lte=200), name="building_floors_range"),
@@ -120,17 +124,19 @@ class HouseholdType(models.TextChoices):
 
 
 class Household(models.Model):
-    building = models.ForeignKey(Building, on_delete=models.CASCADE, related_name="households")
-    unit_no = models.CharField(_("unit"), max_length=8, blank=True, default="")
-    floor = models.SmallIntegerField(_("floor"))
-    room = models.CharField(_("room"), max_length=16)
-    type = models.CharField(_("type"), max_length=16, choices=HouseholdType.choices, default=HouseholdType.FAMILY)
+    building = models.ForeignKey(
+        Building, on_delete=models.CASCADE, related_name="households", verbose_name=_("所在楼栋")
+    )
+    unit_no = models.CharField(_("单元"), max_length=8, blank=True, default="")
+    floor = models.SmallIntegerField(_("楼层"))
+    room = models.CharField(_("房号"), max_length=16)
+    type = models.CharField(_("住户类型"), max_length=16, choices=HouseholdType.choices, default=HouseholdType.FAMILY)
     # Kept by the database (default and update trigger) so handheld packages can send only what changed.
-    updated_at = models.DateTimeField(_("updated at"), db_default=Now(), editable=False, db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"), db_default=Now(), editable=False, db_index=True)
 
     class Meta:
-        verbose_name = _("household")
-        verbose_name_plural = _("households")
+        verbose_name = _("住户")
+        verbose_name_plural = _("住户")
         ordering = ["building_id", "unit_no", "floor", "room"]
         constraints = [
             models.UniqueConstraint(fields=["building", "unit_no", "floor", "room"], name="household_unique_dwelling")
@@ -171,25 +177,31 @@ class CareTag(models.TextChoices):
 class Person(models.Model):
     """A resident. ID number and phone are stored encrypted, with a keyed hash and a mask (see grids/pii.py)."""
 
-    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="people")
-    name = models.CharField(_("name"), max_length=64)
-    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
-    birth_date = models.DateField(_("birth date"))
-    relation = models.CharField(_("relation to head"), max_length=16, blank=True, default="")
-    residency = models.CharField(_("residency"), max_length=16, choices=Residency.choices)
-    care_tags = ArrayField(models.CharField(max_length=32, choices=CareTag.choices), default=list, blank=True)
-    id_number_cipher = models.TextField(editable=False)
-    id_number_digest = models.CharField(max_length=64, editable=False)
-    id_number_masked = models.CharField(_("ID number"), max_length=18, editable=False)
-    phone_cipher = models.TextField(editable=False, blank=True, default="")
-    phone_digest = models.CharField(max_length=64, editable=False, blank=True, default="", db_index=True)
-    phone_masked = models.CharField(_("phone"), max_length=16, editable=False, blank=True, default="")
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="people", verbose_name=_("所在住户")
+    )
+    name = models.CharField(_("姓名"), max_length=64)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("出生日期"))
+    relation = models.CharField(_("与户主关系"), max_length=16, blank=True, default="")
+    residency = models.CharField(_("户籍"), max_length=16, choices=Residency.choices)
+    care_tags = ArrayField(
+        models.CharField(max_length=32, choices=CareTag.choices), default=list, blank=True, verbose_name=_("关爱标签")
+    )
+    id_number_cipher = models.TextField(editable=False, verbose_name=_("身份证号密文"))
+    id_number_digest = models.CharField(max_length=64, editable=False, verbose_name=_("身份证号摘要"))
+    id_number_masked = models.CharField(_("身份证号"), max_length=18, editable=False)
+    phone_cipher = models.TextField(editable=False, blank=True, default="", verbose_name=_("电话密文"))
+    phone_digest = models.CharField(
+        max_length=64, editable=False, blank=True, default="", db_index=True, verbose_name=_("电话摘要")
+    )
+    phone_masked = models.CharField(_("电话"), max_length=16, editable=False, blank=True, default="")
     # Kept by the database (default and update trigger) so handheld packages can send only what changed.
-    updated_at = models.DateTimeField(_("updated at"), db_default=Now(), editable=False, db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"), db_default=Now(), editable=False, db_index=True)
 
     class Meta:
-        verbose_name = _("person")
-        verbose_name_plural = _("people")
+        verbose_name = _("人员")
+        verbose_name_plural = _("人员")
         ordering = ["household_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["id_number_digest"], name="person_unique_id_number"),
@@ -225,16 +237,18 @@ UNIT_TYPE_LEVEL = {
 class Unit(models.Model):
     """A body that handles cases, with the area it answers for."""
 
-    code = models.CharField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=128)
-    type = models.CharField(_("type"), max_length=20, choices=UnitType.choices)
-    jurisdiction = models.MultiPolygonField(_("jurisdiction"), srid=SRID, spatial_index=True)
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
-    phone = models.CharField(_("duty phone"), max_length=32, blank=True, default="")
+    code = models.CharField(_("单位编码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=128)
+    type = models.CharField(_("单位类型"), max_length=20, choices=UnitType.choices)
+    jurisdiction = models.MultiPolygonField(_("辖区"), srid=SRID, spatial_index=True)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级单位"), on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    phone = models.CharField(_("值班电话"), max_length=32, blank=True, default="")
 
     class Meta:
-        verbose_name = _("unit")
-        verbose_name_plural = _("units")
+        verbose_name = _("单位")
+        verbose_name_plural = _("单位")
         ordering = ["type", "code"]
         constraints = [models.CheckConstraint(condition=~Q(parent=models.F("id")), name="unit_not_own_parent")]
 
@@ -256,17 +270,25 @@ class Role(models.TextChoices):
 class Staff(models.Model):
     """What an account does: its role, its unit, its grids (workers) or its region (managers)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
-    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="staff")
-    grids = models.ManyToManyField(Grid, blank=True, related_name="workers")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff", verbose_name=_("账号")
+    )
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="staff", verbose_name=_("所属单位")
+    )
+    grids = models.ManyToManyField(Grid, blank=True, related_name="workers", verbose_name=_("负责网格"))
     # A manager's region; none means the whole system.
-    street = models.ForeignKey(Street, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    community = models.ForeignKey(Community, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    street = models.ForeignKey(
+        Street, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("管辖街道")
+    )
+    community = models.ForeignKey(
+        Community, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("管辖社区")
+    )
 
     class Meta:
-        verbose_name = _("staff")
-        verbose_name_plural = _("staff")
+        verbose_name = _("工作人员")
+        verbose_name_plural = _("工作人员")
         constraints = [
             models.CheckConstraint(condition=~Q(role="dispatcher") | Q(unit__isnull=False), name="dispatcher_has_unit"),
         ]
@@ -302,43 +324,71 @@ class RegistryChange(models.Model):
     change was approved (masked), so the history reads old → new after the record itself is gone.
     """
 
-    client_uuid = models.UUIDField()
-    fingerprint = models.CharField(max_length=64)
-    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="registry_changes")
-    kind = models.CharField(_("kind"), max_length=24, choices=ChangeKind.choices)
-    building = models.ForeignKey(Building, on_delete=models.CASCADE, related_name="registry_changes")
+    client_uuid = models.UUIDField(verbose_name=_("终端请求编号"))
+    fingerprint = models.CharField(max_length=64, verbose_name=_("内容指纹"))
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="registry_changes", verbose_name=_("网格员")
+    )
+    kind = models.CharField(_("变更类型"), max_length=24, choices=ChangeKind.choices)
+    building = models.ForeignKey(
+        Building, on_delete=models.CASCADE, related_name="registry_changes", verbose_name=_("楼栋")
+    )
     # The record the change is about: given for corrections and a new person's household; set by the approval of
     # an addition to the record it created. Kept (null) if the record is removed later.
     household = models.ForeignKey(
-        Household, on_delete=models.SET_NULL, null=True, blank=True, related_name="registry_changes"
+        Household,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="registry_changes",
+        verbose_name=_("住户"),
     )
     person = models.ForeignKey(
-        Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="registry_changes"
+        Person,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="registry_changes",
+        verbose_name=_("人员"),
     )
     # A new person may join a household that is itself still a proposal of the same worker.
     household_change = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="person_changes"
+        "self",
+        verbose_name=_("所属新增住户申请"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="person_changes",
     )
-    proposed = models.JSONField(_("proposed fields"), default=dict, blank=True)
-    previous = models.JSONField(_("previous fields"), default=dict, blank=True)
-    id_number_cipher = models.TextField(editable=False, blank=True, default="")
-    id_number_digest = models.CharField(max_length=64, editable=False, blank=True, default="")
-    phone_cipher = models.TextField(editable=False, blank=True, default="")
-    phone_digest = models.CharField(max_length=64, editable=False, blank=True, default="")
-    note = models.TextField(_("worker's note"), blank=True, default="")
-    captured_at = models.DateTimeField(_("captured at (device)"))
-    received_at = models.DateTimeField(_("received at"), db_default=Now(), editable=False)
-    state = models.CharField(_("state"), max_length=16, choices=ChangeState.choices, default=ChangeState.PENDING)
+    proposed = models.JSONField(_("拟变更内容"), default=dict, blank=True)
+    previous = models.JSONField(_("变更前内容"), default=dict, blank=True)
+    id_number_cipher = models.TextField(editable=False, blank=True, default="", verbose_name=_("身份证号密文"))
+    id_number_digest = models.CharField(
+        max_length=64, editable=False, blank=True, default="", verbose_name=_("身份证号摘要")
+    )
+    phone_cipher = models.TextField(editable=False, blank=True, default="", verbose_name=_("电话密文"))
+    phone_digest = models.CharField(max_length=64, editable=False, blank=True, default="", verbose_name=_("电话摘要"))
+    note = models.TextField(_("网格员说明"), blank=True, default="")
+    captured_at = models.DateTimeField(_("采集时间（设备）"))
+    received_at = models.DateTimeField(_("接收时间"), db_default=Now(), editable=False)
+    state = models.CharField(_("状态"), max_length=16, choices=ChangeState.choices, default=ChangeState.PENDING)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("审核人"),
     )
-    decided_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True, default="")
+    decided_unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("审核单位")
+    )
+    decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    decision_note = models.TextField(_("审核意见"), blank=True, default="")
 
     class Meta:
-        verbose_name = _("registry change")
-        verbose_name_plural = _("registry changes")
+        verbose_name = _("信息采集变更")
+        verbose_name_plural = _("信息采集变更")
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["worker", "client_uuid"], name="registry_change_once_per_worker"),

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MapsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "maps"
-    verbose_name = "地图与看板"
+    verbose_name = _("地图与看板")

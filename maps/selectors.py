@@ -5,6 +5,7 @@ first with `&&` on the 4326 column so the GiST indexes do the work.
 """
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -128,6 +129,8 @@ class CaseFilter:
     levels: tuple[int, ...] = ()
     street: str | None = None
     community: str | None = None
+    district: str | None = None
+    grid: str | None = None
 
     def where(self, alias: str = "c") -> tuple[str, list]:
         parts, params = ["TRUE"], []
@@ -159,7 +162,105 @@ class CaseFilter:
         if self.community:
             parts.append(f"{alias}.community_id = (SELECT id FROM grids_community WHERE code = %s)")
             params.append(self.community)
+        if self.district:
+            parts.append(
+                f"""{alias}.street_id IN (SELECT s.id FROM grids_street s JOIN grids_district d ON d.id = s.district_id
+                    WHERE d.code = %s)"""
+            )
+            params.append(self.district)
+        if self.grid:
+            parts.append(f"{alias}.grid_id = (SELECT id FROM grids_grid WHERE code = %s)")
+            params.append(self.grid)
         return " AND ".join(parts), params
+
+
+# --- Drill-down regions (区 → 街道 → 社区 → 网格) --------------------------------------------------------------
+
+# The level of a region by the length of its code (GB/T 2260 county + 3 + 3 + 2 or 3 digits).
+REGION_LEVEL_BY_LENGTH = {6: "district", 9: "street", 12: "community", 14: "grid", 15: "grid"}
+CHILD_LEVEL = {"all": "street", "district": "street", "street": "community", "community": "grid", "grid": None}
+
+REGION_PATH_SQL = {
+    "district": "SELECT json_build_array(json_build_object('level', 'district', 'id', d.id, 'code', d.code,"
+    " 'name', d.name)) FROM grids_district d WHERE d.code = %s",
+    "street": "SELECT json_build_array("
+    "json_build_object('level', 'street', 'id', s.id, 'code', s.code, 'name', s.name)) FROM grids_street s"
+    " WHERE s.code = %s",
+    "community": "SELECT json_build_array("
+    "json_build_object('level', 'street', 'id', s.id, 'code', s.code, 'name', s.name),"
+    "json_build_object('level', 'community', 'id', co.id, 'code', co.code, 'name', co.name))"
+    " FROM grids_community co JOIN grids_street s ON s.id = co.street_id WHERE co.code = %s",
+    "grid": "SELECT json_build_array("
+    "json_build_object('level', 'street', 'id', s.id, 'code', s.code, 'name', s.name),"
+    "json_build_object('level', 'community', 'id', co.id, 'code', co.code, 'name', co.name),"
+    "json_build_object('level', 'grid', 'id', g.id, 'code', g.code, 'name', g.name))"
+    " FROM grids_grid g JOIN grids_community co ON co.id = g.community_id JOIN grids_street s ON s.id = co.street_id"
+    " WHERE g.code = %s",
+}
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region of the drill-down: its level, and the path from the street down to it (breadcrumbs)."""
+
+    level: str  # "all", "district", "street", "community" or "grid"
+    code: str = ""
+    name: str = ""
+    id: int | None = None
+    path: tuple = ()
+
+    @property
+    def child_level(self) -> str | None:
+        return CHILD_LEVEL[self.level]
+
+    def filters(self) -> dict:
+        """The CaseFilter fields that keep a region's cases."""
+        return {self.level: self.code} if self.level != "all" else {}
+
+    def contains(self, code: str) -> bool:
+        """Whether the region with this code is this region or one of its ancestors (lies on its path)."""
+        return any(step["code"] == code for step in self.path)
+
+    def as_dict(self) -> dict:
+        return {
+            "level": self.level,
+            "code": self.code,
+            "name": self.name,
+            "child_level": self.child_level,
+            "path": list(self.path),
+        }
+
+
+def child_regions(region: Region) -> list[dict]:
+    """The regions one level down (id, code, name, level), in order of code; none below a grid."""
+    from grids.models import Community, Grid, Street
+
+    if region.level in ("all", "district"):
+        rows = Street.objects.filter(**({"district_id": region.id} if region.level == "district" else {}))
+    elif region.level == "street":
+        rows = Community.objects.filter(street_id=region.id)
+    elif region.level == "community":
+        rows = Grid.objects.filter(community_id=region.id)
+    else:
+        return []
+    return [{**row, "level": region.child_level} for row in rows.order_by("code").values("id", "code", "name")]
+
+
+def find_region(code: str | None) -> Region | None:
+    """The region with this code (any level), or the whole system for an empty code; None when there is none."""
+    if not code:
+        return Region(level="all")
+    level = REGION_LEVEL_BY_LENGTH.get(len(code)) if code.isdigit() else None
+    if level is None:
+        return None
+    with reading.cursor() as cursor:
+        cursor.execute(REGION_PATH_SQL[level], [code])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    path = row[0] if isinstance(row[0], list) else json.loads(row[0])
+    last = path[-1]
+    return Region(level=level, code=last["code"], name=last["name"], id=last["id"], path=tuple(path))
 
 
 def _grid_scope(bbox: BBox | None, street: str | None, community: str | None, grid: str | None) -> tuple[str, list]:

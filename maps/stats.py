@@ -4,8 +4,14 @@ No statement here returns a person, a photo or a case's location: only counts by
 category group.
 """
 
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+from cases.periods import partial_month
 from gridmgmt.reads import reading
-from maps.selectors import LIGHT_SQL, ON_TIME_SQL, CaseFilter
+from maps.selectors import LIGHT_SQL, ON_TIME_SQL, CaseFilter, Region
 
 # Each category's group (大类): its ancestor one below the root (部件 / 事件 / 社会治理), or itself.
 CATEGORY_GROUP_CTE = """
@@ -25,11 +31,58 @@ def _one(sql: str, params: list):
         return cursor.fetchone()[0]
 
 
-def dashboard_summary(*, cases: CaseFilter) -> dict:
-    """Trend by month, light totals of open cases, streets and units ranked by on-time rate."""
+# The conditions that keep a ranking's regions inside the drilled region, by the levels on the region's path.
+# s = grids_street, co = grids_community, g = grids_grid.
+_PATH_CONDITION = {
+    "district": "s.district_id = %s",
+    "street": "s.id = %s",
+    "community": "co.id = %s",
+    "grid": "g.id = %s",
+}
+_DEPTH = {"district": 0, "street": 1, "community": 2, "grid": 3}
+
+
+def _within(region: Region, depth: int) -> tuple[str, list]:
+    """SQL keeping the regions of a ranking `depth` levels down (1 streets, 2 communities, 3 grids) that lie inside
+    the drilled region."""
+    parts, params = ["TRUE"], []
+    for step in region.path:
+        if _DEPTH[step["level"]] <= depth:
+            parts.append(_PATH_CONDITION[step["level"]])
+            params.append(step["id"])
+    return " AND ".join(parts), params
+
+
+def _ranked(cte: str) -> str:
+    return f"""(SELECT COALESCE(json_agg(json_build_object(
+                    'code', code, 'name', name, 'received', received, 'closed', closed,
+                    'closed_on_time', closed_on_time,
+                    'on_time_rate', CASE WHEN closed > 0 THEN round(100.0 * closed_on_time / closed, 1) END)
+                ORDER BY (closed = 0), 1.0 * closed_on_time / NULLIF(closed, 0) DESC, received DESC, code), '[]')
+                FROM {cte})"""
+
+
+def dashboard_summary(*, cases: CaseFilter, region: Region | None = None) -> dict:
+    """Trend by month (the current month marked partial), light totals of open cases, and rankings inside the
+    region: streets, communities, grids and units by on-time rate, grid workers by reports and verifications."""
+    region = region or Region(level="all")
     where, params = cases.where("c")
+    # Verifications count by when they were done, of the region's cases whenever those came in.
+    where_any_time, params_any_time = replace(cases, date_from=None, date_to=None).where("c")
+    window, window_params = ["TRUE"], []
+    if cases.date_from:
+        window.append("x.created_at >= %s")
+        window_params.append(timezone.make_aware(datetime.combine(cases.date_from, time.min)))
+    if cases.date_to:
+        window.append("x.created_at < %s")
+        window_params.append(timezone.make_aware(datetime.combine(cases.date_to + timedelta(days=1), time.min)))
+    streets_in, streets_params = _within(region, 1)
+    communities_in, communities_params = _within(region, 2)
+    grids_in, grids_params = _within(region, 3)
     light = LIGHT_SQL.format(c="c")
     on_time = ON_TIME_SQL.format(c="c")
+    counts = """count(f.id) AS received, count(f.id) FILTER (WHERE f.state = 'closed') AS closed,
+                count(f.id) FILTER (WHERE f.on_time) AS closed_on_time"""
     sql = f"""
         WITH f AS (
             SELECT c.*, {light} AS light, {on_time} AS on_time FROM cases_case c WHERE {where}
@@ -43,38 +96,96 @@ def dashboard_summary(*, cases: CaseFilter) -> dict:
         ),
         lights AS (SELECT light, count(*) AS n FROM f WHERE light <> 'none' GROUP BY light),
         streets AS (
-            SELECT s.code, s.name, count(f.id) AS received,
-                   count(f.id) FILTER (WHERE f.state = 'closed') AS closed,
-                   count(f.id) FILTER (WHERE f.on_time) AS closed_on_time
-            FROM grids_street s LEFT JOIN f ON f.street_id = s.id GROUP BY s.id
-            HAVING count(f.id) > 0 OR NOT %s
+            SELECT s.code, s.name, {counts}
+            FROM grids_street s LEFT JOIN f ON f.street_id = s.id WHERE {streets_in} GROUP BY s.id
+        ),
+        communities AS (
+            SELECT co.code, co.name, {counts}
+            FROM grids_community co JOIN grids_street s ON s.id = co.street_id LEFT JOIN f ON f.community_id = co.id
+            WHERE {communities_in} GROUP BY co.id
+        ),
+        grids AS (
+            SELECT g.code, g.name, {counts}
+            FROM grids_grid g JOIN grids_community co ON co.id = g.community_id
+            JOIN grids_street s ON s.id = co.street_id LEFT JOIN f ON f.grid_id = g.id
+            WHERE {grids_in} GROUP BY g.id
         ),
         units AS (
             SELECT u.code, u.name, u.type, count(*) AS received,
                    count(*) FILTER (WHERE f.state = 'closed') AS closed,
                    count(*) FILTER (WHERE f.on_time) AS closed_on_time
             FROM f JOIN grids_unit u ON u.id = f.responsible_unit_id GROUP BY u.id
+        ),
+        reports AS (
+            SELECT reporter_id AS user_id, count(*) AS reports,
+                   count(*) FILTER (WHERE state NOT IN ('reported', 'rejected') AND closed_as <> 'merged') AS valid
+            FROM f WHERE reporter_id IS NOT NULL GROUP BY 1
+        ),
+        checks AS (
+            SELECT x.actor_id AS user_id, count(*) AS verifications,
+                   count(*) FILTER (WHERE (x.data->'step_ended'->>'on_time')::boolean) AS verified_on_time
+            FROM cases_caseevent x JOIN cases_case c ON c.id = x.case_id
+            WHERE x.action IN ('verify', 'rework') AND x.actor_id IS NOT NULL AND {" AND ".join(window)}
+              AND {where_any_time}
+            GROUP BY 1
+        ),
+        workers AS (
+            SELECT u.username AS code, COALESCE(NULLIF(trim(u.first_name || ' ' || u.last_name), ''), u.username)
+                       AS name,
+                   COALESCE(r.reports, 0) AS reports, COALESCE(r.valid, 0) AS valid_reports,
+                   COALESCE(k.verifications, 0) AS verifications, COALESCE(k.verified_on_time, 0) AS verified_on_time
+            FROM grids_staff st JOIN auth_user u ON u.id = st.user_id
+            LEFT JOIN reports r ON r.user_id = st.user_id LEFT JOIN checks k ON k.user_id = st.user_id
+            WHERE st.role = 'worker' AND (r.reports > 0 OR k.verifications > 0 OR EXISTS (
+                SELECT 1 FROM grids_staff_grids sg JOIN grids_grid g ON g.id = sg.grid_id
+                JOIN grids_community co ON co.id = g.community_id JOIN grids_street s ON s.id = co.street_id
+                WHERE sg.staff_id = st.id AND {grids_in}))
         )
         SELECT json_build_object(
             'total', (SELECT count(*) FROM f),
             'months', (SELECT COALESCE(json_agg(m ORDER BY m.month), '[]') FROM months m),
             'lights', (SELECT COALESCE(json_object_agg(light, n), '{{}}') FROM lights),
-            'streets', (SELECT COALESCE(json_agg(json_build_object(
-                    'code', code, 'name', name, 'received', received, 'closed', closed,
-                    'closed_on_time', closed_on_time,
-                    'on_time_rate', CASE WHEN closed > 0 THEN round(100.0 * closed_on_time / closed, 1) END)
-                ORDER BY (closed = 0), 1.0 * closed_on_time / NULLIF(closed, 0) DESC, received DESC, code), '[]')
-                FROM streets),
+            'streets', {_ranked("streets")},
+            'communities', {_ranked("communities")},
+            'grids', {_ranked("grids")},
             'units', (SELECT COALESCE(json_agg(json_build_object(
                     'code', code, 'name', name, 'type', type, 'received', received, 'closed', closed,
                     'closed_on_time', closed_on_time,
                     'on_time_rate', CASE WHEN closed > 0 THEN round(100.0 * closed_on_time / closed, 1) END)
                 ORDER BY (closed = 0), 1.0 * closed_on_time / NULLIF(closed, 0) DESC, received DESC, code), '[]')
-                FROM units)
+                FROM units),
+            'workers', (SELECT COALESCE(json_agg(json_build_object(
+                    'code', code, 'name', name, 'reports', reports, 'valid_reports', valid_reports,
+                    'valid_rate', CASE WHEN reports > 0 THEN round(100.0 * valid_reports / reports, 1) END,
+                    'verifications', verifications, 'verified_on_time', verified_on_time,
+                    'on_time_verify_rate',
+                        CASE WHEN verifications > 0 THEN round(100.0 * verified_on_time / verifications, 1) END)
+                ORDER BY valid_reports DESC, reports DESC, verified_on_time DESC, code), '[]') FROM workers)
         )
     """
-    regional = bool(cases.street or cases.community)
-    return _one(sql, [*params, _tz(), regional])
+    summary = _one(
+        sql,
+        [
+            *params,
+            _tz(),
+            *streets_params,
+            *communities_params,
+            *grids_params,
+            *window_params,
+            *params_any_time,
+            *grids_params,
+        ],
+    )
+    summary["region"] = region.as_dict()
+    mark_partial_months(summary["months"], key="month", date_to=cases.date_to, date_from=cases.date_from)
+    return summary
+
+
+def mark_partial_months(rows: list[dict], *, key: str, date_to: date | None = None, date_from: date | None = None):
+    """Mark each month the figures do not cover whole as `partial` (本月至今; cases.periods.partial_month)."""
+    today = timezone.localdate()
+    for row in rows:
+        row["partial"] = partial_month(row[key], today=today, start=date_from, end=date_to)
 
 
 def _tz() -> str:

@@ -84,6 +84,19 @@ JS_STRINGS = {
     "unit_no": _("单元"),
     "title": _("名称"),
     "persons": _("人"),
+    # Dashboard drill-down and assessment
+    "all_regions": _("全区"),
+    "pick_street": _("选择街道…"),
+    "pick_community": _("选择社区…"),
+    "pick_grid": _("选择网格…"),
+    "month_to_date": _("本月至今"),
+    "partial": _("未满月"),
+    "reports": _("上报数"),
+    "valid_reports": _("有效上报"),
+    "verified_on_time": _("按时核查/核查"),
+    "on_time_verify_rate": _("按时核查率"),
+    "region_forbidden": _("该区域不在您的管辖范围内，已回到您的区域。"),
+    "region_unknown": _("没有这个区域，已回到上一级。"),
 }
 
 
@@ -140,4 +153,11 @@ EXTRA_LABELS = [
     _("合并重复案件"),
     _("确认不是重复案件"),
     _("上报"),
+    # The apps' names (the admin index)
+    _("网格与基础信息"),
+    _("案件"),
+    _("移动终端接口"),
+    _("地图与看板"),
+    _("网格员手持终端"),
+    _("审计日志"),
 ]

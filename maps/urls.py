@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("map/", views.map_page, name="map"),
     path("dashboard/", views.dashboard_page, name="dashboard"),
+    path("dashboard/assessment", views.assessment_page, name="assessment"),
     path("public/", views.public_page, name="public"),
     path("api/v1/units", views.UnitsView.as_view(), name="units"),
     path("api/v1/grid-figures", views.GridFiguresView.as_view(), name="grid-figures"),
@@ -20,6 +21,12 @@ urlpatterns = [
     path("api/v1/dashboard/summary", views.DashboardSummaryView.as_view(), name="dashboard-summary"),
     re_path(
         r"^api/v1/dashboard/export\.(?P<fmt>csv|xlsx)$", views.DashboardExportView.as_view(), name="dashboard-export"
+    ),
+    path("api/v1/dashboard/assessment", views.AssessmentView.as_view(), name="assessment-api"),
+    re_path(
+        r"^api/v1/dashboard/assessment\.(?P<fmt>csv|xlsx)$",
+        views.AssessmentExportView.as_view(),
+        name="assessment-export",
     ),
     path("api/v1/public/stats", views.PublicStatsView.as_view(), name="public-stats"),
     path("api/v1/public/grids", views.PublicGridsView.as_view(), name="public-grids"),

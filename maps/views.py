@@ -18,7 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from openpyxl import Workbook
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, Throttled
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -136,13 +136,26 @@ def map_page(request):
     )
 
 
+def _root_region(request) -> str:
+    own = manager_region(request.user) if request.user.is_authenticated else {}
+    return own.get("community") or own.get("street") or ""
+
+
 def dashboard_page(request):
     return _page(
         request,
         "dashboard",
         "maps/dashboard.html",
-        {"categories": _categories() if request.user.is_authenticated else []},
+        {
+            "categories": _categories() if request.user.is_authenticated else [],
+            "root_region": _root_region(request),
+        },
     )
+
+
+def assessment_page(request):
+    """综合评价: the assessment indicators (cases.stats) per region, unit and month, with export."""
+    return _page(request, "dashboard", "maps/assessment.html", {"root_region": _root_region(request)})
 
 
 def public_page(request):
@@ -167,6 +180,16 @@ class UnitsView(APIView):
         return _json('{"type": "FeatureCollection", "features": ' + features + "}", cache="private, max-age=300")
 
 
+def region_field() -> serializers.RegexField:
+    return serializers.RegexField(
+        r"^[0-9]{6}([0-9]{3}){0,2}$|^[0-9]{14,15}$",
+        max_length=15,
+        required=False,
+        allow_blank=True,
+        help_text="区/街道/社区/网格的代码（6、9、12、14–15 位）。The code of a district, street, community or grid.",
+    )
+
+
 class CaseFilterQuery(serializers.Serializer):
     date_from = serializers.DateField(required=False, validators=[sensible_date])
     date_to = serializers.DateField(required=False, validators=[sensible_date])
@@ -174,6 +197,7 @@ class CaseFilterQuery(serializers.Serializer):
     state = serializers.ListField(child=serializers.ChoiceField(choices=State.choices), required=False)
     level = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=4), required=False)
     street = serializers.CharField(max_length=15, required=False)
+    region = region_field()
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
@@ -194,6 +218,19 @@ def manager_region(user) -> dict:
     return {}
 
 
+def drill_region(user, code: str | None) -> selectors.Region:
+    """The dashboard's region (区 → 街道 → 社区 → 网格) from its code: a 400 naming `region` for a code that is no
+    region, a 403 for a region outside the manager's own; no code means the manager's region (or everything)."""
+    own = manager_region(user)
+    own_code = own.get("community") or own.get("street")
+    region = selectors.find_region(code or own_code)
+    if region is None:
+        raise serializers.ValidationError({"region": [_("没有这个区域。No such region.")]})
+    if own_code and not region.contains(own_code):
+        raise PermissionDenied(_("该区域不在您的管辖范围内。This region is outside yours."))
+    return region
+
+
 def case_filter(query: dict, *, default_days: int | None = None) -> selectors.CaseFilter:
     date_from = query.get("date_from")
     if date_from is None and default_days and not query.get("date_to"):
@@ -207,6 +244,8 @@ def case_filter(query: dict, *, default_days: int | None = None) -> selectors.Ca
         levels=tuple(query.get("level") or ()),
         street=query.get("street"),
         community=query.get("community"),
+        district=query.get("district"),
+        grid=query.get("grid"),
     )
 
 
@@ -383,10 +422,11 @@ class HexBinsView(APIView):
     @heavy
     def get(self, request):
         query = _validated(HexBinsQuery, request.query_params)
+        region = drill_region(request.user, query.get("region"))
         features = selectors.hex_bins(
             bbox=query["in_bbox"],
             zoom=query["zoom"],
-            cases=case_filter({**query, **manager_region(request.user)}),
+            cases=case_filter({**query, **manager_region(request.user), **region.filters()}),
             per_1000=query["measure"] == "per_1000",
         )
         head = json.dumps({"type": "FeatureCollection", "hex_size_m": selectors.hex_size_for_zoom(query["zoom"])})
@@ -394,22 +434,26 @@ class HexBinsView(APIView):
 
 
 class DashboardSummaryView(APIView):
-    """Trend by month, light totals, streets and units ranked by on-time rate."""
+    """For the region (`region=` a code; default the manager's region or everything): trend by month (the current
+    month `partial`), light totals, streets, communities, grids and units ranked by on-time rate, grid workers by
+    reports and verifications, and the region with its path for breadcrumbs."""
 
     permission_classes = [SeesDashboard]
 
-    @extend_schema(parameters=[CaseFilterQuery], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[CaseFilterQuery], responses={200: OpenApiTypes.OBJECT, **errors(400, 403)})
     def get(self, request):
         query = _validated(CaseFilterQuery, request.query_params)
-        return Response(stats.dashboard_summary(cases=case_filter({**query, **manager_region(request.user)})))
+        region = drill_region(request.user, query.get("region"))
+        filters = case_filter({**query, **manager_region(request.user), **region.filters()})
+        return Response(stats.dashboard_summary(cases=filters, region=region))
 
 
 EXPORT_COLUMNS = ["section", "key", "name", "count", "closed", "closed_on_time", "on_time_rate", "per_1000"]
 
 
-def export_rows(query: dict) -> list[list]:
-    filters = case_filter(query)
-    summary = stats.dashboard_summary(cases=filters)
+def export_rows(query: dict, region: selectors.Region) -> list[list]:
+    filters = case_filter({**query, **region.filters()})
+    summary = stats.dashboard_summary(cases=filters, region=region)
     hexes = json.loads(
         selectors.hex_bins(
             bbox=query["in_bbox"], zoom=query["zoom"], cases=filters, per_1000=query["measure"] == "per_1000"
@@ -422,13 +466,17 @@ def export_rows(query: dict) -> list[list]:
         lat = round(sum(p[1] for p in ring) / len(ring), 5)
         props = feature["properties"]
         rows.append(["hexagon", f"{lon},{lat}", "", props["count"], None, None, None, props["per_1000"]])
+    rows.append(["region", region.code, region.name, summary["total"], None, None, None, None])
     for month in summary["months"]:
+        name = _("本月至今") if month["partial"] else ""
         rows.append(
-            ["month", month["month"], "", month["received"], month["closed"], month["closed_on_time"], None, None]
+            ["month", month["month"], name, month["received"], month["closed"], month["closed_on_time"], None, None]
         )
     for light, n in sorted(summary["lights"].items()):
         rows.append(["light", light, "", n, None, None, None, None])
-    for section in ("streets", "units"):
+    child = region.child_level
+    sections = [s for s, level in RANKINGS if child and LEVEL_DEPTH[level] >= LEVEL_DEPTH[child]] + ["units"]
+    for section in sections:
         for item in summary[section]:
             rows.append(
                 [
@@ -442,7 +490,17 @@ def export_rows(query: dict) -> list[list]:
                     None,
                 ]
             )
+    for item in summary["workers"]:
+        rows.append(
+            ["worker", item["code"], item["name"], item["reports"], item["valid_reports"], item["verified_on_time"],
+             item["on_time_verify_rate"], None]
+        )  # fmt: skip
     return rows
+
+
+# Rankings of regions below the drilled one (a street's page ranks its communities and grids).
+RANKINGS = [("streets", "street"), ("communities", "community"), ("grids", "grid")]
+LEVEL_DEPTH = {"street": 1, "community": 2, "grid": 3}
 
 
 class DashboardExportView(APIView):
@@ -454,7 +512,8 @@ class DashboardExportView(APIView):
     @heavy
     def get(self, request, fmt: str):
         query = _validated(HexBinsQuery, request.query_params)
-        rows = export_rows({**query, **manager_region(request.user)})
+        region = drill_region(request.user, query.get("region"))
+        rows = export_rows({**query, **manager_region(request.user)}, region)
         stamp = date.today().strftime("%Y%m%d")
         if fmt == "csv":
             buffer = io.StringIO()
@@ -462,7 +521,7 @@ class DashboardExportView(APIView):
             writer.writerow(EXPORT_COLUMNS)
             writer.writerows(rows)
             response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="dashboard-{stamp}.csv"'
+            response["Content-Disposition"] = f'attachment; filename="dashboard-{region.code or "all"}-{stamp}.csv"'
         else:
             book = Workbook()
             sheet = book.active
@@ -475,7 +534,159 @@ class DashboardExportView(APIView):
             response = HttpResponse(
                 out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             )
-            response["Content-Disposition"] = f'attachment; filename="dashboard-{stamp}.xlsx"'
+            response["Content-Disposition"] = f'attachment; filename="dashboard-{region.code or "all"}-{stamp}.xlsx"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+# --- APIs: assessment (综合评价) --------------------------------------------------------------------------------
+
+
+class AssessmentQuery(serializers.Serializer):
+    region = region_field()
+    date_from = serializers.DateField(required=False, validators=[sensible_date])
+    date_to = serializers.DateField(required=False, validators=[sensible_date])
+
+    def validate(self, attrs):
+        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_to": _("结束日期不能早于开始日期")})
+        limits.window_start(attrs.get("date_from"), attrs.get("date_to"))
+        return attrs
+
+
+ASSESSMENT_CACHE_SECONDS = 300
+
+
+def assessment_tables(user, query: dict) -> dict:
+    """The assessment of the region (default the manager's own), of each region one level down, of each unit, and of
+    each month of the period (default the twelve months to today; months not covered whole marked partial).
+
+    Kept for ASSESSMENT_CACHE_SECONDS per account, region, period and language: the district's takes tens of seconds
+    on a district's year of cases, and the page and its exports ask for the same tables."""
+    from django.core.cache import cache
+    from django.utils.translation import get_language
+
+    from cases.periods import default_window
+
+    region = drill_region(user, query.get("region"))
+    end = query.get("date_to") or timezone.localdate()
+    start = query.get("date_from") or default_window(end, trend=True)
+    key = f"assessment:{user.pk}:{region.code or 'all'}:{start}:{end}:{get_language()}"
+    data = cache.get(key)
+    if data is None:
+        data = _assessment_tables(user, region, start, end)
+        cache.set(key, data, ASSESSMENT_CACHE_SECONDS)
+    return data
+
+
+def _assessment_tables(user, region: selectors.Region, start: date, end: date) -> dict:
+    from cases import stats as case_stats
+    from cases.selectors import stats_scope
+
+    dates = {"date_from": start, "date_to": end}
+    scope, _described = stats_scope(user=user, query={"region": region.code or None, **dates})
+    children = []
+    for child in selectors.child_regions(region):
+        child_scope, _described = stats_scope(user=user, query={"level": child["level"], "id": child["id"], **dates})
+        values = {item["code"]: item["value"] for item in case_stats.assessment(child_scope)}
+        children.append({"code": child["code"], "name": child["name"], "level": child["level"], **values})
+    unit_rows = case_stats.units(scope)["rows"]
+    units = []
+    for row in unit_rows:
+        units.append(
+            {
+                "code": row["unit"]["code"],
+                "name": row["unit"]["name"],
+                **{key: value for key, value in row.items() if key != "unit"},
+                "rework_rate": case_stats.rate(row["rework"], row["resolved"]),
+            }
+        )
+    unit_codes = [*case_stats.UNIT_CODES, "rework_rate"]
+    return {
+        "region": region.as_dict(),
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+        "columns": case_stats.columns(case_stats.ASSESSMENT_CODES),
+        "overall": case_stats.assessment(scope, unit_rows=unit_rows),
+        "regions": children,
+        "unit_columns": case_stats.columns(unit_codes),
+        "units": units,
+        "month_columns": case_stats.columns(case_stats.TREND_CODES),
+        "months": case_stats.trend(scope)["rows"],
+    }
+
+
+class AssessmentView(APIView):
+    """综合评价 (GB/T 30428): for the region (`region=` a code, default the manager's own) and period (default the
+    twelve months to today): its indicators, those of each region one level down, of each unit, and by month
+    (`partial`: the month is not covered whole, e.g. 本月至今)."""
+
+    permission_classes = [SeesDashboard]
+
+    @extend_schema(parameters=[AssessmentQuery], responses={200: OpenApiTypes.OBJECT, **errors(400, 403)})
+    @heavy
+    def get(self, request):
+        query = _validated(AssessmentQuery, request.query_params)
+        return Response(assessment_tables(request.user, query))
+
+
+def assessment_sheets(data: dict) -> list[tuple[str, list, list[list]]]:
+    """The assessment as tables (name, header, rows) for CSV and xlsx; headers in Chinese with the codes."""
+    codes = [column["code"] for column in data["columns"]]
+    labels = [column["label"] for column in data["columns"]]
+    region = data["region"]
+    regions = [[region["code"] or "all", region["name"] or _("全区"), *(i["value"] for i in data["overall"])]]
+    regions += [[row["code"], row["name"], *(row[code] for code in codes)] for row in data["regions"]]
+    unit_codes = [column["code"] for column in data["unit_columns"]]
+    units = [[row["code"], row["name"], *(row[code] for code in unit_codes)] for row in data["units"]]
+    month_codes = [column["code"] for column in data["month_columns"]]
+    months = [
+        [row["month"], _("本月至今") if row["partial"] else "", *(row[code] for code in month_codes)]
+        for row in data["months"]
+    ]
+    return [
+        ("regions", [_("代码"), _("区域"), *labels], regions),
+        ("units", [_("代码"), _("单位"), *(c["label"] for c in data["unit_columns"])], units),
+        ("months", [_("月份"), _("说明"), *(c["label"] for c in data["month_columns"])], months),
+    ]
+
+
+class AssessmentExportView(APIView):
+    """综合评价 as CSV (the three tables one after another) or xlsx (one sheet each): regions, units, months."""
+
+    permission_classes = [SeesDashboard]
+
+    @extend_schema(parameters=[AssessmentQuery], responses={(200, "text/csv"): bytes, **errors(400, 403)})
+    @heavy
+    def get(self, request, fmt: str):
+        query = _validated(AssessmentQuery, request.query_params)
+        data = assessment_tables(request.user, query)
+        sheets = assessment_sheets(data)
+        name = f"assessment-{data['region']['code'] or 'all'}-{data['period']['from']}-{data['period']['to']}"
+        if fmt == "csv":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            for index, (title, header, rows) in enumerate(sheets):
+                if index:
+                    writer.writerow([])
+                writer.writerow([f"# {title}"])
+                writer.writerow(header)
+                writer.writerows(rows)
+            response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        else:
+            book = Workbook()
+            book.remove(book.active)
+            for title, header, rows in sheets:
+                sheet = book.create_sheet(title)
+                sheet.append(header)
+                for row in rows:
+                    sheet.append(row)
+            out = io.BytesIO()
+            book.save(out)
+            response = HttpResponse(
+                out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
+            response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
         response["Cache-Control"] = "no-store"
         return response
 

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MobileapiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "mobileapi"
-    verbose_name = "移动终端接口"
+    verbose_name = _("移动终端接口")
 
     def ready(self):
         from django.contrib.auth import get_user_model

@@ -113,6 +113,7 @@ EN = {
     "在办未超时数": "Running, not overdue",
     "回退数": "Returned",
     "返工数": "Reworked",
+    "返工率": "Rework rate (%)",
     "平均处置用时（工作小时）": "Mean time to handle (working hours)",
     "按时派遣数": "Dispatched on time",
     "按时派遣率": "Dispatched on time (%)",
@@ -139,6 +140,16 @@ EN = {
     "日期应在2000年至2100年之间": "Dates must lie between 2000 and 2100",
     "统计期间不能超过三年": "The period may not exceed three years",
     "结束日期不能早于开始日期": "The end date may not be before the start date",
+    # Model and field names (admin)
+    "单位类型": "Unit type",
+    "辖区": "Jurisdiction",
+    "辖区切片": "Jurisdiction piece",
+    "日期": "Day",
+    "当日序号": "Number of the day",
+    "受理内容摘要": "Intake digest",
+    "环节序号": "Step number",
+    "环节暂停工作小时": "Working hours paused in the step",
+    "已处理超时的环节序号": "Step whose overdue was handled",
 }
 # Steps (环节), as distinct from the actions of the same name.
 EN_STEP = {"立案": "Registration", "派遣": "Dispatch", "处置": "Handling", "核查": "Verification", "结案": "Closing",

@@ -233,6 +233,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "map/": Endpoint([Call(const("/map/"), PAGE)]),
     "dashboard/": Endpoint([Call(const("/dashboard/"), expect(403, anonymous=302, manager=200, admin=200))]),
+    "dashboard/assessment": Endpoint(
+        [Call(const("/dashboard/assessment"), expect(403, anonymous=302, manager=200, admin=200))]
+    ),
     "public/": Endpoint([Call(const("/public/"), PUBLIC)]),
     # The phone app's shell, manifest and service worker hold no data: the app signs in with a handheld token.
     "m/": Endpoint([Call(const("/m/"), PUBLIC)]),
@@ -590,6 +593,19 @@ ENDPOINTS: dict[str, Endpoint] = {
         [
             Call(
                 lambda w, r, s, fmt=fmt: f"/api/v1/dashboard/export.{fmt}?in_bbox={bbox(w)}&zoom=14",
+                DASHBOARD,
+                hides=other_street_for_manager,
+            )
+            for fmt in ("csv", "xlsx")
+        ]
+    ),
+    "api/v1/dashboard/assessment": Endpoint(
+        [Call(const("/api/v1/dashboard/assessment"), DASHBOARD, hides=other_street_for_manager)]
+    ),
+    "^api/v1/dashboard/assessment\\.(?P<fmt>csv|xlsx)$": Endpoint(
+        [
+            Call(
+                lambda w, r, s, fmt=fmt: f"/api/v1/dashboard/assessment.{fmt}",
                 DASHBOARD,
                 hides=other_street_for_manager,
             )

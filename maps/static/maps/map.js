@@ -455,6 +455,20 @@
       renderCase(p);
     }).catch(function (error) { toast(t("failed") + ": " + error.message); });
   }
+  // /map/?grid=CODE (e.g. from an import's result): frame that grid and outline it.
+  var wantedGrid = new URLSearchParams(location.search).get("grid");
+  if (wantedGrid && /^[0-9]{14,15}$/.test(wantedGrid)) {
+    G.api("/api/v1/grids" + G.query({ community: wantedGrid.slice(0, 12) })).then(function (data) {
+      var found = data.features.filter(function (f) { return f.properties.code === wantedGrid; });
+      if (!found.length) return;
+      var outline = L.geoJSON(found, {
+        coordsToLatLng: G.coordsToLatLng, interactive: false,
+        style: function () { return { color: "#d9342b", weight: 3, fill: false }; },
+      }).addTo(map);
+      map.fitBounds(outline.getBounds(), { animate: false });
+      document.documentElement.setAttribute("data-focused-grid", wantedGrid);
+    });
+  }
   window.__map = map;
   window.__openCase = openCase;
 })();
