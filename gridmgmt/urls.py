@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from gridmgmt.health import healthz
 from gridmgmt.login_guard import LockoutAwareAuthenticationForm
+from notices import urls as notice_urls
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -18,9 +19,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("grids.urls")),
     path("api/v1/", include("cases.urls")),
+    path("api/v1/", include("notices.urls")),
     path("api/mobile/v1/", include("mobileapi.urls")),
+    path("api/mobile/v1/", include(notice_urls.mobile_urlpatterns)),
     path("open311/v2/", include("mobileapi.open311.urls")),
     path("desk/", include("cases.desk_urls")),
+    path("notices/", include("notices.page_urls")),
     path("ogc/", include("ogc.urls")),
     path("m/", include("handheld.urls")),
     path("", include("maps.urls")),
