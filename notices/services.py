@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 
 from cases.models import Case, CaseEvent, State
 from cases.workflow import TERMINAL
-from grids.models import RegistryChange, Unit
+from grids.models import RegistryChange, Role, Staff, Unit
 from grids.selectors import DECIDING_UNIT_TYPES
 from notices import channels, rules, selectors
 from notices.models import Delivery, DeliveryState, Notification
@@ -40,7 +40,7 @@ def _case_params(case: Case) -> dict:
 
 
 def _unit_name(unit_id) -> str:
-    if not unit_id:
+    if not isinstance(unit_id, int):
         return ""
     return Unit.objects.filter(pk=unit_id).values_list("name", flat=True).first() or ""
 
@@ -68,7 +68,7 @@ def _recipients(name: str, *, case: Case, event: CaseEvent) -> list[tuple[str, i
         case rules.ASSIGNER:
             found = [("unit", case.assigned_by_unit_id)]
         case rules.FROM_UNIT:
-            found = [("unit", data.get("from_unit"))]
+            found = [("unit", data["from_unit"] if isinstance(data.get("from_unit"), int) else None)]
         case _:
             raise ValueError(f"unknown recipient {name!r}")
     return [(kind, pk) for kind, pk in found if pk]
@@ -113,13 +113,17 @@ def notify_case_event(event: CaseEvent, *, case: Case | None = None) -> list[Not
         params["actor_unit"] = _unit_name(event.unit_id)
     if data.get("from_unit"):
         params["from_unit"] = _unit_name(data["from_unit"])
+    # The actor is not told what they did, nor their desk when they act for it (a worker's report to their own
+    # community's committee is news for its dispatchers).
+    actor_staff = Staff.objects.filter(user_id=event.actor_id).only("role").first() if event.actor_id else None
+    acting_desk = event.unit_id if actor_staff is not None and actor_staff.role == Role.DISPATCHER else None
     made = []
     for rule in rule_list:
         recipients = [
             recipient
             for name in rule.recipients
             for recipient in _recipients(name, case=case, event=event)
-            if recipient != ("user", event.actor_id) and recipient != ("unit", event.unit_id)
+            if recipient not in (("user", event.actor_id), ("unit", acting_desk))
         ]
         made += _create(rule, recipients, case=case, event_id=event.pk, params=params)
     return made

@@ -13,10 +13,9 @@ def notice_bell(context):
     request = context["request"]
     if not request.user.is_authenticated:
         return {"show": False}
-    unread, etag = selectors.summary_tag(request.user)
+    unread, _etag = selectors.summary_tag(request.user)
     return {
         "show": True,
         "unread": unread,
-        "etag": etag,
         "poll_ms": int(settings.NOTICE_POLL_SECONDS * 1000),
     }

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from cases.models import Case, CaseEvent
-from cases.services import escalate_overdue
+from cases.models import Case, CaseEvent, Category, Source
+from cases.services import create_case, escalate_overdue
 from grids.models import ChangeKind, Role
 from grids.services import propose_change
 from notices import rules
@@ -201,3 +201,17 @@ def test_english_readers_get_english_text(geo, people):
     client.cookies["django_language"] = "en"
     text = client.get("/api/v1/notices/unread").json()["latest"][0]["text"]
     assert text.startswith("New case") and case.number in text
+
+
+def test_a_desk_is_not_told_what_it_did_but_hears_of_its_own_workers_reports(geo, people):
+    create_case(
+        category=Category.objects.get(code="SJ0101"),
+        point=geo.point("W1", "N"),
+        description="热线来电",
+        source=Source.HOTLINE,
+        actor=people["west"],
+    )
+    assert Notification.objects.count() == 0  # the desk took the call itself
+    own_worker = person(Role.WORKER, unit=geo.offices["W"], grids=[geo.grids["W1"]])
+    report(geo.point("W1", "N"), "SJ0101", reporter=own_worker)
+    assert summary(people["west"]).json()["unread"] == 1

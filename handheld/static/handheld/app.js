@@ -172,7 +172,7 @@ api.whenUnauthorized(async () => {
 });
 
 const LOGOUT_SEND_WAIT_MS = 15000;
-const NOTICE_POLL_MS = 30000;
+const NOTICE_POLL_MS = Number(document.body.dataset.noticePollMs) || 20000; // settings.NOTICE_POLL_SECONDS
 
 // Logout: unsent items are sent first; what still cannot be sent is sealed with the worker's vault key. Then the
 // token is revoked and everything else of the worker leaves the device: IndexedDB and Cache Storage.
