@@ -63,6 +63,7 @@ class Browser:
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("response", lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
 
     def login(self, username: str, then: str):
         self.page.goto(f"/accounts/login/?next={then}")
@@ -101,7 +102,7 @@ def test_a_new_case_appears_on_the_units_desk_without_a_reload_and_nowhere_else(
         desk = Browser(chromium, base, viewport={"width": 1280, "height": 900})
         boss = Browser(chromium, base, viewport={"width": 360, "height": 740})
         desk.login("notice-west", "/desk/")
-        boss.login("notice-manager", "/dashboard/")
+        boss.login("notice-manager", "/notices/")
         assert desk.count() == "0" and boss.count() == "0"
         desk.page.evaluate("() => { window.sameDocument = true; }")
 
@@ -119,8 +120,8 @@ def test_a_new_case_appears_on_the_units_desk_without_a_reload_and_nowhere_else(
             pass
         assert polled.value.status == 304 and boss.count() == "0"
         assert boss.page.evaluate("async () => (await (await fetch('/api/v1/notices/unread')).json()).unread") == 0
-        boss.page.goto("/notices/")
-        assert boss.page.locator("#notices li.notice").count() == 0
+        boss.page.reload()
+        assert boss.page.locator("#notices li.notice-row").count() == 0
         boss.shot("02-manager-none")
 
         # Opening the notice marks it read and opens the case.
@@ -129,7 +130,7 @@ def test_a_new_case_appears_on_the_units_desk_without_a_reload_and_nowhere_else(
         desk.page.wait_for_function("() => document.getElementById('notice-bell').dataset.ready === '1'")
         assert desk.count() == "0"
         desk.page.goto("/notices/")
-        assert desk.page.locator("#notices li.notice.read").count() == 1
+        assert desk.page.locator("#notices li.notice-row.read").count() == 1
         assert number in desk.page.inner_text("#notices")
 
         # Two more arrive while the list is open; 全部标为已读 clears them.
@@ -137,13 +138,13 @@ def test_a_new_case_appears_on_the_units_desk_without_a_reload_and_nowhere_else(
         third = handheld_report(base, token, geo.point("W2", "N"))
         desk.page.wait_for_function("() => document.getElementById('notice-count').dataset.count === '2'")
         desk.page.reload()
-        assert desk.page.locator("#notices li.notice.unread").count() == 2
+        assert desk.page.locator("#notices li.notice-row.unread").count() == 2
         assert second in desk.page.inner_text("#notices") and third in desk.page.inner_text("#notices")
         desk.shot("03-list")
         desk.page.click("#read-all")
         desk.page.wait_for_function("() => document.getElementById('notice-bell').dataset.ready === '1'")
-        assert desk.page.locator("#notices li.notice.unread").count() == 0
-        assert desk.page.locator("#notices li.notice.read").count() == 3
+        assert desk.page.locator("#notices li.notice-row.unread").count() == 0
+        assert desk.page.locator("#notices li.notice-row.read").count() == 3
         assert desk.count() == "0"
 
         # The worker's phone: a badge when the case comes back to verify.
