@@ -13,9 +13,11 @@ def notice_bell(context):
     request = context["request"]
     if not request.user.is_authenticated:
         return {"show": False}
-    unread, _etag = selectors.summary_tag(request.user)
+    unread, etag = selectors.summary_tag(request.user)
     return {
         "show": True,
         "unread": unread,
+        "etag": etag,
+        "latest": [selectors.as_json(notice) for notice in selectors.latest(request.user)] if unread else [],
         "poll_ms": int(settings.NOTICE_POLL_SECONDS * 1000),
     }

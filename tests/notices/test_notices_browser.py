@@ -139,6 +139,7 @@ def test_a_new_case_appears_on_the_units_desk_without_a_reload_and_nowhere_else(
         desk.page.wait_for_function("() => document.getElementById('notice-count').dataset.count === '2'")
         desk.page.reload()
         assert desk.page.locator("#notices li.notice-row.unread").count() == 2
+        assert desk.count() == "2" and desk.page.locator("#notice-latest li").count() == 2  # with the page
         assert second in desk.page.inner_text("#notices") and third in desk.page.inner_text("#notices")
         desk.shot("03-list")
         desk.page.click("#read-all")

@@ -1,5 +1,6 @@
-// The bell in every page's header: polls the unread summary with If-None-Match (a 304 costs one small query and no
-// body), shows the count and the latest unread notices, and marks a notice read when it is opened from the list.
+// The bell in every page's header. The page comes with the unread count and the latest unread notices; this polls the
+// unread summary with the page's ETag in If-None-Match (a 304 costs one small query and no body) and shows what
+// changed, and marks a notice read when it is opened from the list.
 (() => {
   const bell = document.getElementById("notice-bell");
   if (!bell) return;
@@ -9,13 +10,25 @@
   const empty = document.getElementById("notice-empty");
   const link = document.getElementById("notice-bell-link");
   const every = Number(bell.dataset.pollMs) || 20000;
-  let etag = null; // the first poll fetches the list too
+  let etag = bell.dataset.etag || null; // the page came with the count and list of this tag
   let stopped = false;
 
   const cookie = (name) => {
     const found = document.cookie.split("; ").find((part) => part.startsWith(name + "="));
     return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
   };
+
+  // Opening a notice from the list marks it read, then follows its link.
+  function opening(item, id, link) {
+    item.querySelector("a").addEventListener("click", (event) => {
+      event.preventDefault();
+      fetch(`/api/v1/notices/${id}/read`, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": cookie("csrftoken") },
+      }).finally(() => { location.href = link; });
+    });
+  }
 
   function show(body) {
     count.textContent = String(body.unread);
@@ -29,23 +42,15 @@
         const anchor = document.createElement("a");
         anchor.href = notice.link;
         anchor.textContent = notice.text;
-        anchor.addEventListener("click", (event) => {
-          event.preventDefault();
-          fetch(`/api/v1/notices/${notice.id}/read`, {
-            method: "POST",
-            credentials: "same-origin",
-            headers: { Accept: "application/json", "X-CSRFToken": cookie("csrftoken") },
-          }).finally(() => { location.href = notice.link; });
-        });
         const when = document.createElement("time");
         when.dateTime = notice.created_at;
         when.textContent = notice.created_at.slice(5, 16).replace("T", " ");
         item.append(anchor, when);
+        opening(item, notice.id, notice.link);
         return item;
       }),
     );
     empty.hidden = body.latest.length > 0;
-    bell.dataset.ready = "1";
     document.dispatchEvent(new CustomEvent("notices:changed", { detail: body }));
   }
 
@@ -72,6 +77,7 @@
   });
   document.addEventListener("click", (event) => { if (!bell.contains(event.target)) panel.hidden = true; });
   document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
-  poll();
+  for (const item of list.querySelectorAll("li")) opening(item, item.dataset.notice, item.querySelector("a").href);
+  bell.dataset.ready = "1";
   setInterval(poll, every);
 })();
