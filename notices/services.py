@@ -10,6 +10,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone, translation
 
@@ -129,7 +130,7 @@ def _acting_desk(event: CaseEvent) -> int | None:
     if not event.unit_id or not event.actor_id:
         return None
     actor = event.actor if CaseEvent.actor.is_cached(event) else None
-    if actor is not None and type(actor).staff.is_cached(actor):
+    if actor is not None and get_user_model().staff.is_cached(actor):  # (the request's user may be a lazy object)
         staff = getattr(actor, "staff", None)
     else:
         staff = Staff.objects.filter(user_id=event.actor_id).only("role").first()

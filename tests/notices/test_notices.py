@@ -215,3 +215,16 @@ def test_a_desk_is_not_told_what_it_did_but_hears_of_its_own_workers_reports(geo
     own_worker = person(Role.WORKER, unit=geo.offices["W"], grids=[geo.grids["W1"]])
     report(geo.point("W1", "N"), "SJ0101", reporter=own_worker)
     assert summary(people["west"]).json()["unread"] == 1
+
+
+def test_a_transition_at_the_desk_makes_its_notice(geo, people, client):
+    case = report(geo.point("W1", "N"), "SJ0101", reporter=people["worker"])
+    act(case, people["west"], "register")
+    client.force_login(people["west"])  # a signed-in page's session, as the desk's script posts
+    answer = client.post(
+        f"/api/v1/cases/{case.pk}/transitions",
+        {"action": "dispatch", "version": Case.objects.get(pk=case.pk).version, "unit": geo.committees["W1"].pk},
+        content_type="application/json",
+    )
+    assert answer.status_code == 200
+    assert Notification.objects.filter(kind=Kind.NEW_CASE, recipient_unit=geo.committees["W1"]).count() == 1

@@ -30,27 +30,44 @@
     });
   }
 
+  function item(notice) {
+    const entry = document.createElement("li");
+    entry.dataset.notice = String(notice.id);
+    entry.dataset.kind = notice.kind;
+    const anchor = document.createElement("a");
+    anchor.href = notice.link;
+    anchor.textContent = notice.text;
+    const when = document.createElement("time");
+    when.dateTime = notice.created_at;
+    when.textContent = notice.created_at.slice(5, 16).replace("T", " ");
+    entry.append(anchor, when);
+    return entry;
+  }
+
+  // The list is in the page only while the panel is open: the page's list (a template) until a poll brings news.
+  let latest = null;
+  function fill() {
+    if (latest) list.replaceChildren(...latest.map(item));
+    else list.replaceChildren(document.getElementById("notice-initial").content.cloneNode(true));
+    for (const entry of list.querySelectorAll("li")) {
+      opening(entry, entry.dataset.notice, entry.querySelector("a").getAttribute("href"));
+    }
+    empty.hidden = list.children.length > 0;
+  }
+
+  function toggle(open) {
+    panel.hidden = !open;
+    link.setAttribute("aria-expanded", String(open));
+    if (open) fill();
+    else list.replaceChildren();
+  }
+
   function show(body) {
     count.textContent = String(body.unread);
     count.dataset.count = String(body.unread);
     count.hidden = body.unread === 0;
-    list.replaceChildren(
-      ...body.latest.map((notice) => {
-        const item = document.createElement("li");
-        item.dataset.notice = String(notice.id);
-        item.dataset.kind = notice.kind;
-        const anchor = document.createElement("a");
-        anchor.href = notice.link;
-        anchor.textContent = notice.text;
-        const when = document.createElement("time");
-        when.dateTime = notice.created_at;
-        when.textContent = notice.created_at.slice(5, 16).replace("T", " ");
-        item.append(anchor, when);
-        opening(item, notice.id, notice.link);
-        return item;
-      }),
-    );
-    empty.hidden = body.latest.length > 0;
+    latest = body.latest;
+    if (!panel.hidden) fill();
     document.dispatchEvent(new CustomEvent("notices:changed", { detail: body }));
   }
 
@@ -72,12 +89,10 @@
 
   link.addEventListener("click", (event) => {
     event.preventDefault();
-    panel.hidden = !panel.hidden;
-    link.setAttribute("aria-expanded", String(!panel.hidden));
+    toggle(panel.hidden);
   });
-  document.addEventListener("click", (event) => { if (!bell.contains(event.target)) panel.hidden = true; });
+  document.addEventListener("click", (event) => { if (!panel.hidden && !bell.contains(event.target)) toggle(false); });
   document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
-  for (const item of list.querySelectorAll("li")) opening(item, item.dataset.notice, item.querySelector("a").href);
   bell.dataset.ready = "1";
   setInterval(poll, every);
 })();
