@@ -379,6 +379,8 @@ def create_case(
         with transaction.atomic():
             event_id = _insert_case(case, co_unit_ids=[unit.pk for unit in route.co_units], event=event)
             audit.seal_case_events([event_id], actor=event.actor.get_username() if event.actor else "system")
+            event.pk, event.case = event_id, case
+            signals.case_event_recorded.send(sender=CaseEvent, event=event, case=case)
     except IntegrityError:
         # A concurrent retry with the same client UUID won the race: answer as for a retry.
         if client_uuid is None:
@@ -801,6 +803,7 @@ def escalate_overdue(*, now: datetime | None = None) -> dict:
     """Escalate every case whose current step is overdue, once per step, however often this runs."""
     now = now or timezone.now()
     counts = {"escalated": 0, "no_higher_unit": 0, "skipped": 0}
+    signals.lights_checked.send(sender=Case, now=now)  # notices of lights turned yellow or red (notices app)
     for case_id in selectors.overdue_case_ids(now=now):
         counts[escalate_overdue_case(case_id=case_id, now=now)] += 1
     return counts

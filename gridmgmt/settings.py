@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     "gridmgmt",  # the attempt counters of the login lockout (gridmgmt/counters.py)
     "ogc",
     "jobs",
+    "notices",
 ]
 
 MIDDLEWARE = [
@@ -427,6 +428,26 @@ OPEN311_POST_LIMITS = tuple(int(n) for n in os.environ.get("OPEN311_POST_LIMITS"
 # Further demo loaders that `seed_demo` runs after the registry, each called as
 # step(scale=..., seed=..., stdout=...) with dotted paths to functions.
 DEMO_SEED_STEPS: list[str] = ["mobileapi.open311.services.seed_demo_key", "cases.demo.seed_cases"]
+
+# Notices (notices/README.md). The header polls the unread summary every NOTICE_POLL_SECONDS (304 while nothing
+# changed). Outgoing channels: NOTICE_CHANNELS lists the channels notices go out on (sms, wecom); each logs the notice
+# unless NOTICE_<CHANNEL>_URL names a webhook, which gets the notice as JSON signed with HMAC-SHA256 under
+# NOTICE_WEBHOOK_KEY, tried up to NOTICE_WEBHOOK_TRIES times, waiting NOTICE_WEBHOOK_BACKOFF_SECONDS × 2^(n−1)
+# after the n-th failure. `manage.py deliver_notices` sends them.
+NOTICE_POLL_SECONDS = float(os.environ.get("NOTICE_POLL_SECONDS", "20"))
+NOTICE_CHANNELS = {
+    name: {"url": os.environ.get(f"NOTICE_{name.upper()}_URL", "").strip()}
+    for name in env_list("NOTICE_CHANNELS", "sms,wecom")
+}
+NOTICE_WEBHOOK_KEY = os.environ.get("NOTICE_WEBHOOK_KEY", "")
+if any(config["url"] for config in NOTICE_CHANNELS.values()) and not NOTICE_WEBHOOK_KEY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("A notice webhook URL is set without NOTICE_WEBHOOK_KEY to sign its deliveries.")
+NOTICE_WEBHOOK_TIMEOUT = float(os.environ.get("NOTICE_WEBHOOK_TIMEOUT", "5"))
+NOTICE_WEBHOOK_TRIES = int(os.environ.get("NOTICE_WEBHOOK_TRIES", "6"))
+NOTICE_WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("NOTICE_WEBHOOK_BACKOFF_SECONDS", "30"))
+NOTICE_DELIVERY_LEASE_SECONDS = int(os.environ.get("NOTICE_DELIVERY_LEASE_SECONDS", "300"))
 
 LOGGING = {
     "version": 1,

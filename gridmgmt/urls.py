@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from gridmgmt.health import healthz
 from gridmgmt.login_guard import LockoutAwareAuthenticationForm
 from jobs import urls as jobs_urls
+from notices import urls as notice_urls
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -21,9 +22,12 @@ urlpatterns = [
     path("api/v1/", include("cases.urls")),
     path("api/v1/", include(jobs_urls.api_urlpatterns)),
     path("", include(jobs_urls.page_urlpatterns)),
+    path("api/v1/", include("notices.urls")),
     path("api/mobile/v1/", include("mobileapi.urls")),
+    path("api/mobile/v1/", include(notice_urls.mobile_urlpatterns)),
     path("open311/v2/", include("mobileapi.open311.urls")),
     path("desk/", include("cases.desk_urls")),
+    path("notices/", include("notices.page_urls")),
     path("ogc/", include("ogc.urls")),
     path("m/", include("handheld.urls")),
     path("", include("maps.urls")),

@@ -69,6 +69,7 @@ def shell(request):
             "app_js": _module_url("app.js"),
             "language_cookie": settings.LANGUAGE_COOKIE_NAME,
             "icon": static(ICONS[192]),
+            "notice_poll_ms": int(settings.NOTICE_POLL_SECONDS * 1000),
         },
     )
     response["Cache-Control"] = "no-cache"

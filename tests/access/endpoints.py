@@ -742,6 +742,62 @@ DESK_AND_STATS = {
 ENDPOINTS.update(DESK_AND_STATS)
 
 
+# --- notices: each account sees its own and its desk's, never another's ----------------------------------------
+
+
+def notice_path(suffix: str) -> Path:
+    """A notice of the caller ("in") or of another account ("out": the administrator's, the worker's for the
+    administrator), made for the call and rolled back with it."""
+
+    def path(w: World, role: str, scope: str) -> str:
+        from notices.models import Kind, Notification
+
+        owner = role if scope == "in" and role != "anonymous" else ("worker" if role == "admin" else "admin")
+        notice = Notification.objects.create(recipient_user=w.users[owner], kind=Kind.TO_VERIFY, params={"number": "X"})
+        return f"/{suffix}/{notice.pk}/read"
+
+    return path
+
+
+NOTICES = {
+    "api/v1/notices": Endpoint([Call(const("/api/v1/notices"), LOGGED_IN, note="the caller's and their desk's")]),
+    "api/v1/notices/unread": Endpoint([Call(const("/api/v1/notices/unread"), LOGGED_IN)]),
+    "api/v1/notices/read-all": Endpoint(
+        [Call(const("/api/v1/notices/read-all"), LOGGED_IN, "POST", note="marks only the caller's and their desk's")]
+    ),
+    "api/v1/notices/<int:pk>/read": Endpoint(
+        [
+            Call(
+                notice_path("api/v1/notices"),
+                expect((200, 404), anonymous=401),
+                "POST",
+                scopes=("in", "out"),
+                note="in: the caller's notice; out: another account's (404, as if missing)",
+            )
+        ]
+    ),
+    "api/mobile/v1/notices": Endpoint([Call(const("/api/mobile/v1/notices"), LOGGED_IN, note="the badge")]),
+    "notices/": Endpoint([Call(const("/notices/"), PAGE)]),
+    "notices/read-all": Endpoint(
+        [Call(const("/notices/read-all"), expect(302), "POST", body=lambda w, r, s: {}, encoding="multipart")]
+    ),
+    "notices/<int:pk>/read": Endpoint(
+        [
+            Call(
+                notice_path("notices"),
+                expect((302, 404), anonymous=302),
+                "POST",
+                scopes=("in", "out"),
+                body=lambda w, r, s: {},
+                encoding="multipart",
+                note="in: the caller's notice, back to the list; out: another account's (404, as if missing)",
+            )
+        ]
+    ),
+}
+ENDPOINTS.update(NOTICES)
+
+
 ADMIN_CALLS = [
     Call(const("/admin/"), expect(302, admin=200)),
     Call(const("/admin/grids/person/"), expect(302, admin=200)),

@@ -12,6 +12,8 @@ const title = document.getElementById("title");
 const tabs = document.getElementById("tabs");
 const net = document.getElementById("net");
 const back = document.getElementById("back");
+const noticesLink = document.getElementById("notices-link");
+const noticeBadge = document.getElementById("notice-badge");
 
 const ROUTES = {
   "#/home": ["home", screens.home],
@@ -21,6 +23,7 @@ const ROUTES = {
   "#/reports": ["my_reports", screens.reports],
   "#/patrol": ["patrol", screens.patrol],
   "#/collect": ["collect", collect],
+  "#/notices": ["notices", screens.notices],
 };
 
 const app = {
@@ -51,7 +54,9 @@ const app = {
     return code;
   },
   lockedCount: async () => (await store.all("outbox")).filter((item) => item.state === "locked").length,
+  notices: null,
   refresh: () => render(),
+  pollNotices,
   login,
   logout,
   sync,
@@ -76,6 +81,7 @@ async function renderNow() {
   document.getElementById("lang").textContent = language() === "en" ? "中文" : "EN";
   for (const link of tabs.querySelectorAll("a")) link.textContent = t(link.dataset.tab);
   showNetwork();
+  showNotices();
   root.replaceChildren();
   delete root.dataset.touched;
   if (!app.session?.token) {
@@ -93,6 +99,33 @@ async function renderNow() {
   for (const link of tabs.querySelectorAll("a")) link.classList.toggle("active", link.getAttribute("href") === hash);
   root.dataset.screen = hash.slice(2);
   await screen(app, root);
+}
+
+// --- Notices: the badge polls the handheld API's unread summary (ETag: unchanged costs a 304) ---------------
+let noticeTag = null;
+
+async function pollNotices() {
+  const token = app.session?.token;
+  if (!token || !navigator.onLine) return;
+  try {
+    const answer = await api.request("notices", { headers: noticeTag ? { "If-None-Match": noticeTag } : {} });
+    if (app.session?.token !== token || answer.status === 304) return;
+    noticeTag = answer.response.headers.get("ETag");
+    app.notices = answer.body;
+  } catch (error) {
+    if (!(error instanceof api.ApiError)) throw error;
+    return;
+  }
+  showNotices();
+  if (location.hash === "#/notices") render({ soft: true });
+}
+
+function showNotices() {
+  const count = app.session ? app.notices?.unread || 0 : 0;
+  noticesLink.hidden = !app.session;
+  noticeBadge.hidden = count === 0;
+  noticeBadge.textContent = String(count);
+  noticeBadge.dataset.count = String(count);
 }
 
 function showNetwork() {
@@ -139,6 +172,7 @@ api.whenUnauthorized(async () => {
 });
 
 const LOGOUT_SEND_WAIT_MS = 15000;
+const NOTICE_POLL_MS = Number(document.body.dataset.noticePollMs) || 20000; // settings.NOTICE_POLL_SECONDS
 
 // Logout: unsent items are sent first; what still cannot be sent is sealed with the worker's vault key. Then the
 // token is revoked and everything else of the worker leaves the device: IndexedDB and Cache Storage.
@@ -182,6 +216,8 @@ async function forgetWorker(owner) {
     await store.remove("kv", name);
   }
   await store.clear("packages");
+  app.notices = null;
+  noticeTag = null;
   if (window.caches) for (const name of await caches.keys()) await caches.delete(name);
 }
 
@@ -234,6 +270,7 @@ async function syncNow(force) {
     await store.put("kv", answered, "answered");
     await store.put("kv", screens.mergeReports(reports, fresh), "reports");
     await store.put("kv", registry, "registry");
+    pollNotices();
   } catch (error) {
     if (!(error instanceof api.ApiError)) throw error;
     return; // offline or the server is busy: the data on the device stays as it was
@@ -270,6 +307,7 @@ async function start() {
     sync();
   }
   setInterval(() => { if (app.session) sync(); }, 5 * 60 * 1000);
+  setInterval(pollNotices, NOTICE_POLL_MS);
   window.__ready = { home: performance.now() };
 }
 

@@ -44,6 +44,7 @@ const STRINGS = {
     nothing_changed: "没有改动。", correct: "更正", people: "人员", persons: "人",
     people_online_only: "人员名单只在联网时读取，不保存在本机。", my_requests: "我的采集",
     correct_household: "更正住户", unit_short: "{n}单元", floor_short: "{n}层", confirm_change: "提交“{what}”申请？",
+    notices: "通知", no_notices: "没有未读通知", mark_all_read: "全部标为已读",
   },
   en: {
     app: "Grid worker", login: "Log in", username: "Username", password: "Password", logout: "Log out",
@@ -93,6 +94,7 @@ const STRINGS = {
     my_requests: "My registry requests",
     correct_household: "Correct household", unit_short: "Unit {n}", floor_short: "Floor {n}",
     confirm_change: "Send the request “{what}”?",
+    notices: "Notifications", no_notices: "No unread notifications", mark_all_read: "Mark all read",
   },
 };
 

@@ -1,4 +1,5 @@
 // The app's screens. Each takes the app (session, packages, navigation) and the element to fill.
+import * as api from "./api.js";
 import * as outbox from "./outbox.js";
 import * as store from "./store.js";
 import { GridMap } from "./gridmap.js";
@@ -376,6 +377,32 @@ export async function outboxScreen(app, root) {
 }
 
 // --- Tasks -----------------------------------------------------------------------------------------------
+// The worker's unread notices (the badge's list) and 全部标为已读.
+export async function notices(app, root) {
+  const body = app.notices || { unread: 0, latest: [] };
+  if (!body.latest.length) root.append(h("p", { class: "hint", id: "no-notices" }, t("no_notices")));
+  for (const notice of body.latest) {
+    root.append(h(
+      "section", { class: "card notice", dataset: { notice: notice.id, kind: notice.kind } },
+      h("div", { class: "row" }, h("b", {}, notice.kind_label), h("small", {}, formatTime(notice.created_at))),
+      h("p", {}, notice.text),
+    ));
+  }
+  if (!body.latest.length) return;
+  const button = h("button", { type: "button", class: "button primary", id: "notices-read-all" }, t("mark_all_read"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await api.request("/api/v1/notices/read-all", { method: "POST" });
+    } catch (error) {
+      if (!(error instanceof api.ApiError)) throw error;
+    }
+    await app.pollNotices();
+    app.refresh();
+  });
+  root.append(button);
+}
+
 export async function tasks(app, root) {
   const list = (await store.get("kv", "tasks")) || [];
   const answered = new Set((await store.get("kv", "answered")) || []);
