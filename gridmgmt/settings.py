@@ -303,6 +303,10 @@ JOB_STALL_SECONDS = float(os.environ.get("JOB_STALL_SECONDS", "120"))
 CELERY_BEAT_SCHEDULE = {
     "escalate-overdue-cases": {"task": "cases.tasks.escalate_overdue", "schedule": ESCALATE_EVERY_SECONDS},
     "requeue-stalled-jobs": {"task": "jobs.tasks.requeue_stalled_jobs", "schedule": JOB_STALL_SECONDS / 2},
+    "deliver-notices": {
+        "task": "notices.tasks.deliver_due_notices",
+        "schedule": float(os.environ.get("NOTICE_DELIVER_EVERY_SECONDS", "5")),
+    },
 }
 EXPORT_JOB_DIR = Path(os.environ.get("EXPORT_JOB_DIR", MEDIA_ROOT.parent / "export-jobs"))
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))

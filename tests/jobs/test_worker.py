@@ -131,3 +131,24 @@ def test_a_worker_killed_mid_job_and_restarted_completes_the_job_once(geo: Geogr
     assert status == 200 and content[:16] == b"SQLite format 3\x00"
     assert [path.name for path in (tmp_path / "media/exports").iterdir()] == [f"{job_id}.gpkg"]  # one file
     assert list((tmp_path / "partial").iterdir()) == []  # no partial file left of either attempt
+
+
+def test_the_scheduler_sends_a_notice_to_its_webhook_and_retries_it_on_the_worker(geo: Geography):
+    from tests.notices.test_delivery import KEY, Receiver, verified
+
+    with Receiver(statuses=[500]) as receiver:
+        env = {
+            "NOTICE_CHANNELS": "wecom",
+            "NOTICE_WECOM_URL": receiver.url,
+            "NOTICE_WEBHOOK_KEY": KEY,
+            "NOTICE_WEBHOOK_BACKOFF_SECONDS": "1",
+            "NOTICE_DELIVER_EVERY_SECONDS": "1",
+        }
+        db_url = live.database_url()
+        with live.celery("worker", db_url=db_url, **env), live.celery("beat", db_url=db_url, **env):
+            case = report(geo.point("W1", "N"), "SJ0101", reporter=StaffFactory(role=Role.WORKER).user)
+            assert live.wait_for(lambda: len(receiver.received) >= 2, seconds=60)
+    assert [status for _headers, _body, status in receiver.received[:2]] == [500, 200]
+    headers, body, _status = receiver.received[1]
+    assert verified(headers, body) and json.loads(body)["notice"]["case"] == case.number
+    assert len(receiver.received) == 2  # delivered once, not again
