@@ -50,9 +50,7 @@ DASHBOARD = expect(403, anonymous=401, manager=200, admin=200)
 EXPORTERS = expect(403, anonymous=401, manager=200, admin=200)
 
 # Desks of the case's units and command centres; others who see the case are refused, the rest do not see it.
-DESK_PHOTO_UPLOAD = expect(
-    (403, 404), anonymous=401, dispatcher=(400, 404), police=(400, 404), centre=400, admin=400
-)
+DESK_PHOTO_UPLOAD = expect((403, 404), anonymous=401, dispatcher=(400, 404), police=(400, 404), centre=400, admin=400)
 
 Path = Callable[[World, str, str], str]  # (world, role, scope) -> path with query string
 
