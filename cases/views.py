@@ -261,8 +261,8 @@ class CasePhotosView(APIView):
         responses={
             200: DESK_PHOTO,
             201: DESK_PHOTO,
-            403: OpenApiResponse(description="not a desk of the case's units"),
             409: REFUSAL,
+            **errors(403, 413, descriptions={403: "not a desk of the case's handling or co-handling units"}),
         },
     )
     def post(self, request, pk: int):
