@@ -263,7 +263,8 @@ def cohandling_segments(tasks: list[CoHandlingTask], *, now: datetime) -> list[S
         segments.append(
             Segment(
                 key="cohandle",
-                label=f"{SEGMENT_LABELS['cohandle']}（{TaskState(task.state).label}）",
+                label=_("%(step)s（%(state)s）")
+                % {"step": SEGMENT_LABELS["cohandle"], "state": task.get_state_display()},
                 unit_id=task.unit_id,
                 start=task.assigned_at,
                 end=end,

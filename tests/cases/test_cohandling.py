@@ -337,3 +337,12 @@ def people_tx(transactional_db):
         "centre": dispatcher(geo.centre, username="centre"),
         "other": dispatcher(geo.offices["E"], username="office-e"),
     }
+
+
+def test_the_case_page_in_english_names_the_tasks_and_their_bars(geo, people, client):
+    case = dispatched(geo, people, code=NO_PHOTO_NEEDED)
+    client.force_login(people["police"])
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/desk/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Co-handling tasks" in page and "Awaiting feedback" in page and "Co-handling feedback" in page
+    assert "Co-handling (Awaiting feedback)" in page  # the step chart's bar of the police's task
