@@ -48,6 +48,7 @@ from cases import calendar, routing
 from cases.models import STEPS, Case, CaseEvent, Category, RoutingRule, RuleRole
 from cases.services import YELLOW_AT
 from cases.workflow import RESTARTS_STEP, STEP_OF_STATE, TERMINAL, TRANSITIONS
+from gridmgmt import times
 from grids.demo.accounts import HOME_STREET
 from grids.models import Community, District, Role, Staff, Street, Unit, UnitType
 
@@ -653,7 +654,8 @@ class Header:
 
 
 def _iso(t: float, tz=UTC) -> str:
-    return datetime.fromtimestamp(t, tz=tz).isoformat()
+    """As event data is written (gridmgmt.times): the moment at +08:00 with milliseconds, whatever `tz`."""
+    return times.rfc3339(datetime.fromtimestamp(t, tz=tz))
 
 
 class Sim:

@@ -28,6 +28,7 @@ from cases.models import Case, CaseEvent, Category, CoHandlingTask, State, TaskS
 from cases.serializers import CaseListQuerySerializer
 from cases.stats import STEP_LABELS
 from cases.workflow import COHANDLING, STEP_OF_STATE, TASK_PENDING, TERMINAL, TRANSITIONS, action_label
+from gridmgmt import times
 from grids.models import Grid, Role, Street, Unit, UnitType
 from maps.roles import home_for, role_of
 
@@ -155,7 +156,7 @@ def queue(request):
     cases = (
         selectors.filter_cases(visible, query)
         .annotate(light_rank=LIGHT_ORDER, supervised=Exists(supervised))
-        .select_related("category", "responsible_unit", "grid", "street")
+        .select_related("category", "responsible_unit", "assigned_by_unit", "grid", "street")
         .order_by("light_rank", F("step_deadline_at").asc(nulls_last=True), "-received_at", "-id")
     )
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -163,10 +164,12 @@ def queue(request):
     now = timezone.now()
     rows = []
     for case in page.object_list:
+        remaining = _remaining_hours(case, now) if case.state not in TERMINAL else None
         rows.append(
             {
                 "case": case,
-                "remaining": _remaining_hours(case, now) if case.state not in TERMINAL else None,
+                "remaining": remaining,
+                "waits": waits_line(case, remaining),
                 "co_handled": tab == ""
                 and unit_id is not None
                 and case.responsible_unit_id != unit_id
@@ -208,6 +211,22 @@ def queue(request):
         grids=list(Grid.objects.order_by("code").values("code", "name", "community__street__code")),
     )
     return render(request, "cases/desk/queue.html", context)
+
+
+def waits_line(case: Case, remaining: float | None) -> str:
+    """What an open case waits for, who holds it and the working hours left in its step, e.g.
+    "待派遣 · 清香坪街道办事处 · 剩余 3.5 工作小时"; "" once it is closed or rejected."""
+    waiting = selectors.waits_for(case)
+    if waiting is None:
+        return ""
+    parts = list(waiting)
+    if case.suspended_at is not None:
+        parts.append(_("计时暂停"))
+    elif remaining is not None and remaining >= 0:
+        parts.append(_("剩余 %(hours)s 工作小时") % {"hours": f"{remaining:.1f}"})
+    elif remaining is not None:
+        parts.append(_("超时 %(hours)s 工作小时") % {"hours": f"{-remaining:.1f}"})
+    return " · ".join(parts)
 
 
 def _remaining_hours(case: Case, now: datetime) -> float | None:
@@ -426,14 +445,14 @@ def case_page(request, pk: int):
     )
     remaining = _remaining_hours(case, timezone.now())
     chart = {
-        "start": case.received_at.isoformat(),
+        "start": times.rfc3339(case.received_at),
         "segments": [
             {
                 "key": s.key,
                 "label": s.label,
                 "unit": s.unit_name,
-                "start": s.start.isoformat(),
-                "end": (s.end or timezone.now()).isoformat(),
+                "start": times.rfc3339(s.start),
+                "end": times.rfc3339(s.end or timezone.now()),
                 "running": s.running,
                 "hours": s.hours,
                 "limit_hours": s.limit_hours,
@@ -442,7 +461,8 @@ def case_page(request, pk: int):
             for s in segments
         ],
     }
-    from maps.views import basemap_config
+    from maps.basemaps import basemap_config
+    from maps.strings import JS_STRINGS
 
     config = {
         "case": {"id": case.pk, "number": case.number, "version": case.version, "light": case.light},
@@ -451,7 +471,7 @@ def case_page(request, pk: int):
         "zoom": 17,
         "basemap": basemap_config(),
         "language": request.LANGUAGE_CODE,
-        "strings": {key: str(value) for key, value in DESK_STRINGS.items()},
+        "strings": {**{key: str(value) for key, value in DESK_STRINGS.items()}, "labels": str(JS_STRINGS["labels"])},
         "actions": {a["action"]: str(a["label"]) for a in actions}
         | {action: str(_(transition.label)) for action, transition in COHANDLING.items()},
         "chart": chart,
@@ -475,6 +495,9 @@ def case_page(request, pk: int):
         step_label=SEGMENT_LABELS.get(case.step, case.step),
         chart_height=min(80 + 36 * len(segments), 560),
         back=request.GET.get("back", ""),
+        may_reveal=bool(case.caller_phone_masked)
+        and role != Role.MANAGER
+        and request.user.has_perm("grids.reveal_person"),
     )
     return render(request, "cases/desk/case.html", context)
 

@@ -237,6 +237,13 @@ class Source(models.TextChoices):
     DESK = "desk", _("窗口受理")
     HOTLINE = "hotline", _("热线")
     OPEN311 = "open311", _("Open311")
+    VISIT = "visit", _("来访")
+    LETTER = "letter", _("来信")
+    ONLINE = "online", _("网络")
+
+
+# Sources a desk takes a case from (一窗受理): the caller, not the dispatcher, reported it (except at the window).
+DESK_SOURCES = (Source.HOTLINE, Source.VISIT, Source.LETTER, Source.ONLINE, Source.DESK)
 
 
 class ClosedAs(models.TextChoices):
@@ -266,6 +273,15 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="merged_reports", verbose_name=_("合并案件上报人")
     )
     external_ref = models.CharField(_("外部单号"), max_length=64, blank=True, default="")
+    # The caller of a desk intake (一窗受理). The phone is protected as residents' phones are (grids/pii.py):
+    # a Fernet token, a keyed digest for exact search, and a mask for display; the plain value is never stored.
+    # Defaults in the database too, so that bulk loads naming only the other columns (the demo's COPY) stay valid.
+    caller_name = models.CharField(_("来电/来访人"), max_length=64, blank=True, default="", db_default="")
+    caller_phone_cipher = models.TextField(blank=True, default="", db_default="", editable=False)
+    caller_phone_digest = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
+    caller_phone_masked = models.CharField(
+        _("联系电话"), max_length=20, blank=True, default="", db_default="", editable=False
+    )
     client_uuid = models.UUIDField(_("客户端标识"), null=True, blank=True, unique=True, editable=False)
     intake_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     captured_at = models.DateTimeField(_("采集时间"))
@@ -330,6 +346,10 @@ class Case(models.Model):
             models.Index(fields=["received_at"], name="case_received_at"),
             models.Index(fields=["category", "received_at"], name="case_category_received"),
             models.Index(fields=["step_deadline_at"], name="case_step_deadline"),
+            # Cases by their caller's phone (keyed digest): only the few that have one are indexed.
+            models.Index(
+                fields=["caller_phone_digest"], name="case_caller_phone_digest", condition=~Q(caller_phone_digest="")
+            ),
             # Duplicate search measures in metres on the geography of the point.
             GistIndex(Cast("point", output_field=models.PointField(srid=SRID, geography=True)), name="case_point_geog"),
         ]

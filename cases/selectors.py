@@ -1,5 +1,6 @@
 """Reads of cases: where a point lies, routing previews, case lists and details. Lists are built in SQL."""
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -11,11 +12,13 @@ from django.db.models import Case as SqlCase
 from django.db.models import CharField, F, JSONField, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Coalesce, JSONObject, Left, Now
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _lazy
 
 from cases import routing
-from cases.models import Case, CaseEvent, Category
+from cases.models import Case, CaseEvent, Category, State
 from cases.routing import REFERENCE_VERSION_SQL
 from gridmgmt.prepared import execute_prepared
+from gridmgmt.times import Rfc3339
 from grids.models import Role, Staff, UnitType
 
 # --- Where a point lies -----------------------------------------------------------------------
@@ -343,10 +346,10 @@ def feature_expression():
             street=F("street__code"),
             community=F("community__code"),
             grid=F("grid__code"),
-            received_at=F("received_at"),
+            received_at=Rfc3339("received_at"),
             step=F("step"),
-            step_deadline_at=F("step_deadline_at"),
-            deadline_at=F("deadline_at"),
+            step_deadline_at=Rfc3339("step_deadline_at"),
+            deadline_at=Rfc3339("deadline_at"),
             light=F("light"),
             duplicate_of=F("duplicate_of_id"),
             version=F("version"),
@@ -492,3 +495,63 @@ def stats_scope(*, user, query: dict, trend: bool = False):
         else {"level": "all", "id": None, "code": "", "name": "全部"}
     )
     return scope, described
+
+
+# --- The desk: find a case by number; what a case waits for and who holds it ---------------------------------
+
+CASE_NUMBER = re.compile(r"^XQ-?(\d{8})-?(\d{5,})$")
+
+
+def normalize_case_number(text: str) -> str | None:
+    """`XQ-YYYYMMDD-NNNNN` from what a dispatcher types (any case, the dashes optional); None when it is not one."""
+    match = CASE_NUMBER.match(re.sub(r"\s+", "", text or "").upper())
+    return f"XQ-{match.group(1)}-{match.group(2)}" if match else None
+
+
+def case_by_number(number: str, user) -> Case | None:
+    """The case with this number if `user` may see it; None otherwise — a case they may not see is not told
+    apart from one that does not exist."""
+    return visible_cases(user).filter(number=number).only("id", "number").first()
+
+
+def cases_by_caller_phone(phone: str, user, *, limit: int = 20) -> list[Case]:
+    """Cases `user` may see whose caller had this (normalised) phone, newest first, found by the keyed digest."""
+    from grids import pii
+
+    return list(
+        visible_cases(user)
+        .filter(caller_phone_digest=pii.digest(phone))
+        .select_related("category")
+        .order_by("-received_at", "-id")[:limit]
+    )
+
+
+# What a case waits for in each state: (words, whose move) — the responsible unit's desk, the grid's workers
+# (verification), or the unit that approves an extension.
+WAITS_FOR = {
+    State.REPORTED: (_lazy("待立案"), "unit"),
+    State.REGISTERED: (_lazy("待派遣"), "unit"),
+    State.DISPATCHED: (_lazy("待处置"), "unit"),
+    State.PROCESSING: (_lazy("待处置反馈"), "unit"),
+    State.RESOLVED: (_lazy("待核查"), "verifier"),
+    State.VERIFIED: (_lazy("待结案"), "unit"),
+    State.RETURNED: (_lazy("待重新派遣"), "unit"),
+    State.ESCALATED: (_lazy("待上级派遣"), "unit"),
+    State.SUSPENDED: (_lazy("挂账中"), "unit"),
+}
+
+
+def waits_for(case: Case) -> tuple[str, str] | None:
+    """(what the case waits for, who holds it) for an open case, e.g. ("待派遣", "清香坪街道办事处"); None once it is
+    closed or rejected. Needs `responsible_unit`, `assigned_by_unit` and `grid` loaded (select_related)."""
+    entry = WAITS_FOR.get(case.state)
+    if entry is None:
+        return None
+    words, whose = entry
+    if case.extension_requested_hours is not None and case.state in (State.DISPATCHED, State.PROCESSING):
+        assigner = case.assigned_by_unit
+        holder = assigner.name if assigner and assigner.pk != case.responsible_unit_id else str(_lazy("指挥中心"))
+        return str(_lazy("待审批延时")), holder
+    if whose == "verifier" and case.grid_id is not None:
+        return str(words), str(_lazy("%(grid)s网格员")) % {"grid": case.grid.name}
+    return str(words), case.responsible_unit.name

@@ -5,10 +5,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.models import Case, CaseEvent, Category, Source, State
+from cases.models import DESK_SOURCES, Case, CaseEvent, Category, Source, State
 from cases.selectors import category_tree
 from cases.services import allowed_actions
 from cases.workflow import COHANDLING, TRANSITIONS, action_label
+from gridmgmt import times
 from gridmgmt.limits import CASE_PAGE_SIZE, window_start
 from grids.coords import CRS_CHOICES
 from grids.serializers import (
@@ -47,7 +48,7 @@ class CategoryCodeField(serializers.Field):
         return value.code
 
 
-class CategoryRefSerializer(serializers.ModelSerializer):
+class CategoryRefSerializer(times.ModelSerializer):
     class Meta:
         model = Category
         fields = ["id", "code", "name_zh", "name_en", "kind", "default_level"]
@@ -101,12 +102,29 @@ class CaseCreateSerializer(serializers.Serializer):
     crs = serializers.ChoiceField(choices=CRS_CHOICES, required=False, default="wgs84")
     description = serializers.CharField(max_length=2000, trim_whitespace=True)
     address = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
-    captured_at = serializers.DateTimeField(required=False)
-    source = serializers.ChoiceField(choices=[("desk", _("窗口受理")), ("hotline", _("热线"))], default="desk")
+    captured_at = times.DateTimeField(required=False)
+    source = serializers.ChoiceField(choices=[(s.value, s.label) for s in DESK_SOURCES], default="desk")
     level = serializers.IntegerField(required=False, min_value=1, max_value=4)
     client_uuid = serializers.UUIDField(required=False)
     external_ref = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
     attachments = AttachmentsField()
+    caller_name = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
+    caller_phone = serializers.CharField(
+        max_length=32, required=False, default="", allow_blank=True,
+        help_text=_("来电人电话：加密保存，默认脱敏显示"),
+    )  # fmt: skip
+
+    def validate_caller_phone(self, value: str) -> str:
+        from django.core.exceptions import ValidationError
+
+        from grids import pii
+
+        if not value.strip():
+            return ""
+        try:
+            return pii.normalize_phone(value)
+        except ValidationError:
+            raise serializers.ValidationError(_("电话号码格式不正确：应为11位手机号或带区号的固定电话")) from None
 
     def validate(self, attrs):
         from django.utils import timezone
@@ -229,7 +247,7 @@ class CaseListQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class CaseEventSerializer(serializers.ModelSerializer):
+class CaseEventSerializer(times.ModelSerializer):
     actor = serializers.SerializerMethodField()
     unit = UnitRefSerializer(allow_null=True)
     action_label = serializers.SerializerMethodField()
@@ -269,14 +287,14 @@ class CoHandlingTaskSerializer(serializers.Serializer):
     unit = UnitRefSerializer()
     state = serializers.CharField()
     state_label = serializers.CharField(source="get_state_display")
-    assigned_at = serializers.DateTimeField()
+    assigned_at = times.DateTimeField()
     limit_hours = serializers.FloatField()
-    due_at = serializers.DateTimeField()
+    due_at = times.DateTimeField()
     light = serializers.SerializerMethodField()
     feedback_note = serializers.CharField()
     feedback_photos = serializers.ListField(child=serializers.CharField())
-    submitted_at = serializers.DateTimeField(allow_null=True)
-    decided_at = serializers.DateTimeField(allow_null=True)
+    submitted_at = times.DateTimeField(allow_null=True)
+    decided_at = times.DateTimeField(allow_null=True)
     decision_note = serializers.CharField()
     allowed_actions = serializers.SerializerMethodField()
 
@@ -292,7 +310,7 @@ class CoHandlingTaskSerializer(serializers.Serializer):
         return task_actions(task, task.case, actor) if actor is not None else []
 
 
-class CaseDetailSerializer(serializers.ModelSerializer):
+class CaseDetailSerializer(times.ModelSerializer):
     location = serializers.SerializerMethodField()
     category = CategoryRefSerializer()
     responsible_unit = UnitRefSerializer()

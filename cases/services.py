@@ -15,11 +15,14 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Point
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import services as audit
+from audit.models import AuditAction
 from cases import calendar, routing, selectors, signals
 from cases.models import STEPS, Case, CaseEvent, Category, ClosedAs, CoHandlingTask, Source, State, TaskState
 from cases.workflow import (
@@ -32,7 +35,9 @@ from cases.workflow import (
     Scope,
     TaskScope,
 )
+from gridmgmt import times
 from gridmgmt.prepared import execute_prepared
+from grids import pii
 from grids.models import Role, Staff, Unit, UnitType
 
 YELLOW_AT = 0.8  # share of a step's limit after which the light turns yellow
@@ -233,7 +238,7 @@ def step_started_record(case: Case) -> dict:
         "seq": case.step_seq,
         "unit": case.responsible_unit_id,
         "limit_hours": case.step_limit_hours,
-        "deadline_at": case.step_deadline_at.isoformat() if case.step_deadline_at else None,
+        "deadline_at": times.rfc3339(case.step_deadline_at),
     }
 
 
@@ -288,6 +293,8 @@ def create_case(
     attachments: Iterable[str] = (),
     received_at: datetime | None = None,
     resolved_on_site: bool = False,
+    caller_name: str = "",
+    caller_phone: str = "",
 ) -> tuple[Case, bool]:
     """Take a report: locate it, route it, number it, look for a likely duplicate, write the first event.
 
@@ -295,11 +302,17 @@ def create_case(
     (created False); different content raises IntakeConflict. `point` is WGS84 (convert at the edge).
     A new case carries the Route it was given as `case.route` (its co-units without reading them back).
 
-    The number, the case, its co-units and event are written by one statement (see _insert_case).
+    The number, the case, its co-units and event are written by one statement (see _insert_case). A caller's
+    phone is stored protected (grids/pii.py): encrypted, a keyed digest, a mask.
     """
     if point.srid != 4326:
         raise ValueError("point must be in EPSG:4326")
     attachments = list(attachments)
+    caller_name = (caller_name or "").strip()
+    try:
+        phone = pii.protected_phone(caller_phone.strip()) if caller_phone and caller_phone.strip() else {}
+    except DjangoValidationError as error:
+        raise InvalidInput({"caller_phone": [str(message) for message in error.messages]}) from None
     digest = ""
     if client_uuid is not None:
         digest = intake_digest(
@@ -315,6 +328,7 @@ def create_case(
             external_ref=external_ref,
             attachments=attachments,
             resolved_on_site=resolved_on_site,
+            **({"caller_name": caller_name, "caller_phone": phone["phone_digest"]} if caller_name or phone else {}),
         )
         existing = _replay(client_uuid, digest)
         if existing is not None:
@@ -357,12 +371,16 @@ def create_case(
         duplicate_of=original,
         resolved_on_site=resolved_on_site,
         step_seq=0,
+        caller_name=caller_name,
+        caller_phone_cipher=phone.get("phone_cipher", ""),
+        caller_phone_digest=phone.get("phone_digest", ""),
+        caller_phone_masked=phone.get("phone_masked", ""),
     )
     _start_step(case, "register", received_at)
     case.deadline_at = calendar.add_working_hours(received_at, case_limit_hours(category))
     data = {
         "routing_reason": route.reason,
-        "captured_at": captured_at.isoformat(),
+        "captured_at": times.rfc3339(captured_at),
         "step_started": step_started_record(case),
     }
     if original is not None:
@@ -396,6 +414,25 @@ def create_case(
     transaction.on_commit(lambda: signals.case_created.send(sender=Case, case_id=case.pk))
     case.route = route
     return case, True
+
+
+def reveal_caller(*, case: Case, actor, reason: str, address: str = "") -> dict[str, str]:
+    """The plain phone of a case's caller, for an actor who may see the case and reveal residents' phones (the
+    same permission); every reveal is logged in the audit log as a resident's is. Managers never see it."""
+    staff = getattr(actor, "staff", None)
+    if staff is not None and staff.role == Role.MANAGER:
+        raise PermissionDenied(_("管理人员不可查看个人敏感信息。"))
+    if not actor.has_perm("grids.reveal_person"):
+        raise PermissionDenied(_("没有查看完整个人信息的权限。"))
+    revealed = {"phone": pii.decrypt(case.caller_phone_cipher)} if case.caller_phone_cipher else {}
+    audit.record(
+        action=AuditAction.REVEAL,
+        actor=actor.get_username(),
+        target=f"cases.case:{case.pk}",
+        address=address,
+        detail={"fields": ["caller_phone"], "reason": reason, "number": case.number},
+    )
+    return revealed
 
 
 # The day's number, the case, its co-units and its first event in one statement: one round trip, one commit,
@@ -695,7 +732,7 @@ def _resume(case: Case, actor: Actor, *, now: datetime, **_kw) -> dict:
         _set_thresholds(case)
     if case.deadline_at is not None:
         case.deadline_at = calendar.add_working_hours(case.deadline_at, paused)
-    data = {"suspended_at": case.suspended_at.isoformat(), "paused_hours": round(paused, 4)}
+    data = {"suspended_at": times.rfc3339(case.suspended_at), "paused_hours": round(paused, 4)}
     case.suspended_at = None
     return data
 
@@ -833,7 +870,7 @@ def _assign_cohandling(case: Case, actor: Actor, *, now: datetime) -> None:
             yellow_at=calendar.add_working_hours(now, YELLOW_AT * limit),
             due_at=calendar.add_working_hours(now, limit),
         )
-        _task_event(case, actor, task, "cohandle_assign", "", now=now, extra={"due_at": task.due_at.isoformat()})
+        _task_event(case, actor, task, "cohandle_assign", "", now=now, extra={"due_at": times.rfc3339(task.due_at)})
 
 
 def _task_event(

@@ -23,6 +23,7 @@ from django.utils.translation import pgettext_lazy
 
 from cases.models import State
 from cases.workflow import TERMINAL
+from gridmgmt import times
 
 LEVELS = ("district", "street", "community", "grid")
 OPEN_STATES_SQL = "(" + ", ".join(f"'{state.value}'" for state in State if state not in TERMINAL) + ")"
@@ -99,7 +100,15 @@ STEP_LABELS = {  # steps (环节), not the actions of the same name
     "verify": pgettext_lazy("step", "核查"),
     "close": pgettext_lazy("step", "结案"),
 }
-SOURCE_LABELS = {"handheld": _("网格员上报"), "desk": _("窗口受理"), "hotline": _("12345热线"), "open311": _("Open311")}
+SOURCE_LABELS = {
+    "handheld": _("网格员上报"),
+    "desk": _("窗口受理"),
+    "hotline": _("12345热线"),
+    "open311": _("Open311"),
+    "visit": _("来访"),
+    "letter": _("来信"),
+    "online": _("网络"),
+}
 
 
 def columns(codes: list[str]) -> list[dict]:
@@ -645,6 +654,6 @@ def case_counts_for_region(
         "rejected": row["rejected"],
         "residents": residents,
         "per_1000": round(1000.0 * row["total"] / residents, 2) if residents else None,
-        "since": since.isoformat(),
-        "until": until.isoformat(),
+        "since": times.rfc3339(since),
+        "until": times.rfc3339(until),
     }

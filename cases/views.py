@@ -5,6 +5,7 @@ with a `reason` and the actions this actor may take now; malformed input is 400 
 user may not see is 404 on every path, exactly as for one that does not exist.
 """
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -27,6 +28,7 @@ from cases.serializers import (
     TransitionSerializer,
 )
 from gridmgmt.api import JSON_PARSERS, PAGED_FEATURE_COLLECTION, paged_collection_head, validated
+from gridmgmt.login_guard import client_address
 from gridmgmt.openapi import errors
 from grids.coords import to_wgs84_point
 from grids.models import Role
@@ -105,6 +107,8 @@ class RouteView(APIView):
 class CaseListView(APIView):
     """GET: the cases you may see as a GeoJSON FeatureCollection, page by page, newest first (by receipt time, then
     id): `count` is the total, `next` and `previous` the URLs of the neighbouring pages (null at either end).
+    The properties' times (`received_at`, `step_deadline_at`, `deadline_at`) are RFC 3339 at +08:00 with
+    milliseconds, as everywhere.
     POST: take a case at a desk or from the hotline (一窗受理), routed like a handheld report."""
 
     parser_classes = JSON_PARSERS
@@ -150,7 +154,9 @@ class CaseListView(APIView):
                 external_ref=data["external_ref"],
                 attachments=data["attachments"],
                 actor=request.user,
-                reporter=None if data["source"] == Source.HOTLINE else request.user,
+                reporter=request.user if data["source"] == Source.DESK else None,
+                caller_name=data["caller_name"],
+                caller_phone=data["caller_phone"],
             )
         except services.InvalidInput as error:
             raise drf_serializers.ValidationError(error.errors) from None
@@ -195,6 +201,39 @@ class CaseTransitionView(APIView):
         except services.TransitionRefused as refusal:
             return refusal_response(refusal)
         return detail_response(case.pk, request)
+
+
+class CallerRevealRequestSerializer(drf_serializers.Serializer):
+    reason = drf_serializers.CharField(min_length=4, max_length=500, help_text=_("查看理由，将记入审计日志"))
+
+
+class CaseCallerRevealView(APIView):
+    """The full phone of a case's caller (一窗受理): for those who may see the case and hold the reveal permission
+    (as for residents' phones), with a reason; every reveal is written to the audit log."""
+
+    parser_classes = JSON_PARSERS
+
+    @extend_schema(
+        request=CallerRevealRequestSerializer,
+        responses={
+            200: inline_serializer("CallerRevealed", {"phone": drf_serializers.CharField(required=False)}),
+            **errors(403, 404),
+        },
+    )
+    def post(self, request, pk: int):
+        case = selectors.case_detail(pk, request.user)
+        if case is None:
+            raise Http404
+        query = validated(CallerRevealRequestSerializer, request.data)
+        try:
+            revealed = services.reveal_caller(
+                case=case, actor=request.user, reason=query["reason"], address=client_address(request)
+            )
+        except DjangoPermissionDenied as refusal:
+            raise PermissionDenied(str(refusal)) from None
+        response = Response(revealed)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 # --- Statistics and assessment ----------------------------------------------------------------

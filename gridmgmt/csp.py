@@ -16,7 +16,8 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-TILE_SETTINGS = {"BASEMAP", "TIANDITU_KEY", "LEAFLET_CONFIG"}  # what tile_urls() reads
+# what tile_urls() reads
+TILE_SETTINGS = {"BASEMAP", "BASEMAP_CHOICES", "BASEMAP_URLS", "TIANDITU_KEY", "LEAFLET_CONFIG"}
 
 
 class LazyNonce:
@@ -47,11 +48,12 @@ def tile_source(url: str) -> str | None:
 
 
 def tile_urls() -> tuple[str, ...]:
-    """Every tile URL template a page may draw: the maps' base map (BASEMAP) and the admin's (BASEMAP_TILES)."""
-    from maps.views import basemap_config
+    """Every tile URL template a page may draw: the maps' base maps (BASEMAP, BASEMAP_CHOICES) and the admin's."""
+    from maps.basemaps import tile_urls as page_tile_urls
 
-    urls = [layer["url"] for layer in basemap_config()["layers"]]
-    urls += [tile[1] for tile in settings.LEAFLET_CONFIG.get("TILES", [])]
+    urls = page_tile_urls()
+    admin = settings.LEAFLET_CONFIG
+    urls += [tile[1] for tile in [*admin.get("TILES", []), *admin.get("OVERLAYS", [])]]
     return tuple(urls)
 
 

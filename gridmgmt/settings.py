@@ -258,7 +258,13 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "gridmgmt API",
-    "DESCRIPTION": "网格化管理系统 — registry, cases and handheld API",
+    "DESCRIPTION": (
+        "网格化管理系统 — registry, cases and handheld API\n\n"
+        "Times: every instant is written RFC 3339 at +08:00 with exactly three fractional digits "
+        "(`2026-12-03T15:04:05.123+08:00`), in JSON, GeoJSON, grid packages and exports alike; dates stay "
+        "`YYYY-MM-DD`. An instant sent must carry its offset (`Z` or `±hh:mm`): one without is a 400 naming "
+        "the field."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
@@ -285,25 +291,62 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Base maps (maps/README.md, "Base maps"). BASEMAP is the one a page starts with: none (no tiles: the registry's
+# own outlines and labels, works offline), osm, tianditu (needs TIANDITU_KEY; without it: none) or amap (GCJ-02:
+# the pages shift every overlay to match, see maps/static/maps/common.js). BASEMAP_CHOICES are the further ones a
+# user may switch to on the page (layer control, remembered in the browser); the Content-Security-Policy lets
+# images come from exactly the hosts of BASEMAP and BASEMAP_CHOICES. BASEMAP_URLS are the tile URL templates
+# ({z}/{x}/{y}, {s} subdomain; 天地图's also {layer} = vec | cva and {key}), to point at a local tile server.
+BASEMAP = os.environ.get("BASEMAP", "none").strip().lower() or "none"
+BASEMAP_CHOICES = [name.lower() for name in env_list("BASEMAP_CHOICES", "")]
+TIANDITU_KEY = os.environ.get("TIANDITU_KEY", "")
+BASEMAP_URLS = {
+    "osm": os.environ.get("BASEMAP_OSM_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+    "tianditu": os.environ.get(
+        "BASEMAP_TIANDITU_URL",
+        "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+        "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}",
+    ),
+    "amap": os.environ.get(
+        "BASEMAP_AMAP_URL",
+        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+    ),
+}
+
+
+def _admin_tiles() -> tuple[list, list]:
+    """The admin's map widgets (django-leaflet): BASEMAP_TILES (name|url|attribution, …) when set, otherwise the
+    WGS84 base maps configured above (AMap is left out: the widget edits WGS84 geometry and cannot shift it)."""
+    given = [tuple(item.split("|", 2)) for item in env_list("BASEMAP_TILES", "") if item.count("|") == 2]
+    if given:
+        return [(name, url, {"attribution": attribution, "maxZoom": 19}) for name, url, attribution in given], []
+    tiles, overlays = [], []
+    for name in dict.fromkeys([BASEMAP, *BASEMAP_CHOICES]):
+        if name == "osm":
+            tiles.append(("OpenStreetMap", BASEMAP_URLS["osm"], {"attribution": "© OpenStreetMap", "maxZoom": 19}))
+        elif name == "tianditu" and TIANDITU_KEY:
+            url = BASEMAP_URLS["tianditu"].replace("{key}", TIANDITU_KEY)
+            options = {"attribution": "© 天地图", "maxZoom": 18, "subdomains": "01234567"}
+            tiles.append(("天地图", url.replace("{layer}", "vec"), options))
+            overlays.append(("天地图注记", url.replace("{layer}", "cva"), options))
+    return tiles, overlays
+
+
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (26.60, 101.56),
     "DEFAULT_ZOOM": 12,
     "MIN_ZOOM": 3,
     "MAX_ZOOM": 19,
-    # With no base map configured the widgets still draw geometry on a blank map.
-    "TILES": [
-        (name, url, {"attribution": attribution, "maxZoom": 19})
-        for name, url, attribution in [
-            tuple(item.split("|", 2)) for item in env_list("BASEMAP_TILES", "") if item.count("|") == 2
-        ]
-    ],
+    # With no base map configured the widgets still draw geometry, with the registry's outlines and labels
+    # (maps/static/maps/admin-labels.js) for orientation.
+    "TILES": _admin_tiles()[0],
+    "OVERLAYS": _admin_tiles()[1],
+    # The form widgets load the "forms" plugin's files (after Leaflet.draw): the registry's names go with them.
+    "PLUGINS": {"forms": {"css": ["maps/labels.css"], "js": ["maps/labels.js", "maps/admin-labels.js"]}},
 }
 
-# Base map of the /map/, /dashboard/ and /public/ pages: none (blank background, works offline), osm,
-# tianditu (needs TIANDITU_KEY) or amap (GCJ-02: the pages shift every overlay to match,
-# see maps/static/maps/coords.js).
-BASEMAP = os.environ.get("BASEMAP", "none").strip().lower() or "none"
-TIANDITU_KEY = os.environ.get("TIANDITU_KEY", "")
+# 政务公开's case lookup (/api/v1/public/cases/{number}): lookups per client address, per window of seconds.
+PUBLIC_LOOKUP_LIMIT = tuple(int(n) for n in os.environ.get("PUBLIC_LOOKUP_LIMIT", "30,300").split(","))
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "gridmgmt-demo")
 OPEN311_DEMO_KEY = os.environ.get("OPEN311_DEMO_KEY", "gridmgmt-demo-open311")

@@ -6,6 +6,7 @@ from django.contrib.gis.geos import Point, Polygon
 from django.db import connection
 from django.db.models import F, Q, QuerySet, Subquery
 
+from grids import pii
 from grids.models import (
     Building,
     CareTag,
@@ -14,6 +15,7 @@ from grids.models import (
     District,
     Grid,
     Household,
+    Person,
     RegistryChange,
     Residency,
     Role,
@@ -298,3 +300,22 @@ def changes_at_desk(*, scope: Q, pending: bool, limit: int = 100) -> list[Regist
     else:
         changes = changes.exclude(state=ChangeState.PENDING).order_by("-decided_at", "-id")
     return list(changes[:limit])
+
+
+# --- Find a resident by a full ID number or phone (the desk's search box) ----------------------------------------
+
+CONTACT_FIELDS = {"id_number": "id_number_digest", "phone": "phone_digest"}
+
+
+def people_by_contact(*, user, field: str, plain: str, limit: int = 20) -> list[Person] | None:
+    """Residents whose ID number or phone (already normalised) is `plain`, found by the keyed digest, within the
+    buildings whose residents `user` may see; None when `user` may not search residents at all (managers)."""
+    scope = residents_visible_to(user)
+    if scope is None:
+        return None
+    visible = Building.objects.filter(scope).values("id")
+    return list(
+        Person.objects.filter(**{CONTACT_FIELDS[field]: pii.digest(plain)}, household__building__in=visible)
+        .select_related("household__building")
+        .order_by("name", "id")[:limit]
+    )

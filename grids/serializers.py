@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from gridmgmt import times
 from gridmgmt.limits import LAYER_PAGE_SIZE, PAGE_NUMBER
 from grids.coords import CRS_CHOICES
 from grids.models import CareTag, Household, Person, Unit
@@ -115,7 +116,7 @@ class GeoJSONGeometryField(serializers.Field):
         return {"type": self.geom_type, "coordinates": list(value)}
 
 
-class PersonSerializer(serializers.ModelSerializer):
+class PersonSerializer(times.ModelSerializer):
     id_number = serializers.CharField(source="id_number_masked", read_only=True)
     phone = serializers.CharField(source="phone_masked", read_only=True)
     age = serializers.SerializerMethodField()
@@ -135,7 +136,7 @@ class PersonSerializer(serializers.ModelSerializer):
         return [{"code": tag, "label": str(labels.get(tag, tag))} for tag in person.care_tags]
 
 
-class HouseholdSerializer(serializers.ModelSerializer):
+class HouseholdSerializer(times.ModelSerializer):
     people = PersonSerializer(many=True, read_only=True)
 
     class Meta:
@@ -155,7 +156,7 @@ class BuildingRefSerializer(RegionRefSerializer):
     use = serializers.CharField()
 
 
-class UnitRefSerializer(serializers.ModelSerializer):
+class UnitRefSerializer(times.ModelSerializer):
     type_label = serializers.CharField(source="get_type_display")
 
     class Meta:

@@ -445,13 +445,15 @@ def decide_change(*, change_id: int, actor, approve: bool, note: str = "", addre
     return change
 
 
-def record_contact_search(*, actor, field: str, masked: str, found: list[int], address: str = "") -> None:
+def record_contact_search(
+    *, actor, field: str, masked: str, found: list[int], address: str = "", cases: list[int] | None = None
+) -> None:
     """Someone looked residents up by a full ID number or phone: logged as a reveal is, with the number masked
-    (the search answers whether that number lives here, and where)."""
+    (the search answers whether that number lives here, and where); `cases`: those whose caller had that phone."""
     audit.record(
         action=AuditAction.REVEAL,
         actor=actor.get_username(),
         target="grids.person:search",
         address=address,
-        detail={"search": field, "term": masked, "found": found},
+        detail={"search": field, "term": masked, "found": found, **({"cases": cases} if cases is not None else {})},
     )

@@ -59,6 +59,61 @@ def units_geojson(*, unit_type: str | None, bbox: BBox | None) -> str:
     return features_json(rows, geometry="geom", order_by="code")
 
 
+# --- Labels: the registry's own names on the map ------------------------------------------------------------
+
+# The zooms at which each kind of name is drawn (from, to inclusive), one level of regions at a time so that names
+# do not overlap: streets over the district, communities and units when a street fills the view, grids when a
+# community does, buildings from z17 where their footprints show.
+LABEL_ZOOMS = {
+    "street": (8, 13),
+    "community": (14, 16),
+    "unit": (14, 22),
+    "grid": (15, 22),
+    "building": (17, 22),
+}
+PUBLIC_LABEL_KINDS = ("street", "community", "grid")
+LABELS_PER_KIND = 2000  # buildings in one view at z17 on a phone number in the hundreds; more is a denser view
+
+_LABEL_SQL = {
+    "street": "SELECT 'street', name, code, ST_PointOnSurface(boundary) FROM grids_street WHERE boundary && {env}",
+    "community": "SELECT 'community', name, code, ST_PointOnSurface(boundary) FROM grids_community "
+    "WHERE boundary && {env}",
+    "grid": "SELECT 'grid', name, code, ST_PointOnSurface(boundary) FROM grids_grid WHERE boundary && {env}",
+    "unit": "SELECT 'unit', name, code, ST_PointOnSurface(jurisdiction) FROM grids_unit WHERE jurisdiction && {env}",
+    # A building's name, or its code where it has none, at a point inside the footprint.
+    "building": "SELECT 'building', COALESCE(NULLIF(name, ''), code), code, ST_PointOnSurface(footprint) "
+    "FROM grids_building WHERE footprint && {env}",
+}
+
+
+def label_kinds(zoom: int, allowed) -> list[str]:
+    return [kind for kind in allowed if LABEL_ZOOMS[kind][0] <= zoom <= LABEL_ZOOMS[kind][1]]
+
+
+def labels_geojson(*, bbox: BBox, zoom: int, kinds) -> str:
+    """Names of streets, communities, grids, units and buildings in the view that fit the zoom, each at a point on
+    its surface (inside it, unlike a centroid), as a JSON array of GeoJSON point Features — one SQL statement."""
+    chosen = label_kinds(zoom, kinds)
+    if not chosen:
+        return "[]"
+    env = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+    parts, params = [], []
+    for kind in chosen:
+        parts.append(f"(SELECT * FROM ({_LABEL_SQL[kind].format(env=env)}) AS k LIMIT {LABELS_PER_KIND})")
+        params.extend(bbox)
+    sql = f"""
+        SELECT COALESCE(json_agg(json_build_object(
+            'type', 'Feature',
+            'geometry', ST_AsGeoJSON(t.point, 6)::json,
+            'properties', json_build_object('kind', t.kind, 'name', t.name, 'code', t.code)
+        )), '[]'::json)::text
+        FROM ({" UNION ALL ".join(parts)}) AS t(kind, name, code, point)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
 # --- Per-grid figures (the community map's shading) ------------------------------------------------------------
 
 
@@ -403,3 +458,28 @@ def hex_bins(*, bbox: BBox, zoom: int, cases: CaseFilter, per_1000: bool = False
     """Cases in the view counted per hexagon (ST_HexagonGrid in EPSG:3857), as a JSON array of GeoJSON Features."""
     sql, params = hex_bins_sql(bbox=bbox, zoom=zoom, cases=cases, per_1000=per_1000)
     return _fetch_one(sql, params)
+
+
+def public_case(number: str) -> dict | None:
+    """A case's state and dates (local days) for 政务公开, or None when unknown or a 社会治理 case."""
+    from cases.models import Case, CategoryKind, State
+
+    case = (
+        Case.objects.filter(number=number)
+        .exclude(category__kind=CategoryKind.SOCIAL)
+        .only("number", "state", "received_at", "deadline_at", "closed_at")
+        .first()
+    )
+    if case is None:
+        return None
+    day = lambda moment: timezone.localdate(moment) if moment else None  # noqa: E731
+    closed = case.closed_at if case.state == State.CLOSED else None
+    return {
+        "number": case.number,
+        "state": case.state,
+        "state_label": str(State(case.state).label),
+        "received_on": day(case.received_at),
+        "deadline_on": day(case.deadline_at),
+        "closed_on": day(closed),
+        "closed_on_time": (closed <= case.deadline_at) if closed and case.deadline_at else None,
+    }

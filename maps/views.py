@@ -15,22 +15,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from openpyxl import Workbook
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gridmgmt import dblimits, limits
-from gridmgmt.conditional import conditional_response
-from gridmgmt.middleware import busy_response
 from cases.models import State
+from gridmgmt import counters, dblimits, limits
+from gridmgmt.conditional import conditional_response
+from gridmgmt.login_guard import client_address
+from gridmgmt.middleware import busy_response
+from gridmgmt.openapi import errors
 from grids.coords import wgs84_to_gcj02
 from grids.models import CareTag, Role, Street, UnitType
 from grids.serializers import BBoxField, sensible_date
 from maps import roles, selectors, stats
+from maps.basemaps import basemap_config
 from maps.strings import js_strings
 
 
@@ -44,59 +47,6 @@ def _json(body: str, *, cache: str = "private, no-cache") -> HttpResponse:
     response = HttpResponse(body, content_type="application/json")
     response["Cache-Control"] = cache
     return response
-
-
-# --- Base maps -----------------------------------------------------------------------------------------------
-
-BASEMAPS = {
-    "osm": {
-        "label": "OpenStreetMap",
-        "gcj02": False,
-        "layers": [
-            {
-                "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                "options": {"maxZoom": 19, "attribution": "© OpenStreetMap contributors"},
-            }
-        ],
-    },
-    "tianditu": {
-        "label": "天地图",
-        "gcj02": False,
-        "layers": [
-            {
-                "url": "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-                "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
-                "&tk={key}",
-                "options": {"subdomains": "01234567", "maxZoom": 18, "attribution": "© 天地图"},
-                "layer": layer,
-            }
-            for layer in ("vec", "cva")
-        ],
-    },
-    "amap": {
-        "label": "高德地图",
-        "gcj02": True,
-        "layers": [
-            {
-                "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-                "options": {"subdomains": "1234", "maxZoom": 18, "attribution": "© 高德地图 (GCJ-02)"},
-            }
-        ],
-    },
-}
-
-
-def basemap_config() -> dict:
-    """The configured base map (settings.BASEMAP); `none`, unknown names or 天地图 without a key draw no base map."""
-    name = settings.BASEMAP
-    spec = BASEMAPS.get(name)
-    if spec is None or (name == "tianditu" and not settings.TIANDITU_KEY):
-        return {"name": "none", "gcj02": False, "layers": []}
-    layers = []
-    for layer in spec["layers"]:
-        url = layer["url"].replace("{key}", settings.TIANDITU_KEY).replace("{layer}", layer.get("layer", ""))
-        layers.append({"url": url, "options": layer["options"]})
-    return {"name": name, "label": spec["label"], "gcj02": spec["gcj02"], "layers": layers}
 
 
 # --- Pages ---------------------------------------------------------------------------------------------------
@@ -196,7 +146,7 @@ def dashboard_page(request):
 
 
 def public_page(request):
-    return _page(request, "public", "maps/public.html", {})
+    return _page(request, "public", "maps/public.html", {"labels_url": "/api/v1/public/labels"})
 
 
 # --- APIs: units, grid figures, tiles, search ---------------------------------------------------------------
@@ -328,6 +278,33 @@ class SearchView(APIView):
     def get(self, request):
         query = _validated(SearchQuery, request.query_params)
         return Response({"results": selectors.search(user=request.user, text=query["q"])})
+
+
+class LabelsQuery(serializers.Serializer):
+    in_bbox = BBoxField()
+    zoom = serializers.IntegerField(min_value=0, max_value=22)
+
+
+def label_kinds_for(user) -> tuple[str, ...]:
+    """Names a role sees on its maps: streets, communities, grids and units for all; buildings where the role has
+    the building layer (managers see figures, not buildings)."""
+    kinds = ("street", "community", "grid", "unit")
+    if "buildings" in roles.LAYERS.get(roles.role_of(user), []):
+        kinds += ("building",)
+    return kinds
+
+
+class LabelsView(APIView):
+    """The registry's names in the view that fit the zoom (streets, communities, grids, units; buildings from z17
+    for roles with the building layer), each at a point on its surface: a GeoJSON FeatureCollection of points."""
+
+    @extend_schema(parameters=[LabelsQuery], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        query = _validated(LabelsQuery, request.query_params)
+        features = selectors.labels_geojson(
+            bbox=query["in_bbox"], zoom=query["zoom"], kinds=label_kinds_for(request.user)
+        )
+        return _json('{"type": "FeatureCollection", "features": ' + features + "}", cache="private, max-age=300")
 
 
 class CasePhotoView(APIView):
@@ -527,3 +504,69 @@ class PublicGridsView(APIView):
     def get(self, request):
         body = '{"type": "FeatureCollection", "features": ' + stats.public_grid_figures() + "}"
         return _json(body, cache="public, max-age=300")
+
+
+class PublicLabelsView(APIView):
+    """Street, community and grid names for the public map (what /api/v1/public/grids already shows)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(parameters=[LabelsQuery], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        query = _validated(LabelsQuery, request.query_params)
+        features = selectors.labels_geojson(
+            bbox=query["in_bbox"], zoom=query["zoom"], kinds=selectors.PUBLIC_LABEL_KINDS
+        )
+        return _json('{"type": "FeatureCollection", "features": ' + features + "}", cache="public, max-age=300")
+
+
+PUBLIC_CASE_NUMBER = r"^[A-Za-z0-9-]{4,24}$"
+
+
+class PublicCaseNumber(serializers.Serializer):
+    number = serializers.RegexField(PUBLIC_CASE_NUMBER, max_length=24)
+
+
+class PublicCaseSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    state = serializers.ChoiceField(choices=State.choices)
+    state_label = serializers.CharField()
+    received_on = serializers.DateField()
+    deadline_on = serializers.DateField(allow_null=True)
+    closed_on = serializers.DateField(allow_null=True)
+    closed_on_time = serializers.BooleanField(allow_null=True)
+
+
+class PublicCaseView(APIView):
+    """政务公开: where a case stands, by its number — its state and dates only (no description, place, photo,
+    person or unit). 社会治理 cases are answered as unknown, as Open311 does. Each client address may look up
+    settings.PUBLIC_LOOKUP_LIMIT[0] numbers per PUBLIC_LOOKUP_LIMIT[1] seconds (429 with Retry-After beyond)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "number", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=PUBLIC_CASE_NUMBER, description=_("案件编号")
+            )
+        ],
+        responses={
+            200: PublicCaseSerializer,
+            **errors(
+                400, 429, descriptions={429: "Too many look-ups from this address: retry after `Retry-After` seconds."}
+            ),
+        },
+    )
+    def get(self, request, number: str):
+        number = _validated(PublicCaseNumber, {"number": number})["number"]
+        attempts, seconds = settings.PUBLIC_LOOKUP_LIMIT
+        address = client_address(request) or "unknown"
+        wait = counters.book([counters.Limit(f"public-case:{address}", attempts)], window=timedelta(seconds=seconds))
+        if wait:
+            raise Throttled(wait=wait, detail=_("查询过于频繁，请稍后再试。"))
+        found = selectors.public_case(number)
+        if found is None:
+            raise NotFound(_("没有这个案件编号，或该案件不公开。"))
+        return Response(PublicCaseSerializer(found).data, headers={"Cache-Control": "no-store"})

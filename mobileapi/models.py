@@ -180,20 +180,3 @@ class Open311Key(models.Model):
     @classmethod
     def find_active(cls, key: str) -> "Open311Key | None":
         return cls.objects.filter(digest=token_digest(key), active=True).first() if key else None
-
-
-class Open311PostCount(models.Model):
-    """Open311 POSTs counted per fixed window, per api_key and per client address (`bucket`), for the rate limit.
-
-    Counted by one INSERT … ON CONFLICT DO UPDATE (mobileapi.open311.services.admit_post), so parallel posts
-    never both pass the last free slot; windows older than a day are deleted as new ones begin."""
-
-    bucket = models.CharField(max_length=80)
-    window_start = models.DateTimeField(db_index=True)
-    hits = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["bucket", "window_start"], name="open311_post_count_window")]
-
-    def __str__(self) -> str:
-        return f"{self.bucket} @ {self.window_start:%Y-%m-%d %H:%M:%S}: {self.hits}"

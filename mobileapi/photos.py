@@ -8,8 +8,9 @@ position are read first and kept as data, to compare with the report.
 
 import hashlib
 import io
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
@@ -17,6 +18,7 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 THUMBNAIL_SIZE = (320, 320)
 TOO_LARGE = f"照片超过 {MAX_BYTES // 1024 // 1024} MB。The photo is larger than {MAX_BYTES // 1024 // 1024} MB."
+_EXIF_OFFSET = re.compile(r"^([+-])(0\d|1[0-4]):([0-5]\d)$")
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
 
@@ -59,11 +61,25 @@ def _gps_of(exif: Image.Exif) -> tuple[float, float] | None:
 
 
 def _taken_at(exif: Image.Exif) -> datetime | None:
-    text = exif.get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.DateTimeOriginal) or exif.get(ExifTags.Base.DateTime)
+    """The camera's time: with its offset when the camera wrote one (EXIF 2.31 OffsetTimeOriginal, e.g. "+08:00"),
+    else naive (the camera's local clock)."""
+    ifd = exif.get_ifd(ExifTags.IFD.Exif)
+    if ifd.get(ExifTags.Base.DateTimeOriginal):
+        text, offset = ifd[ExifTags.Base.DateTimeOriginal], ifd.get(ExifTags.Base.OffsetTimeOriginal)
+    else:
+        text, offset = exif.get(ExifTags.Base.DateTime), ifd.get(ExifTags.Base.OffsetTime)
+    if not text:
+        return None
     try:
-        return datetime.strptime(str(text).strip(), "%Y:%m:%d %H:%M:%S") if text else None
+        moment = datetime.strptime(str(text).strip(), "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
+    found = _EXIF_OFFSET.match(str(offset or "").strip())
+    if found:
+        sign, hours, minutes = found.groups()
+        size = timedelta(hours=int(hours), minutes=int(minutes))
+        moment = moment.replace(tzinfo=timezone(-size if sign == "-" else size))
+    return moment
 
 
 def clean_photo(data: bytes) -> CleanPhoto:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from cases.models import Case, CaseEvent, State
 from cases.selectors import light_expression, light_of
 from cases.workflow import action_label
+from gridmgmt import times
 from gridmgmt.prepared import execute_prepared
 from grids.models import Staff, Unit
 from mobileapi.models import AccessToken, TaskCompletion
@@ -145,7 +146,7 @@ def written_report(*, case: Case) -> SimpleNamespace:
 # --- Offline grid package -------------------------------------------------------------------
 
 # One statement builds the whole package; `%(since)s` NULL means everything.
-_PACKAGE_SQL = """
+_PACKAGE_SQL = f"""
 WITH g AS (
     SELECT g.id, g.code, g.name, c.name AS community, s.name AS street, g.boundary
     FROM grids_grid g JOIN grids_community c ON c.id = g.community_id JOIN grids_street s ON s.id = c.street_id
@@ -157,7 +158,7 @@ h AS (
     FROM grids_household h JOIN b ON b.id = h.building_id
     LEFT JOIN LATERAL (
         SELECT count(*) AS n, max(p.updated_at) AS changed_at,
-               (SELECT COALESCE(json_object_agg(tag, k), '{}') FROM
+               (SELECT COALESCE(json_object_agg(tag, k), '{{}}') FROM
                    (SELECT tag, count(*) AS k FROM grids_person q, unnest(q.care_tags) tag
                     WHERE q.household_id = h.id GROUP BY tag) t) AS tags
         FROM grids_person p WHERE p.household_id = h.id
@@ -182,8 +183,9 @@ SELECT json_build_object(
     'household_ids', (SELECT COALESCE(json_agg(id ORDER BY id), '[]') FROM h),
     'open_cases', (SELECT COALESCE(json_agg(json_build_object(
             'id', id, 'case_no', number, 'category', category_code, 'level', level, 'state', state,
-            'description', description, 'address', address, 'received_at', received_at,
-            'step_deadline', step_deadline_at, 'location', ST_AsGeoJSON(point, 6)::json) ORDER BY received_at), '[]')
+            'description', description, 'address', address, 'received_at', {times.sql("received_at")},
+            'step_deadline', {times.sql("step_deadline_at")},
+            'location', ST_AsGeoJSON(point, 6)::json) ORDER BY received_at), '[]')
         FROM open_cases WHERE %(since)s::timestamptz IS NULL OR updated_at > %(since)s),
     'open_case_ids', (SELECT COALESCE(json_agg(id ORDER BY id), '[]') FROM open_cases),
     'categories', (SELECT COALESCE(json_agg(json_build_object(

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.serializers import CategoryCodeField
+from gridmgmt import times
 from grids import pii
 from grids.coords import CRS_CHOICES, to_wgs84_point
 from grids.models import CareTag, ChangeKind, ChangeState, Grid, HouseholdType, Residency, Sex, UnitType
@@ -23,7 +24,7 @@ class TokenRequestSerializer(serializers.Serializer):
     device_id = serializers.CharField(max_length=128, required=False, default="api")
 
 
-class GridRefSerializer(serializers.ModelSerializer):
+class GridRefSerializer(times.ModelSerializer):
     community = serializers.CharField(source="community.name")
 
     class Meta:
@@ -52,7 +53,7 @@ class WorkerSerializer(serializers.Serializer):
 
 class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
-    expires_at = serializers.DateTimeField()
+    expires_at = times.DateTimeField()
     worker = WorkerSerializer()
 
 
@@ -64,8 +65,8 @@ class PatrolRequestSerializer(serializers.Serializer):
     client_uuid = serializers.UUIDField()
     track = GeoJSONGeometryField(geom_type="LineString")
     crs = serializers.ChoiceField(choices=CRS_CHOICES, default="wgs84")
-    started_at = serializers.DateTimeField()
-    ended_at = serializers.DateTimeField()
+    started_at = times.DateTimeField()
+    ended_at = times.DateTimeField()
 
     def validate(self, data):
         if data["ended_at"] < data["started_at"]:
@@ -83,8 +84,8 @@ class PatrolSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     client_uuid = serializers.UUIDField()
     grid = GridRefSerializer()
-    started_at = serializers.DateTimeField()
-    ended_at = serializers.DateTimeField()
+    started_at = times.DateTimeField()
+    ended_at = times.DateTimeField()
     length_m = serializers.FloatField()
     coverage = serializers.FloatField(help_text="share of the grid's area within 25 m of the track, 0–1")
 
@@ -103,7 +104,7 @@ class ReportRequestSerializer(serializers.Serializer):
     location = GeoJSONGeometryField(geom_type="Point")
     crs = serializers.ChoiceField(choices=CRS_CHOICES, default="wgs84")
     address = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
-    captured_at = serializers.DateTimeField()
+    captured_at = times.DateTimeField()
     resolved_on_site = serializers.BooleanField(default=False)
 
     def validate_captured_at(self, value):
@@ -136,13 +137,13 @@ class ReportSerializer(serializers.Serializer):
     level = serializers.IntegerField()
     unit = UnitBriefSerializer(source="responsible_unit")
     co_units = UnitBriefSerializer(many=True)
-    deadline = serializers.DateTimeField(source="deadline_at", allow_null=True)
-    step_deadline = serializers.DateTimeField(source="step_deadline_at", allow_null=True)
+    deadline = times.DateTimeField(source="deadline_at", allow_null=True)
+    step_deadline = times.DateTimeField(source="step_deadline_at", allow_null=True)
     light = serializers.CharField(allow_null=True)
     duplicate_of = serializers.SerializerMethodField()
-    received_at = serializers.DateTimeField()
-    captured_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    received_at = times.DateTimeField()
+    captured_at = times.DateTimeField()
+    updated_at = times.DateTimeField()
 
     def get_duplicate_of(self, case) -> dict | None:
         original = case.duplicate_of
@@ -152,7 +153,7 @@ class ReportSerializer(serializers.Serializer):
 class ReportStepSerializer(serializers.Serializer):
     """One step of a report's case as its reporter sees it: when, what, and which unit acted."""
 
-    at = serializers.DateTimeField()
+    at = times.DateTimeField()
     action = serializers.CharField(help_text="the workflow's action, e.g. `report`, `register`, `dispatch`")
     label = serializers.CharField(help_text="the action in Chinese, e.g. 上报, 立案, 派遣")
     unit = serializers.CharField(source="unit_name", allow_null=True, help_text="the acting unit's name")
@@ -203,7 +204,7 @@ class ReportCursorField(serializers.Field):
 
 
 class ReportListQuerySerializer(serializers.Serializer):
-    since = serializers.DateTimeField(
+    since = times.DateTimeField(
         required=False, help_text="only reports changed after this moment (exclusive); for the first page"
     )
     cursor = ReportCursorField(
@@ -240,7 +241,7 @@ class CasePhotoSerializer(serializers.Serializer):
     content_type = serializers.CharField(source="photo.content_type")
     width = serializers.IntegerField(source="photo.width")
     height = serializers.IntegerField(source="photo.height")
-    taken_at = serializers.DateTimeField(source="photo.taken_at", allow_null=True)
+    taken_at = times.DateTimeField(source="photo.taken_at", allow_null=True)
     camera_position = serializers.SerializerMethodField()
     distance_m = serializers.FloatField(allow_null=True)
     time_gap_hours = serializers.FloatField(allow_null=True)
@@ -253,7 +254,7 @@ class CasePhotoSerializer(serializers.Serializer):
 
 
 class PackageQuerySerializer(serializers.Serializer):
-    since = serializers.DateTimeField(required=False, help_text="only what changed after this time")
+    since = times.DateTimeField(required=False, help_text="only what changed after this time")
 
 
 class TaskSerializer(ReportSerializer):
@@ -285,7 +286,7 @@ class TaskCompletionSerializer(serializers.Serializer):
     kind = serializers.CharField()
     result = serializers.CharField()
     case_state = serializers.CharField(source="case.state")
-    created_at = serializers.DateTimeField()
+    created_at = times.DateTimeField()
 
 
 class PhotoSerializer(serializers.Serializer):
@@ -293,7 +294,7 @@ class PhotoSerializer(serializers.Serializer):
     content_type = serializers.CharField()
     width = serializers.IntegerField()
     height = serializers.IntegerField()
-    taken_at = serializers.DateTimeField(allow_null=True)
+    taken_at = times.DateTimeField(allow_null=True)
 
 
 # --- 信息采集: registry change requests ---------------------------------------------------
@@ -362,7 +363,7 @@ class RegistryChangeRequestSerializer(serializers.Serializer):
     )
     proposed = ProposedFieldsSerializer(required=False, default=dict)
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
-    captured_at = serializers.DateTimeField(help_text="when the worker took it down on the device")
+    captured_at = times.DateTimeField(help_text="when the worker took it down on the device")
 
     validate_captured_at = ReportRequestSerializer.validate_captured_at
 
@@ -403,9 +404,9 @@ class RegistryChangeSerializer(serializers.Serializer):
     proposed = serializers.DictField(help_text="the proposed values; id_number and phone masked")
     previous = serializers.DictField(help_text="the values replaced, kept at approval; masked")
     note = serializers.CharField()
-    captured_at = serializers.DateTimeField()
-    received_at = serializers.DateTimeField()
-    decided_at = serializers.DateTimeField(allow_null=True)
+    captured_at = times.DateTimeField()
+    received_at = times.DateTimeField()
+    decided_at = times.DateTimeField(allow_null=True)
     decided_by = serializers.SerializerMethodField()
     decided_unit = serializers.CharField(source="decided_unit.name", allow_null=True, default=None)
     decision_note = serializers.CharField()

@@ -48,7 +48,9 @@ def store_photo(*, data: bytes, uploader) -> tuple[Photo, bool]:
     existing = Photo.objects.filter(sha256=cleaned.sha256).first()
     if existing is not None:
         return existing, False
-    taken_at = timezone.make_aware(cleaned.taken_at) if cleaned.taken_at else None  # camera clocks are local time
+    taken_at = cleaned.taken_at
+    if taken_at is not None and timezone.is_naive(taken_at):
+        taken_at = timezone.make_aware(taken_at)  # a camera clock without its offset is taken as local time
     photo = Photo(
         sha256=cleaned.sha256,
         content_type=cleaned.content_type,

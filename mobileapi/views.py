@@ -236,7 +236,8 @@ class ReportPhotosView(APIView):
 
 
 class GridPackageView(APIView):
-    """Everything a worker needs offline for one of their grids, with an ETag (304 when unchanged) and `?since=`."""
+    """Everything a worker needs offline for one of their grids, with an ETag (304 when unchanged) and `?since=`.
+    Times in it (`open_cases[].received_at`, `step_deadline`) are RFC 3339 at +08:00 with milliseconds."""
 
     permission_classes = [IsAuthenticated, WorkersOnly]
 

@@ -11,20 +11,14 @@ from datetime import datetime
 from django.contrib.gis.geos import Polygon
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, F, Func, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
+from gridmgmt.times import Rfc3339
 from grids.models import Unit
 from grids.selectors import GEOJSON_DECIMALS, MAP_LAYERS, MapLayer
 from ogc.crs import Crs
 
 BBox = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat (CRS84)
-
-
-class Rfc3339Local(Func):
-    """A timestamp as RFC 3339 text in local time with milliseconds: 2026-12-03T15:04:05.123+08:00."""
-
-    template = "to_char(%(expressions)s AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"+08:00\"')"
-    output_field = CharField()
 
 
 @dataclass(frozen=True)
@@ -115,7 +109,7 @@ def _rows(collection: Collection, rows: QuerySet) -> QuerySet:
     take a model field's name), and `geom`."""
     spec = collection.layer
     columns = {
-        f"p_{name}": Rfc3339Local(F(lookup)) if name == collection.time_field else F(lookup)
+        f"p_{name}": Rfc3339(F(lookup)) if name == collection.time_field else F(lookup)
         for name, lookup in spec.properties.items()
     }
     return rows.values("id", **columns, geom=F(spec.geometry))

@@ -13,6 +13,7 @@ from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.views import APIView
 
+from gridmgmt import times
 from gridmgmt.exceptions import api_exception_handler
 from ogc import documents, openapi, params, selectors
 from ogc.crs import content_crs_header
@@ -136,7 +137,7 @@ class ItemsView(OgcView):
             "type": "FeatureCollection",
             "numberMatched": page.number_matched,
             "numberReturned": page.number_returned,
-            "timeStamp": timezone.localtime().isoformat(timespec="milliseconds"),
+            "timeStamp": times.rfc3339(timezone.now()),
             "links": documents.items_links(documents.Urls(request), collection, page),
         }
         body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + page.features + "}"

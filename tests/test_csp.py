@@ -34,6 +34,18 @@ def test_configured_tile_hosts_may_serve_images(client, settings):
     assert images == ["'self'", "data:", "blob:", "https://*.is.autonavi.com", "https://tile.example.org"]
 
 
+def test_the_tile_hosts_are_exactly_those_of_the_offered_base_maps(client, settings):
+    settings.BASEMAP = "osm"
+    settings.BASEMAP_CHOICES = ["amap", "tianditu"]  # 天地图 without a key: not offered, so not allowed
+    settings.TIANDITU_KEY = ""
+    settings.BASEMAP_URLS = {**settings.BASEMAP_URLS, "osm": "http://127.0.0.1:8099/osm/{z}/{x}/{y}.png"}
+    images = directives(client.get("/public/"))["img-src"]
+    assert images == ["'self'", "data:", "blob:", "http://127.0.0.1:8099", "https://*.is.autonavi.com"]
+    settings.TIANDITU_KEY = "k"
+    images = directives(client.get("/public/"))["img-src"]
+    assert "https://*.tianditu.gov.cn" in images
+
+
 def test_tile_sources():
     assert tile_source("https://t{s}.tianditu.gov.cn/vec_w/wmts?x={x}") == "https://*.tianditu.gov.cn"
     assert tile_source("http://tiles.local:8080/{z}/{x}/{y}.png") == "http://tiles.local:8080"

@@ -2,8 +2,8 @@
 
 Filters: district, street, community, grid (codes of the case's region), state, category (a code and the
 categories under it), level (1–4), since / until (dates of receipt, local time, until exclusive).
-Times are written as local wall-clock text (TIME_ZONE). Reporters are not named; events name the acting
-account and unit, as the case's timeline does.
+Times are written as every interface writes them (gridmgmt.times): 2026-12-03T15:04:05.123+08:00.
+Reporters are not named; events name the acting account and unit, as the case's timeline does.
 """
 
 import re
@@ -11,6 +11,8 @@ from datetime import date
 
 from django.apps import apps
 from django.conf import settings
+
+from gridmgmt import times
 
 CASE_JOINS = (
     "JOIN {category} cat ON cat.id = c.category_id "
@@ -41,10 +43,6 @@ def available() -> bool:
     except LookupError:
         return False
     return True
-
-
-def _local(column: str) -> str:
-    return f"to_char({column} AT TIME ZONE '{settings.TIME_ZONE}', 'YYYY-MM-DD HH24:MI:SS')"
 
 
 def _filters() -> dict[str, str]:
@@ -92,10 +90,10 @@ def tables(filters: dict[str, str]) -> list:
             ("street_code", "s.code"),
             ("community_code", "cm.code"),
             ("grid_code", "g.code"),
-            ("captured_at", _local("c.captured_at")),
-            ("received_at", _local("c.received_at")),
-            ("deadline_at", _local("c.deadline_at")),
-            ("closed_at", _local("c.closed_at")),
+            ("captured_at", times.sql("c.captured_at")),
+            ("received_at", times.sql("c.received_at")),
+            ("deadline_at", times.sql("c.deadline_at")),
+            ("closed_at", times.sql("c.closed_at")),
             ("closed_as", "c.closed_as"),
         ),
         "c.point",
@@ -110,7 +108,7 @@ def tables(filters: dict[str, str]) -> list:
         f"LEFT JOIN grids_unit eu ON eu.id = e.unit_id LEFT JOIN {user_table} au ON au.id = e.actor_id",
         (
             ("case_number", "c.number"),
-            ("time", _local("e.created_at")),
+            ("time", times.sql("e.created_at")),
             ("action", "e.action"),
             ("from_state", "e.from_state"),
             ("to_state", "e.to_state"),

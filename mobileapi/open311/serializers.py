@@ -14,15 +14,16 @@ from datetime import datetime, time, timedelta
 
 from django.core.validators import URLValidator
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 from rest_framework import serializers
 
 from cases.models import Case, Category, Source, State
 from cases.serializers import CategoryCodeField
 from cases.workflow import TERMINAL
+from gridmgmt import times
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-CHANGESET = "2026-11-27T00:00:00+08:00"  # when this endpoint's behaviour last changed
+CHANGESET = "2026-12-03T00:00:00.000+08:00"  # when this endpoint's behaviour last changed
 FORMATS = ["application/json", "text/xml"]
 STATUSES = ("open", "closed")
 WINDOW = timedelta(days=90)
@@ -30,8 +31,8 @@ COARSE_DECIMALS = 3  # ≈ 111 m of latitude, ≈ 100 m of longitude here
 
 
 def iso(moment: datetime | None) -> str | None:
-    """W3C/ISO 8601 with the offset, in local time: 2026-11-27T15:44:24+08:00."""
-    return timezone.localtime(moment).isoformat(timespec="seconds") if moment else None
+    """W3C/ISO 8601 with the offset, in local time, as everywhere (gridmgmt.times): 2026-11-27T15:44:24.417+08:00."""
+    return times.rfc3339(moment)
 
 
 # --- Input ----------------------------------------------------------------------------------
@@ -136,22 +137,28 @@ _OFFSET_LOST = re.compile(r"^(\d{4}-\d\d-\d\dT[\d:.,]+) (\d\d(:?\d\d)?)$")
 
 
 def parse_when(name: str, value: str, *, end: bool) -> datetime:
-    """ISO 8601 date or date-time; naive values are local time; a date alone is its start (or end) of day.
+    """ISO 8601 date-time with its offset, or a date alone: the start (or end) of that local day. A date-time
+    without an offset is refused (a 400 naming the field), never taken as local time.
 
     A '+' of an offset sent unencoded in a query string arrives as a space; it is put back."""
     text = _OFFSET_LOST.sub(r"\1+\2", value.strip())
     try:
-        moment = parse_datetime(text)
-        if moment is None:
-            day = parse_date(text)
-            if day is None:
-                raise ValueError
-            moment = datetime.combine(day, time.max if end else time.min)
+        moment = times.parse(text)
     except ValueError:
         raise serializers.ValidationError(
-            {name: [f"应为 ISO 8601 日期时间，例如 2026-11-01T00:00:00+08:00。Must be ISO 8601 (got {value!r})."]}
+            {name: [f"日期时间须带时区偏移，例如 2026-11-01T00:00:00+08:00。Give the offset (got {value!r})."]}
         ) from None
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    if moment is None:
+        try:
+            day = parse_date(text)
+        except ValueError:
+            day = None
+        if day is None:
+            raise serializers.ValidationError(
+                {name: [f"应为 ISO 8601 日期时间，例如 2026-11-01T00:00:00+08:00。Must be ISO 8601 (got {value!r})."]}
+            )
+        moment = timezone.make_aware(datetime.combine(day, time.max if end else time.min))
+    return moment
 
 
 def shifted(name: str, moment: datetime, delta: timedelta) -> datetime:

@@ -1,17 +1,18 @@
 """Writes of the Open311 endpoint: a posted service request becomes a case; the demo key for `seed_demo`."""
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from cases import services as case_services
 from cases.models import Case, Category, Source
+from gridmgmt import counters
+from gridmgmt.counters import Limit
 from grids.coords import to_wgs84_point
-from mobileapi.models import Open311Key, Open311PostCount
+from mobileapi.models import Open311Key
 from mobileapi.open311.selectors import key_ref
 from mobileapi.services import store_photo
 
@@ -59,25 +60,10 @@ def seed_demo_key(*, scale=None, seed=None, stdout=None) -> Open311Key:
 
 
 def admit_post(*, key: Open311Key, address: str) -> int:
-    """Count one POST against the key's and the client address's limits for the current window
-    (settings.OPEN311_POST_LIMITS: posts per key, posts per address, window in seconds); the seconds to wait
-    when either is spent, else 0. Both counters move in one atomic upsert."""
+    """Count one POST against the key's and the client address's limits (settings.OPEN311_POST_LIMITS: posts per
+    key, posts per address, window in seconds) on the shared attempt counters; the seconds to wait when either is
+    spent, else 0. The address is kept only as a truncated digest."""
     per_key, per_address, window = settings.OPEN311_POST_LIMITS
-    now = timezone.now()
-    epoch = int(now.timestamp())
-    start = datetime.fromtimestamp(epoch - epoch % window, tz=UTC)
-    address_digest = hashlib.sha256(address.encode()).hexdigest()[:32]  # the address itself is not kept
-    limits = {f"key:{key.pk}": per_key, f"addr:{address_digest}": per_address}
-    table = Open311PostCount._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (bucket, window_start, hits) VALUES (%s, %s, 1), (%s, %s, 1) "
-            f"ON CONFLICT (bucket, window_start) DO UPDATE SET hits = {table}.hits + 1 RETURNING bucket, hits",
-            [value for bucket in limits for value in (bucket, start)],
-        )
-        counts = dict(cursor.fetchall())
-    if min(counts.values()) == 1:  # a new window has begun: forget the old ones
-        Open311PostCount.objects.filter(window_start__lt=now - timedelta(days=1)).delete()
-    if any(counts[bucket] > limit for bucket, limit in limits.items()):
-        return max(1, int((start + timedelta(seconds=window) - now).total_seconds() + 0.999))
-    return 0
+    address_digest = hashlib.sha256(address.encode()).hexdigest()[:32]
+    limits = [Limit(f"open311-key:{key.pk}", per_key), Limit(f"open311-address:{address_digest}", per_address)]
+    return counters.book(limits, window=timedelta(seconds=window))

@@ -330,6 +330,19 @@ ENDPOINTS: dict[str, Endpoint] = {
             )
         ]
     ),
+    "api/v1/cases/<int:pk>/caller/reveal": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/v1/cases/{w.case(role, scope).pk}/caller/reveal",
+                expect((403, 404), anonymous=401, dispatcher=(200, 404), centre=403, admin=200),
+                method="POST",
+                scopes=("in", "out"),
+                body=lambda w, r, s: {"reason": "回访来电人：矩阵测试"},
+                reveals=frozenset({"dispatcher", "admin"}),
+                note="the caller's full phone: the reveal permission on a case one may see; managers never",
+            )
+        ]
+    ),
     "api/v1/cases/<int:pk>/transitions": Endpoint(
         [
             Call(
@@ -507,6 +520,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "open311/v2/(?P<path>.+)$": Endpoint([Call(const("/open311/v2/nothing-here.json"), expect(404))]),
     # --- maps: small APIs behind the pages -----------------------------------------------------------------------
     "api/v1/units": Endpoint([Call(const("/api/v1/units"), LOGGED_IN)]),
+    # Region, unit and building names (buildings for roles with the building layer): no people, no cases.
+    "api/v1/labels": Endpoint([Call(lambda w, r, s: f"/api/v1/labels?in_bbox={bbox(w)}&zoom=17", LOGGED_IN)]),
     "api/v1/grid-figures": Endpoint(
         [
             Call(
@@ -557,6 +572,13 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "api/v1/public/stats": Endpoint([Call(const("/api/v1/public/stats"), PUBLIC)]),
     "api/v1/public/grids": Endpoint([Call(const("/api/v1/public/grids"), PUBLIC)]),
+    "api/v1/public/labels": Endpoint(
+        [Call(lambda w, r, s: f"/api/v1/public/labels?in_bbox={bbox(w)}&zoom=15", PUBLIC)]
+    ),
+    # A case's state and dates by its number, for anyone (no description, place, person or unit).
+    "api/v1/public/cases/<str:number>": Endpoint(
+        [Call(lambda w, r, s: f"/api/v1/public/cases/{w.cases['W1N-office'].number}", PUBLIC)]
+    ),
 }
 
 # --- OGC API – Features: the registry layers for GIS desktops, read like /api/v1/{layer} -------------------------
@@ -624,6 +646,29 @@ DESK_AND_STATS = {
                 shows=lambda w, role, scope: visible_case_texts(w, role, w.case_key(role, scope)),
                 note="a case the caller may see (selectors.visible_cases), read-only for managers",
             )
+        ]
+    ),
+    "desk/new": Endpoint(
+        [
+            Call(
+                const("/desk/new"),
+                expect(200, anonymous=302, worker=302, manager=403),
+                note="一窗受理 form (categories, the unit's frame); saving goes through POST /api/v1/cases",
+            )
+        ]
+    ),
+    "desk/find": Endpoint(
+        [
+            Call(const("/desk/find"), expect(200, anonymous=302, worker=302), note="the search form"),
+            Call(
+                const("/desk/find"),
+                expect((302, 404), anonymous=302, worker=302, centre=302, admin=302),
+                "POST",
+                scopes=("in", "out"),
+                body=lambda w, role, scope: {"q": w.case(role, scope).number},
+                encoding="multipart",
+                note="a case number opens a case the caller may see; otherwise 404, as for a number never given",
+            ),
         ]
     ),
     "desk/registry/": Endpoint(

@@ -59,3 +59,24 @@ def test_rotation_covers_the_registry_change_requests(settings, geo):
     change = RegistryChange.objects.get()
     assert pii.decrypt(change.id_number_cipher) == id_number and pii.decrypt(change.phone_cipher) == "13912345678"
     assert change.id_number_digest == pii.digest(id_number)
+
+
+def test_rotation_covers_the_callers_of_desk_intakes(settings, geo):
+    from cases.models import Case, Source
+    from tests.cases.helpers import report
+
+    called = report(
+        geo.point("W1", "N"), "SJ0101", source=Source.HOTLINE, caller_name="李女士", caller_phone="13912345678"
+    )
+    report(geo.point("W1", "S"), "SJ0101", source=Source.HOTLINE)  # no caller: nothing to rotate
+    new_key = Fernet.generate_key().decode()
+    settings.PII_KEYS = [new_key, settings.PII_KEYS[0]]
+    settings.PII_HASH_KEY = "a-new-hash-key-for-the-test"
+
+    call_command("rotate_pii_keys", "--no-progress")
+
+    settings.PII_KEYS = [new_key]
+    case = Case.objects.get(pk=called.pk)
+    assert pii.decrypt(case.caller_phone_cipher) == "13912345678"
+    assert case.caller_phone_digest == pii.digest("13912345678") and case.caller_phone_masked == "139****5678"
+    assert Case.objects.exclude(pk=called.pk).get().caller_phone_cipher == ""

@@ -80,10 +80,16 @@ def test_logout(world):
 
 
 def test_base_map_choice(settings):
-    from maps.views import basemap_config
+    from maps.basemaps import basemap_config
 
     settings.BASEMAP = "none"
-    assert basemap_config() == {"name": "none", "gcj02": False, "layers": []}
+    settings.BASEMAP_CHOICES = []
+    assert basemap_config() == {
+        "name": "none",
+        "gcj02": False,
+        "layers": [],
+        "choices": [{"name": "none", "label": "无底图", "gcj02": False, "layers": []}],
+    }
     settings.BASEMAP = "tianditu"
     settings.TIANDITU_KEY = ""
     assert basemap_config()["name"] == "none"  # 天地图 needs a key
@@ -91,10 +97,17 @@ def test_base_map_choice(settings):
     tianditu = basemap_config()
     assert tianditu["gcj02"] is False and len(tianditu["layers"]) == 2
     assert all("tk=k123" in layer["url"] and "{layer}" not in layer["url"] for layer in tianditu["layers"])
+    assert ["vec" in tianditu["layers"][0]["url"], "cva" in tianditu["layers"][1]["url"]] == [True, True]
     settings.BASEMAP = "amap"
     assert basemap_config()["gcj02"] is True
     settings.BASEMAP = "osm"
     assert basemap_config()["layers"][0]["url"].startswith("https://")
+    # The further choices a page offers in its layer control: the default first, none last; 天地图 only with a key.
+    settings.BASEMAP_CHOICES = ["amap", "tianditu", "nonsense"]
+    assert [c["name"] for c in basemap_config()["choices"]] == ["osm", "amap", "tianditu", "none"]
+    settings.TIANDITU_KEY = ""
+    settings.BASEMAP = "none"
+    assert [c["name"] for c in basemap_config()["choices"]] == ["none", "amap"]
 
 
 def test_amap_pages_are_told_to_shift_overlays(world, settings):

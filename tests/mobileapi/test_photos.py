@@ -18,12 +18,14 @@ def dms(value: float):
     return (float(degrees), float(minutes), seconds)
 
 
-def camera_jpeg(lon=101.6123, lat=26.5871, when="2026:11:02 09:15:00", size=(800, 600)) -> bytes:
+def camera_jpeg(lon=101.6123, lat=26.5871, when="2026:11:02 09:15:00", size=(800, 600), offset=None) -> bytes:
     image = Image.new("RGB", size, (200, 80, 40))
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "PhoneMaker"
     exif[ExifTags.Base.BodySerialNumber] = "SERIAL-123456"
     exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = when
+    if offset:
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.OffsetTimeOriginal] = offset
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
     gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = "N", dms(lat)
     gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "E", dms(lon)
@@ -40,6 +42,23 @@ def test_camera_position_and_time_are_read_and_the_stored_copy_has_no_exif():
     assert dict(stored.getexif()) == {}
     assert b"SERIAL-123456" not in cleaned.image
     assert Image.open(io.BytesIO(cleaned.thumbnail)).size == (320, 240)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "offset, stored",
+    [
+        (None, "2026-11-02T09:15:00.000+08:00"),  # a camera clock without its offset keeps local time
+        ("+08:00", "2026-11-02T09:15:00.000+08:00"),
+        ("-05:00", "2026-11-02T22:15:00.000+08:00"),  # a phone still on New York time
+    ],
+)
+def test_the_capture_time_is_read_with_the_offset_the_camera_wrote(offset, stored):
+    from gridmgmt.times import rfc3339
+
+    photo, _ = store_photo(data=camera_jpeg(offset=offset), uploader=UserFactory())
+    photo.refresh_from_db()
+    assert rfc3339(photo.taken_at) == stored
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "WEBP"])

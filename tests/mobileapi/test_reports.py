@@ -351,7 +351,9 @@ def test_the_list_shows_each_reports_steps_with_units_and_no_notes_or_people(wor
         ("resolve", "处置反馈", office.name),
     ]  # the comment left the state as it was: not a step
     assert steps[0]["action"] == "report" and steps[0]["label"] == "上报"
-    assert datetime.fromisoformat(steps[-1]["at"]) == CaseEvent.objects.get(case=case, action="resolve").created_at
+    resolved_at = CaseEvent.objects.get(case=case, action="resolve").created_at
+    to_the_millisecond = resolved_at.replace(microsecond=resolved_at.microsecond // 1000 * 1000)
+    assert datetime.fromisoformat(steps[-1]["at"]) == to_the_millisecond
     assert [s["action"] for s in listed[other["id"]]["steps"]] == ["report"]
     text = str(listed)
     for hidden in ("内部意见", "张师傅", "井盖缺失", desk.get_username(), worker.staff.user.get_username()):

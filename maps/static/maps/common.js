@@ -89,7 +89,15 @@
     return [x, y];
   }
 
-  var gcj = !!(config.basemap && config.basemap.gcj02);
+  /* The base map: the one this browser chose last (layer control, kept in localStorage) if still offered, else
+     the configured default. Its datum decides the shift for the whole page, so it is read before anything is drawn. */
+  var BASEMAP_KEY = "gridmgmt.basemap", LABELS_KEY = "gridmgmt.labels", VIEW_KEY = "gridmgmt.view:" + location.pathname;
+  function remembered(key) { try { return window.localStorage.getItem(key); } catch (e) { return null; } }
+  function remember(key, value) { try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ } }
+  var basemap = config.basemap || {};
+  var choices = basemap.choices || [{ name: basemap.name || "none", label: "", gcj02: !!basemap.gcj02, layers: basemap.layers || [] }];
+  var chosen = choices.filter(function (c) { return c.name === remembered(BASEMAP_KEY); })[0] || choices[0];
+  var gcj = !!chosen.gcj02;
   /* Data (WGS84 lon/lat) → a Leaflet LatLng on this page's base map, and back. */
   function toMap(lon, lat) {
     if (!gcj) return L.latLng(lat, lon);
@@ -107,13 +115,49 @@
     return [sw[0], sw[1], ne[0], ne[1]].map(function (v) { return v.toFixed(6); }).join(",");
   }
 
+  /* A Leaflet map with the base map, a layer control to switch it (and the registry's name labels) and, after a
+     switch to a base map of the other datum reloaded the page, the view the user had. */
   function createMap(id, options) {
+    options = Object.assign({ zoomControl: true, preferCanvas: true, minZoom: 8, maxZoom: 19 }, options || {});
+    var withLabels = options.labels !== false;
+    delete options.labels;
     var center = config.center || [26.6, 101.56];
-    var map = L.map(id, Object.assign({ zoomControl: true, preferCanvas: true, minZoom: 8, maxZoom: 19 }, options || {}))
-      .setView(toMap(center[1], center[0]), config.zoom || 12);
-    var base = config.basemap || { layers: [] };
-    base.layers.forEach(function (layer) { L.tileLayer(layer.url, layer.options).addTo(map); });
-    map.attributionControl.setPrefix(base.name === "none" ? "" : false);
+    var map = L.map(id, options).setView(toMap(center[1], center[0]), config.zoom || 12);
+    var saved = null;
+    try { saved = JSON.parse(window.sessionStorage.getItem(VIEW_KEY) || "null"); window.sessionStorage.removeItem(VIEW_KEY); } catch (e) { saved = null; }
+    if (saved) { map.setView(toMap(saved[0], saved[1]), saved[2], { animate: false }); window.Grid.viewRestored = true; }
+    var bases = {}, current = null;
+    choices.forEach(function (c) {
+      var group = L.layerGroup(c.layers.map(function (layer) { return L.tileLayer(layer.url, layer.options); }));
+      group.basemap = c;
+      bases[c.label || c.name] = group;
+      if (c === chosen) current = group;
+    });
+    current.addTo(map);
+    var overlays = {};
+    if (withLabels && window.GridLabels) {
+      var labels = window.GridLabels.attach(map, { url: config.labels_url, toMap: toMap, bbox: bbox });
+      overlays[t("labels")] = labels;
+      if (remembered(LABELS_KEY) !== "off") labels.addTo(map);
+      map.on("overlayadd overlayremove", function (event) {
+        if (event.layer === labels) remember(LABELS_KEY, event.type === "overlayadd" ? "on" : "off");
+      });
+    }
+    L.control.layers(bases, overlays, { position: "topright" }).addTo(map);
+    map.on("baselayerchange", function (event) {
+      var next = event.layer.basemap;
+      remember(BASEMAP_KEY, next.name);
+      map.getContainer().setAttribute("data-basemap", next.name);
+      map.attributionControl.setPrefix(next.name === "none" ? "" : false);
+      if (!!next.gcj02 !== gcj) {
+        // Every overlay on the page is placed for the other datum: keep the view and draw the page again.
+        var c = fromMap(map.getCenter());
+        try { window.sessionStorage.setItem(VIEW_KEY, JSON.stringify([c[0], c[1], map.getZoom()])); } catch (e) { /* ignore */ }
+        window.location.reload();
+      }
+    });
+    map.getContainer().setAttribute("data-basemap", chosen.name);
+    map.attributionControl.setPrefix(chosen.name === "none" ? "" : false);
     return map;
   }
 
@@ -148,11 +192,25 @@
     return control;
   }
 
+  /* Panels that are drawers on small screens (app.css): a [data-drawer] button opens or closes the panel it names. */
+  function setDrawer(id, open) {
+    var panel = document.getElementById(id);
+    if (!panel) return;
+    panel.classList.toggle("open", open);
+    document.querySelectorAll('.drawer-toggle[data-drawer="' + id + '"]').forEach(function (b) { b.setAttribute("aria-expanded", String(open)); });
+  }
+  document.querySelectorAll("[data-drawer]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var panel = document.getElementById(button.dataset.drawer);
+      setDrawer(button.dataset.drawer, !button.classList.contains("drawer-close") && !(panel && panel.classList.contains("open")));
+    });
+  });
+
   window.Grid = {
     config: config, t: t, api: api, query: query, escapeHtml: escapeHtml, cookie: cookie,
     wgs84ToGcj02: wgs84ToGcj02, gcj02ToWgs84: gcj02ToWgs84, toMap: toMap, fromMap: fromMap,
     coordsToLatLng: coordsToLatLng, bbox: bbox, createMap: createMap, lightColour: lightColour,
-    rampColour: rampColour, legend: legend, RAMP: RAMP, gcj: gcj,
+    rampColour: rampColour, legend: legend, RAMP: RAMP, gcj: gcj, basemap: chosen, viewRestored: false, setDrawer: setDrawer,
     ready: function (name, startedAt) {
       var ms = Math.round(performance.now() - (startedAt || 0));
       window.__ready = window.__ready || {};

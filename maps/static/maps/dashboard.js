@@ -82,7 +82,7 @@
 
   var framed = G.api("/api/v1/streets" + G.query({ page_size: 100 })).then(function (data) {
     outlines.addData(data.features);
-    if (outlines.getLayers().length) map.fitBounds(outlines.getBounds(), { animate: false });
+    if (!G.viewRestored && outlines.getLayers().length) map.fitBounds(outlines.getBounds(), { animate: false });
   });
   ["d-from", "d-to", "d-category"].forEach(function (id) {
     $(id).addEventListener("change", function () { loadHexes(); loadSummary(); });

@@ -229,6 +229,7 @@
     }).catch(function (error) { list.innerHTML = "<li>" + esc(error.message) + "</li>"; });
   });
   function goTo(result) {
+    G.setDrawer("side", false);  // on a phone the drawer covers the map: show where the result is
     var target = G.toMap(result.lon, result.lat);
     map.flyTo(target, 18, { duration: 0.8 });
     highlight.clearLayers();
@@ -308,6 +309,7 @@
       }).join("");
       $("case-list").querySelectorAll("li[data-case]").forEach(function (item) {
         item.addEventListener("click", function () {
+          G.setDrawer("side", false);
           var marker = caseMarkers[item.dataset.case];
           if (marker) caseCluster.zoomToShowLayer(marker, function () { openCase(item.dataset.case); });
           else openCase(item.dataset.case);
@@ -315,6 +317,12 @@
       });
       if (fresh.length && !initial) toast(t("new_cases") + ": " + fresh.map(function (p) { return p.number; }).join(", "));
     });
+  }
+  // On a small screen the case is a bottom sheet over the lower part of the map: move its marker into the upper part.
+  function keepAboveSheet(marker) {
+    if (!marker || !window.matchMedia("(max-width: 900px)").matches) return;
+    var point = map.latLngToContainerPoint(marker.getLatLng()), wanted = map.getSize().y * 0.2;
+    if (Math.abs(point.y - wanted) > 20) map.panBy([0, point.y - wanted], { animate: false });
   }
   function toast(text) {
     var node = $("toast");
@@ -325,6 +333,7 @@
 
   function openCase(id) {
     openDetail("<p>" + t("loading") + "</p>", "case");
+    keepAboveSheet(caseMarkers[id]);
     Promise.all([G.api("/api/v1/cases/" + id), loadUnits()]).then(function (r) { renderCase(r[0]); }).catch(function (error) {
       openDetail("<p>" + esc(error.message) + "</p>", "case");
     });
@@ -348,6 +357,9 @@
       row(t("level"), p.level) + row(t("light"), t(light)) + row(t("address"), p.address) +
       row(t("description"), p.description) + row(t("responsible_unit"), label(p.responsible_unit)) +
       row(t("deadline"), fmt(p.step_deadline_at || p.deadline_at)) + row(t("received_at"), fmt(p.received_at)) + "</table>";
+    if (config.role && config.role !== "worker") {
+      html += '<p><a class="desk-link" href="/desk/cases/' + Number(p.id) + '/">' + esc(t("open_at_desk")) + " ›</a></p>";
+    }
     var photos = photoUrls(p);
     if (photos.length) {
       html += "<h4>" + t("photos") + '</h4><div class="photos">' + photos.map(function (ph) {
@@ -419,19 +431,30 @@
   document.querySelectorAll("[data-layer]").forEach(function (box) { syncLayer(box.dataset.layer, box.checked); });
   // The first view frames the district (its streets) once they are loaded, then the cases of that view are drawn.
   var framed = regionLoads.length ? regionLoads[0].then(function () {
-    if (layers.streets && layers.streets.getLayers().length) map.fitBounds(layers.streets.getBounds(), { animate: false });
+    if (!G.viewRestored && layers.streets && layers.streets.getLayers().length) map.fitBounds(layers.streets.getBounds(), { animate: false });
   }) : Promise.resolve();
   var casesDrawn = framed.then(function () { return loadCases(true); });
   Promise.all(regionLoads.concat([refreshFigures(), casesDrawn])).then(function () {
     if (layers.grids) layers.grids.bringToBack();
     shadeGrids();
     if (caseCluster) map.on("moveend", function () { loadCases(true); });
+    centreOnCase();
     G.ready("map", started);
   }).catch(function (error) {
     toast(t("failed") + ": " + error.message);
     if (caseCluster) map.on("moveend", function () { loadCases(true); });
     G.ready("map", started);
   });
+  // /map/?case=<id> (the desk's link): centre on the case and open its panel.
+  function centreOnCase() {
+    var id = new URLSearchParams(window.location.search).get("case");
+    if (!id || !/^[0-9]+$/.test(id)) return;
+    G.api("/api/v1/cases/" + id).then(function (p) {
+      var c = p.location && p.location.coordinates;
+      if (c) map.setView(G.toMap(c[0], c[1]), 18, { animate: false });
+      renderCase(p);
+    }).catch(function (error) { toast(t("failed") + ": " + error.message); });
+  }
   window.__map = map;
   window.__openCase = openCase;
 })();

@@ -20,7 +20,7 @@
           p.received + " · " + t("closed") + ": " + p.closed + "<br>" + t("cases_per_1000") + ": " + (p.per_1000 === null ? "—" : p.per_1000));
       },
     }).addTo(map);
-    if (data.features.length) map.fitBounds(layer.getBounds());
+    if (!G.viewRestored && data.features.length) map.fitBounds(layer.getBounds());
     G.legend(map, t("cases_per_1000"), max || 1).addTo(map);
   });
 
@@ -60,5 +60,24 @@
     $("p-street").addEventListener("change", render);
     render();
   });
+  // Where a case stands, by its number: state and dates only (the API gives nothing else).
+  $("lookup-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var number = $("lookup-number").value.trim(), out = $("lookup-result");
+    if (!number) return;
+    if (!/^[A-Za-z0-9-]{4,24}$/.test(number)) { out.innerHTML = '<p class="error">' + esc(t("bad_case_number")) + "</p>"; return; }
+    out.textContent = t("loading");
+    G.api("/api/v1/public/cases/" + encodeURIComponent(number)).then(function (c) {
+      function row(label, value) { return value ? "<tr><th>" + esc(label) + "</th><td>" + esc(value) + "</td></tr>" : ""; }
+      var closed = c.closed_on ? c.closed_on + (c.closed_on_time === null ? "" : " · " + t(c.closed_on_time ? "on_time" : "late")) : "";
+      out.innerHTML = '<table class="lookup-table" data-number="' + esc(c.number) + '" data-state="' + esc(c.state) + '">' +
+        row(t("case_state"), c.state_label) + row(t("received_on"), c.received_on) + row(t("deadline_on"), c.deadline_on) +
+        row(t("closed_on"), closed) + "</table>";
+    }).catch(function (error) {
+      var key = error.status === 404 ? "case_not_found" : error.status === 429 ? "too_many_lookups" : error.status === 400 ? "bad_case_number" : null;
+      out.innerHTML = '<p class="error" data-status="' + esc(error.status) + '">' + esc(key ? t(key) : error.message) + "</p>";
+    });
+  });
+
   Promise.all([mapDone, statsDone]).then(function () { G.ready("public", started); });
 })();

@@ -16,7 +16,7 @@ def flag_after_photo_categories(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0011_reference_version'),
+        ('cases', '0012_case_caller'),
         ('grids', '0007_registry_change'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
