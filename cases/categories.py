@@ -21,6 +21,7 @@ FIELDS = (
     "time_limits",
     "register_conditions",
     "close_conditions",
+    "after_photo_required",
 )
 
 
@@ -47,6 +48,7 @@ def flatten(nodes: list[dict], *, parent: str | None = None, kind: str | None = 
             "time_limits": node.get("time_limits", {}),
             "register_conditions": node.get("register_conditions", ""),
             "close_conditions": node.get("close_conditions", ""),
+            "after_photo_required": bool(node.get("after_photo_required", False)),
         }
         yield row
         yield from flatten(node.get("children", []), parent=node["code"], kind=node_kind)
@@ -79,11 +81,14 @@ def upsert_categories(*, category_model, path: Path = DATA_FILE) -> dict:
     """Upsert the categories of the data file into `category_model` (a current or historical model)."""
     rows = list(flatten(read_tree(path)))
     validate_rows(rows)
+    # A historical model (an earlier migration) may lack fields added since: load those it has.
+    known = {f.name for f in category_model._meta.get_fields()}
+    fields = [name for name in FIELDS if name in known]
     existing = {category.code: category for category in category_model.objects.all()}
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for row in rows:
         parent = existing[row["parent"]] if row["parent"] else None
-        values = {name: row[name] for name in FIELDS}
+        values = {name: row[name] for name in fields}
         category = existing.get(row["code"])
         if category is None:
             category = category_model.objects.create(code=row["code"], parent=parent, **values)

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import Case as SqlCase
-from django.db.models import Count, F, IntegerField, Value, When
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Value, When
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,10 +24,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from cases import calendar, selectors, services
-from cases.models import Case, CaseEvent, Category, State
+from cases.models import Case, CaseEvent, Category, CoHandlingTask, State, TaskState
 from cases.serializers import CaseListQuerySerializer
 from cases.stats import STEP_LABELS
-from cases.workflow import STEP_OF_STATE, TERMINAL, TRANSITIONS, action_label
+from cases.workflow import COHANDLING, STEP_OF_STATE, TASK_PENDING, TERMINAL, TRANSITIONS, action_label
 from gridmgmt import times
 from grids.models import Grid, Role, Street, Unit, UnitType
 from maps.roles import home_for, role_of
@@ -43,9 +43,18 @@ LIGHT_ORDER = SqlCase(
 )
 # Actions that need what the desk cannot give (an after-photo from the scene, a worker's own check).
 NOT_AT_DESK = {"close_on_spot", "confirm"}
+TASK_EVENTS = {"cohandle_assign", *COHANDLING}
 # What each action asks for besides a note.
-ACTION_INPUTS = {"dispatch": "unit", "extend": "hours", "approve_extension": "approved", "evaluate": "score"}
-SEGMENT_LABELS = {**STEP_LABELS, "suspended": pgettext_lazy("step", "挂账")}
+ACTION_INPUTS = {
+    "dispatch": "unit",
+    "extend": "hours",
+    "approve_extension": "approved",
+    "evaluate": "score",
+    "resolve": "photos",
+}
+SEGMENT_LABELS = {**STEP_LABELS, "suspended": pgettext_lazy("step", "挂账"), "cohandle": pgettext_lazy("step", "协办")}
+# Queue tabs: the cases the unit works on, and those it escalated (上报上级) and follows read-only.
+TABS = {"": gettext_lazy("本单位办理"), "escalated": gettext_lazy("已上报上级")}
 
 DESK_STRINGS = {
     "done": gettext_lazy("操作成功"),
@@ -63,6 +72,7 @@ DESK_STRINGS = {
     "late": gettext_lazy("超时"),
     "hours_since_report": gettext_lazy("自上报起（小时）"),
     "case": gettext_lazy("案件位置"),
+    "uploading": gettext_lazy("正在上传照片…"),
 }
 
 
@@ -132,10 +142,20 @@ def queue(request):
         return refused
     role, staff = who
     form, query, errors = _filters(request)
-    visible = selectors.visible_cases(request.user)
+    tab = request.GET.get("tab", "")
+    tab = tab if tab in TABS else ""
+    follows_escalated = role == Role.DISPATCHER and staff is not None and not selectors.sees_every_case(request.user)
+    if tab == "escalated" and follows_escalated:
+        visible = Case.objects.filter(pk__in=selectors.escalated_by(staff.unit_id))
+    else:
+        tab = ""
+        visible = selectors.working_cases(request.user)
+    supervised = CaseEvent.objects.filter(
+        case_id=OuterRef("pk"), action="supervise", created_at__gte=OuterRef("step_started_at")
+    )
     cases = (
         selectors.filter_cases(visible, query)
-        .annotate(light_rank=LIGHT_ORDER)
+        .annotate(light_rank=LIGHT_ORDER, supervised=Exists(supervised))
         .select_related("category", "responsible_unit", "assigned_by_unit", "grid", "street")
         .order_by("light_rank", F("step_deadline_at").asc(nulls_last=True), "-received_at", "-id")
     )
@@ -150,7 +170,11 @@ def queue(request):
                 "case": case,
                 "remaining": remaining,
                 "waits": waits_line(case, remaining),
-                "co_handled": unit_id is not None and case.responsible_unit_id != unit_id and role == Role.DISPATCHER,
+                "co_handled": tab == ""
+                and unit_id is not None
+                and case.responsible_unit_id != unit_id
+                and role == Role.DISPATCHER,
+                "supervised": case.supervised and case.state not in TERMINAL,
             }
         )
     lights = {
@@ -159,10 +183,22 @@ def queue(request):
     }
     params = request.GET.copy()
     params.pop("page", None)
+    tab_params = request.GET.copy()
+    tab_params.pop("page", None)
+    tab_params.pop("tab", None)
+    tabs = []
+    if follows_escalated:
+        for key, label in TABS.items():
+            link = tab_params.copy()
+            if key:
+                link["tab"] = key
+            tabs.append({"key": key, "label": label, "query": link.urlencode(), "current": key == tab})
     context = _context(
         request,
         role,
         staff,
+        tab=tab,
+        tabs=tabs,
         page=page,
         rows=rows,
         form=form,
@@ -234,9 +270,41 @@ class Segment:
     extra: dict = field(default_factory=dict)
 
 
-def timeline(case: Case, events: list[CaseEvent], *, now: datetime | None = None) -> list[Segment]:
+def cohandling_segments(tasks: list[CoHandlingTask], *, now: datetime) -> list[Segment]:
+    """One bar per co-handling task, with its unit: from the assignment until the lead unit accepted or released it
+    (running while it is open, sent back or awaiting acceptance); on time when the feedback came by the due time."""
+    segments = []
+    for task in tasks:
+        running = task.state in TASK_PENDING
+        end = None if running else task.decided_at
+        answered = task.submitted_at if task.state != TaskState.RELEASED else task.decided_at
+        until = answered or now
+        segments.append(
+            Segment(
+                key="cohandle",
+                label=_("%(step)s（%(state)s）")
+                % {"step": SEGMENT_LABELS["cohandle"], "state": task.get_state_display()},
+                unit_id=task.unit_id,
+                start=task.assigned_at,
+                end=end,
+                limit_hours=task.limit_hours,
+                hours=round(max(calendar.working_hours_between(task.assigned_at, until), 0), 2),
+                on_time=until <= task.due_at,
+                running=running,
+                ended_by=_action_label("cohandle_accept" if task.state == TaskState.ACCEPTED else "cohandle_release")
+                if not running
+                else "",
+            )
+        )
+    return segments
+
+
+def timeline(
+    case: Case, events: list[CaseEvent], *, now: datetime | None = None, tasks: list[CoHandlingTask] | None = None
+) -> list[Segment]:
     """The steps of a case, each with its unit, start, end and working hours, from its events' step records;
-    suspensions as their own bars. Cases whose events predate step records are cut at each change of state."""
+    suspensions as their own bars; each co-handling task as a bar of its unit. Cases whose events predate step
+    records are cut at each change of state."""
     now = now or timezone.now()
     segments: list[Segment] = []
     running: dict[int, Segment] = {}
@@ -287,7 +355,7 @@ def timeline(case: Case, events: list[CaseEvent], *, now: datetime | None = None
             suspension.ended_by = _action_label(event.action)
             suspension = None
     for segment in segments:
-        if segment.end is None:
+        if segment.end is None and segment.key != "cohandle":
             segment.running = True
             if segment.key == "suspended":
                 segment.hours = round(calendar.working_hours_between(segment.start, now), 2)
@@ -297,6 +365,8 @@ def timeline(case: Case, events: list[CaseEvent], *, now: datetime | None = None
                 segment.hours = round(max(calendar.working_hours_between(segment.start, until) - paused, 0), 2)
                 if case.step_deadline_at is not None:
                     segment.on_time = until <= case.step_deadline_at
+    segments += cohandling_segments(tasks if tasks is not None else list(case.cohandling_tasks.all()), now=now)
+    segments.sort(key=lambda s: s.start)
     names = dict(Unit.objects.filter(pk__in={s.unit_id for s in segments}).values_list("id", "name"))
     for segment in segments:
         segment.unit_name = names.get(segment.unit_id, "")
@@ -337,16 +407,42 @@ def case_page(request, pk: int):
     actor = services.actor_for(request.user)
     allowed = [action for action in services.allowed_actions(case, actor) if action not in NOT_AT_DESK]
     events = list(case.events.all())  # prefetched with actor and unit
+    tasks = list(case.cohandling_tasks.all())  # prefetched with unit
+    task_units = {task.unit_id: task.unit.name for task in tasks}
     states = dict(State.choices)
     for event in events:
         event.action_label = _action_label(event.action)
         event.from_label, event.to_label = states.get(event.from_state, ""), states.get(event.to_state, "")
-    segments = timeline(case, events)
+        event.task_unit = task_units.get((event.data or {}).get("unit"), "") if event.action in TASK_EVENTS else ""
+    segments = timeline(case, events, tasks=tasks)
     photos = _photos(case, events)
     actions = [
         {"action": action, "label": _(TRANSITIONS[action].label), "input": ACTION_INPUTS.get(action, "")}
         for action in allowed
     ]
+    now = timezone.now()
+    photo_urls = {p["sha256"]: p for p in photos}
+    task_rows = [
+        {
+            "task": task,
+            "light": selectors.task_light(task, now),
+            "actions": [
+                {"action": action, "label": _(COHANDLING[action].label)}
+                for action in services.task_actions(task, case, actor)
+            ],
+            "photos": [photo_urls[ref] for ref in task.feedback_photos if ref in photo_urls],
+        }
+        for task in tasks
+    ]
+    follows_only = (
+        role == Role.DISPATCHER
+        and not actions
+        and not any(row["actions"] for row in task_rows)
+        and staff is not None
+        and staff.unit_id != case.responsible_unit_id
+        and not actor.at_command_centre
+        and case.events.filter(action="escalate", data__from_unit=staff.unit_id).exists()
+    )
     remaining = _remaining_hours(case, timezone.now())
     chart = {
         "start": times.rfc3339(case.received_at),
@@ -376,7 +472,8 @@ def case_page(request, pk: int):
         "basemap": basemap_config(),
         "language": request.LANGUAGE_CODE,
         "strings": {**{key: str(value) for key, value in DESK_STRINGS.items()}, "labels": str(JS_STRINGS["labels"])},
-        "actions": {a["action"]: str(a["label"]) for a in actions},
+        "actions": {a["action"]: str(a["label"]) for a in actions}
+        | {action: str(_(transition.label)) for action, transition in COHANDLING.items()},
         "chart": chart,
     }
     context = _context(
@@ -388,6 +485,9 @@ def case_page(request, pk: int):
         segments=segments,
         photos=photos,
         actions=actions,
+        task_rows=task_rows,
+        follows_only=follows_only,
+        photo_required=case.category.after_photo_required,
         remaining=remaining,
         targets=_dispatch_targets(case, actor) if "dispatch" in allowed else [],
         config=config,
@@ -415,15 +515,36 @@ def _photos(case: Case, events: list[CaseEvent]) -> list[dict]:
     if not refs:
         return []
     stored = selectors.photos_on_case(case.pk)
-    kinds = dict(CasePhoto.objects.filter(case=case).values_list("photo__sha256", "kind"))
+    attached = {
+        row.photo.sha256: row for row in CasePhoto.objects.filter(case=case).select_related("photo").order_by("id")
+    }
+    after = {ref for event in events if event.action == "resolve" for ref in event.attachments or []}
     labels = {"before": _("处置前"), "after": _("处置后")}
-    return [
-        {
-            "sha256": ref,
-            "url": f"/api/v1/case-photos/{ref}",
-            "thumb": f"/api/v1/case-photos/{ref}?thumb=1",
-            "kind": labels.get(kinds.get(ref, ""), ""),
-        }
-        for ref in refs
-        if ref in stored
-    ]
+    rows = []
+    for ref in refs:
+        if ref not in stored:
+            continue
+        row = attached.get(ref)
+        kind = row.kind if row is not None else ("after" if ref in after else "")
+        rows.append(
+            {
+                "sha256": ref,
+                "url": f"/api/v1/case-photos/{ref}",
+                "thumb": f"/api/v1/case-photos/{ref}?thumb=1",
+                "kind": labels.get(kind, ""),
+                "flag": flag_reason(row) if row is not None and row.flagged else "",
+            }
+        )
+    return rows
+
+
+def flag_reason(photo) -> str:
+    """Why the server flagged a photo: its camera position or time far from the report (mobileapi.services)."""
+    from mobileapi.services import PHOTO_FAR_M, PHOTO_LATE_HOURS
+
+    reasons = []
+    if photo.distance_m is not None and photo.distance_m > PHOTO_FAR_M:
+        reasons.append(_("拍摄位置距案发点 %(m)s 米") % {"m": round(photo.distance_m)})
+    if photo.time_gap_hours is not None and photo.time_gap_hours > PHOTO_LATE_HOURS:
+        reasons.append(_("拍摄时间与采集时间相差 %(h)s 小时") % {"h": round(photo.time_gap_hours, 1)})
+    return "；".join(reasons)

@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GistIndex
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -76,6 +77,9 @@ class Category(models.Model):
     )
     register_conditions = models.TextField(_("立案条件"), blank=True, default="")
     close_conditions = models.TextField(_("结案条件"), blank=True, default="")
+    after_photo_required = models.BooleanField(
+        _("处置反馈须附处置后照片"), default=False, help_text=_("主办单位处置反馈时必须上传处置后照片")
+    )
     active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
@@ -403,7 +407,51 @@ class CaseEvent(models.Model):
             models.Index(fields=["case", "created_at"], name="caseevent_case_time"),
             # The statistics read a period's events (cases/stats.py).
             models.Index(fields=["created_at"], name="caseevent_created_at"),
+            # A unit keeps sight of the cases it escalated (selectors.escalated_by).
+            models.Index(
+                KeyTransform("from_unit", "data"), condition=Q(action="escalate"), name="caseevent_escalated_from"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} {self.from_state}→{self.to_state}"
+
+
+class TaskState(models.TextChoices):
+    OPEN = "open", _("待反馈")
+    SUBMITTED = "submitted", _("已反馈")
+    ACCEPTED = "accepted", _("已验收")
+    RETURNED = "returned", _("已退回")
+    RELEASED = "released", _("已解除")
+
+
+class CoHandlingTask(models.Model):
+    """One co-handling (协办) unit's share of a case: made when the case is dispatched, answered by the unit with a
+    note and photos, accepted or sent back by the lead unit, or released by it. Its transitions are the table
+    `cases.workflow.COHANDLING`; every step is also a CaseEvent (cohandle_*)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="cohandling_tasks", verbose_name=_("案件"))
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="cohandling_tasks", verbose_name=_("协办单位")
+    )
+    state = models.CharField(_("状态"), max_length=16, choices=TaskState.choices, default=TaskState.OPEN)
+    assigned_at = models.DateTimeField(_("派发时间"))
+    limit_hours = models.FloatField(_("时限（工作小时）"))
+    yellow_at = models.DateTimeField(_("黄灯时间"))
+    due_at = models.DateTimeField(_("办理期限"))
+    feedback_note = models.TextField(_("反馈意见"), blank=True, default="")
+    feedback_photos = models.JSONField(_("反馈照片"), default=list, blank=True)
+    submitted_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("验收/退回/解除时间"), null=True, blank=True)
+    decision_note = models.TextField(_("主办单位意见"), blank=True, default="")
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("协办任务")
+        verbose_name_plural = _("协办任务")
+        ordering = ["case_id", "assigned_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["case", "unit"], name="cohandlingtask_once_per_unit")]
+        indexes = [models.Index(fields=["unit", "state"], name="cohandlingtask_unit_state")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.unit_id} {self.state}"

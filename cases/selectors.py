@@ -162,6 +162,18 @@ def light_of(case: Case, now: datetime) -> str | None:
     return "green"
 
 
+def task_light(task, now: datetime | None = None) -> str | None:
+    """A co-handling task's light while its unit owes the feedback (open or sent back); None otherwise."""
+    from cases.models import TaskState
+
+    if task.state not in (TaskState.OPEN, TaskState.RETURNED):
+        return None
+    now = now or timezone.now()
+    if task.due_at < now:
+        return "red"
+    return "yellow" if task.yellow_at <= now else "green"
+
+
 def light_expression():
     """green / yellow / red against the stored thresholds of the current step; frozen while suspended; NULL when
     no step runs (closed, rejected)."""
@@ -209,9 +221,26 @@ def sees_every_case(user, staff: Staff | None = None) -> bool:
     return staff.role == Role.DISPATCHER and staff.unit is not None and staff.unit.type == UnitType.COMMAND_CENTRE
 
 
+def escalated_by(unit_id: int) -> QuerySet:
+    """Ids of the cases this unit escalated (上报上级) while it held them (partial index caseevent_escalated_from)."""
+    return CaseEvent.objects.filter(action="escalate", data__from_unit=unit_id).values("case_id")
+
+
+def working_cases(user, staff: Staff | None = None) -> QuerySet:
+    """The cases a unit works on: visible_cases without those it only follows after escalating them."""
+    staff = staff or _staff_of(user)
+    if staff is None or staff.role != Role.DISPATCHER or staff.unit.type == UnitType.COMMAND_CENTRE:
+        return visible_cases(user, staff)
+    co = Case.co_units.through.objects.filter(unit_id=staff.unit_id).values("case_id")
+    return Case.objects.filter(
+        Q(responsible_unit_id=staff.unit_id) | Q(pk__in=co) | Q(assigned_by_unit_id=staff.unit_id)
+    )
+
+
 def visible_cases(user, staff: Staff | None = None) -> QuerySet:
     """Dispatchers: cases their unit handles or co-handles, or dispatched on to another unit and follows as the
-    assigner (it approves the handler's extensions); a command centre: all. Workers: cases they reported
+    assigner (it approves the handler's extensions), or escalated (上报上级) and follows read-only; a command
+    centre: all. Workers: cases they reported
     (or that were merged into one they reported) and cases in their grids. Managers: the cases of their region
     (Staff.community or Staff.street; all without one). Administrators: all. `staff`: as for sees_every_case."""
     staff = staff or _staff_of(user)
@@ -230,7 +259,12 @@ def visible_cases(user, staff: Staff | None = None) -> QuerySet:
         if staff.unit.type == UnitType.COMMAND_CENTRE:
             return cases
         co = Case.co_units.through.objects.filter(unit_id=staff.unit_id).values("case_id")
-        return cases.filter(Q(responsible_unit_id=staff.unit_id) | Q(pk__in=co) | Q(assigned_by_unit_id=staff.unit_id))
+        return cases.filter(
+            Q(responsible_unit_id=staff.unit_id)
+            | Q(pk__in=co)
+            | Q(assigned_by_unit_id=staff.unit_id)
+            | Q(pk__in=escalated_by(staff.unit_id))
+        )
     if staff.role == Role.WORKER:
         merged = Case.extra_reporters.through.objects.filter(user_id=user.pk).values("case_id")
         grids = staff.grids.values("id")
@@ -344,7 +378,7 @@ def case_detail(case_id: int, user) -> Case | None:
             "reporter",
             "duplicate_of",
         )
-        .prefetch_related("co_units", "extra_reporters", "events__actor", "events__unit")
+        .prefetch_related("co_units", "extra_reporters", "events__actor", "events__unit", "cohandling_tasks__unit")
         .filter(pk=case_id)
         .first()
     )

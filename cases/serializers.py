@@ -8,7 +8,7 @@ from rest_framework import serializers
 from cases.models import DESK_SOURCES, Case, CaseEvent, Category, Source, State
 from cases.selectors import category_tree
 from cases.services import allowed_actions
-from cases.workflow import TRANSITIONS
+from cases.workflow import COHANDLING, TRANSITIONS, action_label
 from gridmgmt import times
 from gridmgmt.limits import CASE_PAGE_SIZE, window_start
 from grids.coords import CRS_CHOICES
@@ -151,7 +151,7 @@ class CaseCreateSerializer(serializers.Serializer):
 
 
 class TransitionSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=sorted(TRANSITIONS))
+    action = serializers.ChoiceField(choices=sorted([*TRANSITIONS, *COHANDLING]))
     version = serializers.IntegerField(min_value=1)
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
     unit = serializers.IntegerField(required=False, allow_null=True, default=None)
@@ -160,9 +160,16 @@ class TransitionSerializer(serializers.Serializer):
     approved = serializers.BooleanField(required=False, default=True)
     score = serializers.IntegerField(required=False, min_value=1, max_value=5)
     target = serializers.IntegerField(required=False, min_value=1)
+    task = serializers.IntegerField(
+        required=False, min_value=1, help_text="the co-handling task, for the cohandle_* actions"
+    )
 
     def validate(self, attrs):
         action = attrs["action"]
+        if action in COHANDLING and "task" not in attrs:
+            raise serializers.ValidationError({"task": [_("请指定协办任务")]})
+        if action not in COHANDLING and "task" in attrs:
+            raise serializers.ValidationError({"task": [_("只有协办操作可以指定协办任务")]})
         if action == "extend" and "hours" not in attrs:
             raise serializers.ValidationError({"hours": [_("申请延时需填写工作小时数")]})
         if action == "evaluate" and "score" not in attrs:
@@ -265,13 +272,42 @@ class CaseEventSerializer(times.ModelSerializer):
         return event.actor.get_username() if event.actor_id else None
 
     def get_action_label(self, event: CaseEvent) -> str:
-        transition = TRANSITIONS.get(event.action)
-        return transition.label if transition else {"report": _("上报")}.get(event.action, event.action)
+        return _(action_label(event.action))
 
 
 class CaseRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
+
+
+class CoHandlingTaskSerializer(serializers.Serializer):
+    """A co-handling unit's task on the case, its light (while the unit owes its feedback) and what you may do."""
+
+    id = serializers.IntegerField()
+    unit = UnitRefSerializer()
+    state = serializers.CharField()
+    state_label = serializers.CharField(source="get_state_display")
+    assigned_at = times.DateTimeField()
+    limit_hours = serializers.FloatField()
+    due_at = times.DateTimeField()
+    light = serializers.SerializerMethodField()
+    feedback_note = serializers.CharField()
+    feedback_photos = serializers.ListField(child=serializers.CharField())
+    submitted_at = times.DateTimeField(allow_null=True)
+    decided_at = times.DateTimeField(allow_null=True)
+    decision_note = serializers.CharField()
+    allowed_actions = serializers.SerializerMethodField()
+
+    def get_light(self, task) -> str | None:
+        from cases.selectors import task_light
+
+        return task_light(task)
+
+    def get_allowed_actions(self, task) -> list[str]:
+        from cases.services import task_actions
+
+        actor = self.context.get("actor")
+        return task_actions(task, task.case, actor) if actor is not None else []
 
 
 class CaseDetailSerializer(times.ModelSerializer):
@@ -289,6 +325,7 @@ class CaseDetailSerializer(times.ModelSerializer):
     state_label = serializers.CharField(source="get_state_display")
     light = serializers.CharField(allow_null=True)
     allowed_actions = serializers.SerializerMethodField()
+    cohandling_tasks = CoHandlingTaskSerializer(many=True)
     events = CaseEventSerializer(many=True)
 
     class Meta:
@@ -335,6 +372,7 @@ class CaseDetailSerializer(times.ModelSerializer):
             "evaluation",
             "duplicate_of",
             "allowed_actions",
+            "cohandling_tasks",
             "events",
             "created_at",
             "updated_at",

@@ -24,8 +24,17 @@ from django.utils.translation import gettext as _
 from audit import services as audit
 from audit.models import AuditAction
 from cases import calendar, routing, selectors, signals
-from cases.models import STEPS, Case, CaseEvent, Category, ClosedAs, Source, State
-from cases.workflow import RESTARTS_STEP, STEP_OF_STATE, TERMINAL, TRANSITIONS, Scope
+from cases.models import STEPS, Case, CaseEvent, Category, ClosedAs, CoHandlingTask, Source, State, TaskState
+from cases.workflow import (
+    COHANDLING,
+    RESTARTS_STEP,
+    STEP_OF_STATE,
+    TASK_PENDING,
+    TERMINAL,
+    TRANSITIONS,
+    Scope,
+    TaskScope,
+)
 from gridmgmt import times
 from gridmgmt.prepared import execute_prepared
 from grids import pii
@@ -148,7 +157,22 @@ def precondition_refusal(action: str, case: Case) -> tuple[str, str] | None:
         return "not_marked_duplicate", _("该案件没有被标记为疑似重复")
     if action == "evaluate" and case.evaluation is not None:
         return "already_evaluated", _("该案件已评价")
+    if action == "resolve":
+        pending = pending_cohandling_units(case)
+        if pending:
+            return "cohandling_open", _("协办任务尚未完成（%(units)s）：请验收或解除后再处置反馈") % {
+                "units": "、".join(pending)
+            }
     return None
+
+
+def pending_cohandling_units(case: Case) -> list[str]:
+    """Names of the co-handling units whose task on the case is unfinished (open, sent back or awaiting acceptance)."""
+    return list(
+        CoHandlingTask.objects.filter(case=case, state__in=TASK_PENDING)
+        .order_by("assigned_at", "id")
+        .values_list("unit__name", flat=True)
+    )
 
 
 def allowed_actions(case: Case, actor: Actor) -> list[str]:
@@ -482,12 +506,21 @@ def apply_transition(
     approved: bool = True,
     score: int | None = None,
     target: int | None = None,
+    task: int | None = None,
 ) -> Case:
     """Apply one action of the workflow table to a case, under a row lock; append its event; bump the version.
 
     `actor` is a user (or an `Actor`, e.g. SYSTEM). Raises TransitionRefused (409) when the action is not
     allowed from the case's state, for this actor, or `version` is stale; InvalidInput (400) for bad input.
+    The co-handling actions (workflow.COHANDLING) name their `task` and go to `apply_cohandling`.
     """
+    if action in COHANDLING:
+        if task is None:
+            raise InvalidInput({"task": [_("请指定协办任务")]})
+        return apply_cohandling(
+            case_id=case_id, task_id=task, actor=actor, action=action, version=version, note=note,
+            attachments=attachments,
+        )  # fmt: skip
     if action not in TRANSITIONS:
         raise InvalidInput({"action": [_("未知动作：%(action)s") % {"action": action}]})
     who = actor if isinstance(actor, Actor) else actor_for(actor)
@@ -517,6 +550,7 @@ def apply_transition(
                     score=score,
                     target=target,
                     attachments=attachments,
+                    note=note,
                 )
                 or {}
             )
@@ -549,6 +583,8 @@ def apply_transition(
             data=data,
             created_at=now,
         )
+        if action == "dispatch":
+            _assign_cohandling(case, who, now=now)
         transaction.on_commit(
             lambda: signals.case_transitioned.send(sender=Case, case_id=case.pk, action=action, to_state=to_state)
         )
@@ -654,6 +690,18 @@ def _return(case: Case, actor: Actor, **_kw) -> dict:
     case.routing_reason = route.reason
     case.assigned_by_unit = None
     return data
+
+
+def _resolve(case: Case, actor: Actor, *, attachments: list, **_kw) -> dict:
+    if case.category.after_photo_required and not attachments:
+        raise InvalidInput({"attachments": [_("该类别的处置反馈须附处置后照片")]})
+    return {"after_photos": attachments} if attachments else {}
+
+
+def _supervise(case: Case, actor: Actor, *, note: str, **_kw) -> dict:
+    if not note.strip():
+        raise InvalidInput({"note": [_("请填写督办意见")]})
+    return {"to_unit": case.responsible_unit_id}
 
 
 def _escalate(case: Case, actor: Actor, **_kw) -> dict:
@@ -782,6 +830,8 @@ def _merge(case: Case, actor: Actor, *, now: datetime, target: int | None, **_kw
 
 _HANDLERS = {
     "dispatch": _dispatch,
+    "resolve": _resolve,
+    "supervise": _supervise,
     "return": _return,
     "escalate": _escalate,
     "suspend": _suspend,
@@ -794,6 +844,162 @@ _HANDLERS = {
     "not_duplicate": _not_duplicate,
     "merge": _merge,
 }
+
+
+# --- Co-handling tasks (协办) ------------------------------------------------------------------
+
+
+def _assign_cohandling(case: Case, actor: Actor, *, now: datetime) -> None:
+    """After a dispatch: each co-handling unit without a task on the case gets one (event `cohandle_assign`); an
+    unfinished task of a unit that now leads the case, or is no longer co-handling, is released (`cohandle_release`).
+    Due in the category's processing limit, in working hours, yellow at 80 %."""
+    co_ids = set(case.co_units.values_list("id", flat=True)) - {case.responsible_unit_id}
+    tasks = {task.unit_id: task for task in CoHandlingTask.objects.select_for_update().filter(case=case)}
+    for unit_id, task in tasks.items():
+        if unit_id not in co_ids and task.state in TASK_PENDING:
+            old = task.state
+            task.state, task.decided_at = TaskState.RELEASED, now
+            task.decision_note = _("不再是该案件的协办单位")
+            task.save(update_fields=["state", "decided_at", "decision_note", "updated_at"])
+            _task_event(case, actor, task, "cohandle_release", old, note=task.decision_note, now=now)
+    limit = case.category.limit_hours("process")
+    for unit in case.co_units.filter(pk__in=co_ids - set(tasks)).order_by("code"):
+        task = CoHandlingTask.objects.create(
+            case=case,
+            unit=unit,
+            assigned_at=now,
+            limit_hours=limit,
+            yellow_at=calendar.add_working_hours(now, YELLOW_AT * limit),
+            due_at=calendar.add_working_hours(now, limit),
+        )
+        _task_event(case, actor, task, "cohandle_assign", "", now=now, extra={"due_at": times.rfc3339(task.due_at)})
+
+
+def _task_event(
+    case: Case, actor: Actor, task: CoHandlingTask, action: str, old: str, *, now: datetime, note: str = "",
+    attachments: list | None = None, extra: dict | None = None,
+) -> CaseEvent:  # fmt: skip
+    return CaseEvent.objects.create(
+        case=case,
+        actor=actor.user,
+        unit=actor.unit,
+        action=action,
+        from_state=case.state,
+        to_state=case.state,
+        note=note,
+        attachments=attachments or [],
+        data={"task": task.pk, "unit": task.unit_id, "task_from": old, "task_to": task.state, **(extra or {})},
+        created_at=now,
+    )
+
+
+def task_actor_may(action: str, task: CoHandlingTask, case: Case, actor: Actor) -> bool:
+    transition = COHANDLING[action]
+    if actor.is_admin:
+        return True
+    if actor.role != Role.DISPATCHER or actor.unit is None:
+        return False
+    if transition.scope == TaskScope.CO_UNIT:
+        return actor.unit.pk == task.unit_id
+    return actor.unit.pk == case.responsible_unit_id or actor.at_command_centre
+
+
+def task_actions(task: CoHandlingTask, case: Case, actor: Actor) -> list[str]:
+    """The co-handling actions this actor may take on the task now."""
+    return [
+        action
+        for action, transition in COHANDLING.items()
+        if task.state in transition.sources
+        and case.state in transition.case_states
+        and task_actor_may(action, task, case, actor)
+    ]
+
+
+def apply_cohandling(
+    *, case_id: int, task_id: int, actor, action: str, version: int, note: str = "", attachments: Iterable[str] = ()
+) -> Case:
+    """Move one co-handling task by the table (workflow.COHANDLING) under the case's row lock (so it serialises
+    with the lead's 处置反馈), record the CaseEvent of the same name and bump the case's version."""
+    who = actor if isinstance(actor, Actor) else actor_for(actor)
+    attachments = list(attachments)
+    transition = COHANDLING[action]
+    with transaction.atomic():
+        case = (
+            Case.objects.select_for_update(of=("self",)).select_related("category", "responsible_unit").get(pk=case_id)
+        )
+        task = CoHandlingTask.objects.select_for_update().filter(pk=task_id, case=case).first()
+        if task is None:
+            raise InvalidInput({"task": [_("该案件没有这项协办任务")]})
+
+        def refuse(reason: str, message: str):
+            raise TransitionRefused(reason, message, case=case, allowed=allowed_actions(case, who))
+
+        if task.state not in transition.sources or case.state not in transition.case_states:
+            refuse(
+                "action_not_allowed",
+                _("协办任务处于“%(state)s”状态，不能%(label)s")
+                % {"state": TaskState(task.state).label, "label": transition.label},
+            )
+        if not task_actor_may(action, task, case, who):
+            refuse("actor_not_allowed", _("您的角色或单位不能%(label)s") % {"label": transition.label})
+        if version != case.version:
+            refuse(
+                "stale_version",
+                _("案件已被他人更新（当前版本 %(current)s，提交的版本 %(sent)s），请刷新后重试")
+                % {"current": case.version, "sent": version},
+            )
+        _check_attachments(attachments, user=who.user, case_id=case.pk)
+        if action == "cohandle_feedback" and not note.strip():
+            raise InvalidInput({"note": [_("请填写协办反馈意见")]})
+        if action == "cohandle_return" and not note.strip():
+            raise InvalidInput({"note": [_("请填写退回理由")]})
+        now = timezone.now()
+        old = task.state
+        task.state = transition.target
+        if action == "cohandle_feedback":
+            task.feedback_note, task.feedback_photos, task.submitted_at = note, attachments, now
+        else:
+            task.decided_at, task.decision_note = now, note
+        task.save()
+        case.version += 1
+        case.save(update_fields=["version", "updated_at"])
+        _task_event(case, who, task, action, old, note=note, attachments=attachments, now=now)
+        transaction.on_commit(
+            lambda: signals.case_transitioned.send(sender=Case, case_id=case.pk, action=action, to_state=case.state)
+        )
+    return case
+
+
+# --- Photos from the desk ----------------------------------------------------------------------
+
+
+def may_attach_photo(case: Case, actor: Actor) -> bool:
+    """Dispatchers of the responsible unit, of a co-handling unit, or of a command centre (and administrators)."""
+    if actor.is_admin:
+        return True
+    if actor.role != Role.DISPATCHER or actor.unit is None:
+        return False
+    if actor.at_command_centre or actor.unit.pk == case.responsible_unit_id:
+        return True
+    return case.co_units.filter(pk=actor.unit.pk).exists()
+
+
+def attach_desk_photo(*, case: Case, actor, data: bytes, kind: str):
+    """A photo from the desk (处置后 for 处置反馈, or a co-handling unit's feedback): kept and compared with the report
+    as a handheld's photo is (mobileapi.services.attach_photo, which records a `photo` event). Only while the case
+    is worked (not before it is registered, not once resolved)."""
+    from cases.workflow import WORKING
+    from mobileapi import services as mobile
+
+    who = actor if isinstance(actor, Actor) else actor_for(actor)
+    if case.state not in WORKING:
+        raise TransitionRefused(
+            "action_not_allowed",
+            _("案件处于“%(state)s”状态，不能添加照片") % {"state": State(case.state).label},
+            case=case,
+            allowed=allowed_actions(case, who),
+        )
+    return mobile.attach_photo(case=case, data=data, kind=kind, uploader=who.user)
 
 
 # --- Overdue escalation ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("cases/<int:pk>", views.CaseDetailView.as_view(), name="case-detail"),
     path("cases/<int:pk>/caller/reveal", views.CaseCallerRevealView.as_view(), name="case-caller-reveal"),
     path("cases/<int:pk>/transitions", views.CaseTransitionView.as_view(), name="case-transitions"),
+    path("cases/<int:pk>/photos", views.CasePhotosView.as_view(), name="case-photos"),
     path("stats", views.StatsView.as_view(), name="stats"),
     *[
         path(f"stats/{section}", views.StatsView.as_view(section=section), name=f"stats-{section}")

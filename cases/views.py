@@ -32,6 +32,9 @@ from gridmgmt.login_guard import client_address
 from gridmgmt.openapi import errors
 from grids.coords import to_wgs84_point
 from grids.models import Role
+from mobileapi import photos
+from mobileapi.serializers import PhotoUploadSerializer
+from mobileapi.views import PhotoParser
 
 OUTSIDE_DISTRICT = _("该位置不在任何区县辖区内。The point lies outside every district.")
 
@@ -43,6 +46,17 @@ REFUSAL = inline_serializer(
         "state": drf_serializers.CharField(),
         "version": drf_serializers.IntegerField(),
         "allowed_actions": drf_serializers.ListField(child=drf_serializers.CharField()),
+    },
+)
+
+DESK_PHOTO = inline_serializer(
+    "DeskPhoto",
+    {
+        "sha256": drf_serializers.CharField(),
+        "kind": drf_serializers.CharField(),
+        "flagged": drf_serializers.BooleanField(),
+        "distance_m": drf_serializers.FloatField(allow_null=True),
+        "time_gap_hours": drf_serializers.FloatField(allow_null=True),
     },
 )
 
@@ -269,3 +283,47 @@ class StatsView(APIView):
             for name in ("reporters", "units", "dispatchers", "steps"):
                 body[name] = stats.SECTIONS[name](scope)
         return Response(body)
+
+
+# --- Photos from the desk -----------------------------------------------------------------------
+
+
+class CasePhotosView(APIView):
+    """Add a photo to a case from the desk (multipart `photo`, `kind` before/after): the handling unit's 处置后 photo
+    for 处置反馈, or a co-handling unit's photo for its feedback. Answers the content hash to cite as an attachment,
+    and whether the photo's camera position or time lies far from the report (`flagged`)."""
+
+    parser_classes = [PhotoParser]
+
+    @extend_schema(
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={
+            200: DESK_PHOTO,
+            201: DESK_PHOTO,
+            409: REFUSAL,
+            **errors(403, 413, descriptions={403: "not a desk of the case's handling or co-handling units"}),
+        },
+    )
+    def post(self, request, pk: int):
+        case = selectors.visible_cases(request.user).select_related("responsible_unit").filter(pk=pk).first()
+        if case is None:
+            raise Http404
+        if not services.may_attach_photo(case, services.actor_for(request.user)):
+            raise PermissionDenied(_("只有案件主办、协办单位或指挥中心的办理端口可以添加照片"))
+        data = validated(PhotoUploadSerializer, request.data)
+        try:
+            attached, created = services.attach_desk_photo(
+                case=case, actor=request.user, data=data["photo"].read(), kind=data["kind"]
+            )
+        except photos.PhotoRejected as rejected:
+            raise drf_serializers.ValidationError({"photo": [str(rejected)]}) from None
+        except services.TransitionRefused as refusal:
+            return refusal_response(refusal)
+        body = {
+            "sha256": attached.photo.sha256,
+            "kind": attached.kind,
+            "flagged": attached.flagged,
+            "distance_m": attached.distance_m,
+            "time_gap_hours": attached.time_gap_hours,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

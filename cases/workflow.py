@@ -2,8 +2,8 @@
 
 信息采集 → 立案 → 派遣 → 处置 → 处置反馈 → 核查 → 结案 → 评价 (DESIGN §4), with the side paths
 不予立案 (reject), 回退 (return: re-routed), 挂账 (suspend/resume), 延时 (extend/approve_extension),
-上报上级 (escalate), 就地解决 (close_on_spot), 现场核实 by a grid worker (confirm), and duplicates
-(merge/not_duplicate).
+上报上级 (escalate), 就地解决 (close_on_spot), 现场核实 by a grid worker (confirm), duplicates
+(merge/not_duplicate) and 督办 (supervise). Co-handling tasks (协办) move by their own table, COHANDLING.
 
 `roles` are grids.models.Role values (system administrators may always act); `scope` says which of those
 actors, relative to the case, may act — see `cases.services.actor_may`.
@@ -12,7 +12,7 @@ actors, relative to the case, may act — see `cases.services.actor_may`.
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cases.models import State
+from cases.models import State, TaskState
 from grids.models import Role
 
 
@@ -73,6 +73,14 @@ TRANSITIONS: dict[str, Transition] = {
     ),
     "not_duplicate": t(OPEN, None, {D}, Scope.DESK, "确认不是重复案件"),
     "comment": t(OPEN, None, {D}, Scope.INVOLVED, "办理意见"),
+    # 督办: a recorded reminder to the unit holding the case, from above it (the assigner or a command centre).
+    "supervise": t(
+        {S.REGISTERED, S.RETURNED, S.ESCALATED, S.DISPATCHED, S.PROCESSING, S.SUSPENDED},
+        None,
+        {D},
+        Scope.APPROVER,
+        "督办",
+    ),
 }
 
 # The step whose clock runs in each state (time limits per step come from the category).
@@ -93,13 +101,49 @@ ESCALATABLE = TRANSITIONS["escalate"].sources
 TERMINAL = {S.CLOSED, S.REJECTED}
 
 
-# Events that are not transitions of the table.
-_OTHER_ACTION_LABELS = {"report": "上报", "photo": "照片"}
+# --- Co-handling tasks (协办) -------------------------------------------------------------------
+# A task of one co-handling unit on a case moves by this table; each move is also a CaseEvent of the same name.
+# `cohandle_assign` creates tasks (at dispatch) and is not a move. Scopes: CO_UNIT — dispatchers of the task's
+# unit; LEAD — dispatchers of the case's responsible unit (or a command centre).
+
+
+class TaskScope(StrEnum):
+    CO_UNIT = "co_unit"
+    LEAD = "lead"
+
+
+@dataclass(frozen=True)
+class TaskTransition:
+    sources: frozenset[str]
+    target: str
+    scope: TaskScope
+    label: str
+    case_states: frozenset[str]  # the case states in which the move is allowed
+
+
+T = TaskState
+# While the lead unit works the case (and while it is suspended or passed upwards), co-handling goes on.
+WORKING = frozenset({S.REGISTERED, S.RETURNED, S.ESCALATED, S.DISPATCHED, S.PROCESSING, S.SUSPENDED})
+COHANDLING: dict[str, TaskTransition] = {
+    "cohandle_feedback": TaskTransition(
+        frozenset({T.OPEN, T.RETURNED}), T.SUBMITTED, TaskScope.CO_UNIT, "协办反馈", WORKING
+    ),
+    "cohandle_accept": TaskTransition(frozenset({T.SUBMITTED}), T.ACCEPTED, TaskScope.LEAD, "验收协办", WORKING),
+    "cohandle_return": TaskTransition(frozenset({T.SUBMITTED}), T.RETURNED, TaskScope.LEAD, "退回协办", WORKING),
+    "cohandle_release": TaskTransition(
+        frozenset({T.OPEN, T.RETURNED, T.SUBMITTED}), T.RELEASED, TaskScope.LEAD, "解除协办", WORKING
+    ),
+}
+# Tasks in these states are unfinished work: the lead unit cannot resolve the case while one is left.
+TASK_PENDING = frozenset({T.OPEN, T.RETURNED, T.SUBMITTED})
+
+# Events that are not transitions of the tables.
+_OTHER_ACTION_LABELS = {"report": "上报", "photo": "照片", "cohandle_assign": "派发协办"}
 
 
 def action_label(action: str) -> str:
     """An event's action in Chinese (the source text of its translation)."""
-    transition = TRANSITIONS.get(action)
+    transition = TRANSITIONS.get(action) or COHANDLING.get(action)
     return transition.label if transition else _OTHER_ACTION_LABELS.get(action, action)
 
 

@@ -9,7 +9,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 WRITE_METHODS = ("post", "put", "patch")
-UPLOADS = {"/api/mobile/v1/photos", "/api/mobile/v1/reports/{client_uuid}/photos"}
+UPLOADS = {"/api/mobile/v1/photos", "/api/mobile/v1/reports/{client_uuid}/photos", "/api/v1/cases/{id}/photos"}
 
 
 @pytest.fixture

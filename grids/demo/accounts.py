@@ -9,12 +9,13 @@ from django.contrib.auth.hashers import make_password
 from grids.models import Grid, Role, Staff, Unit, UnitType
 
 WORKERS = [f"worker{i}" for i in range(1, 10)]
-USERNAMES = ["admin", "manager", "dispatcher", "police", *WORKERS]
+USERNAMES = ["admin", "manager", "dispatcher", "police", "command", *WORKERS]
 HOME_STREET = "510403001"  # 清香坪街道: the dispatcher's street office, and where the workers' grids are
 
 
 def create_accounts() -> dict[str, Staff]:
-    """admin, manager, dispatcher (清香坪街道办事处), police (a police station), worker1..worker9 (1-2 grids each).
+    """admin, manager, dispatcher (清香坪街道办事处), police (a police station), command (the district command centre,
+    西区网格化服务管理指挥中心: works escalated cases), worker1..worker9 (1-2 grids each).
 
     Accounts of those names that exist already are reused: their password and staff record are reset.
     """
@@ -35,6 +36,7 @@ def create_accounts() -> dict[str, Staff]:
         "manager": dict(role=Role.MANAGER, unit=centre, first_name="区级管理人员"),
         "dispatcher": dict(role=Role.DISPATCHER, unit=office, first_name="清香坪街道办理端口"),
         "police": dict(role=Role.DISPATCHER, unit=station, first_name=f"{station.name}办理端口"),
+        "command": dict(role=Role.DISPATCHER, unit=centre, first_name=f"{centre.name}办理端口"),
     }
     taken = 0
     for i, username in enumerate(WORKERS, start=1):

@@ -49,6 +49,9 @@ WORKERS_ONLY = expect(403, anonymous=401, worker=200)
 DASHBOARD = expect(403, anonymous=401, manager=200, admin=200)
 EXPORTERS = expect(403, anonymous=401, manager=200, admin=200)
 
+# Desks of the case's units and command centres; others who see the case are refused, the rest do not see it.
+DESK_PHOTO_UPLOAD = expect((403, 404), anonymous=401, dispatcher=(400, 404), police=(400, 404), centre=400, admin=400)
+
 Path = Callable[[World, str, str], str]  # (world, role, scope) -> path with query string
 
 
@@ -396,6 +399,20 @@ ENDPOINTS: dict[str, Endpoint] = {
                 body=transition_body,
                 note="立案 by the responsible unit or the command centre; anyone else who sees the case is refused by "
                 "the workflow (409 with state and allowed actions); a case the caller may not see is 404, as for GET",
+            )
+        ]
+    ),
+    "api/v1/cases/<int:pk>/photos": Endpoint(
+        [
+            Call(
+                lambda w, role, scope: f"/api/v1/cases/{w.case(role, scope).pk}/photos",
+                DESK_PHOTO_UPLOAD,
+                method="POST",
+                scopes=("in", "out"),
+                body=lambda w, r, s: {"kind": "after"},
+                encoding="multipart",
+                note="desks of the case's handling or co-handling units and command centres (no photo sent: 400); "
+                "others who see the case 403; a case the caller may not see is 404",
             )
         ]
     ),

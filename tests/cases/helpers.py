@@ -48,6 +48,19 @@ def act(case: Case, user, action: str, **kwargs) -> Case:
     return services.apply_transition(case_id=case.pk, actor=user, action=action, version=version, **kwargs)
 
 
+def resolve(case: Case, lead, **kwargs) -> Case:
+    """处置反馈 as the rules ask: the unfinished co-handling tasks released by the lead first (each a recorded
+    `cohandle_release`), and an after-photo when the category requires one (`after_photo_required`)."""
+    from cases.models import CoHandlingTask
+    from cases.workflow import TASK_PENDING
+
+    for task in CoHandlingTask.objects.filter(case=case, state__in=TASK_PENDING):
+        case = act(case, lead, "cohandle_release", task=task.pk)
+    if fresh(case).category.after_photo_required and "attachments" not in kwargs:
+        kwargs["attachments"] = [uploaded_photo(lead)]
+    return act(case, lead, "resolve", **kwargs)
+
+
 def fresh(case: Case) -> Case:
     return Case.objects.get(pk=case.pk)
 

@@ -123,9 +123,13 @@ def test_detail_has_events_and_is_hidden_from_others(geo: Geography, cases):
     response = client_of(dispatcher(geo.offices["W"])).get(f"/api/v1/cases/{case.pk}")
     assert response.status_code == 200
     body = response.json()
-    assert [event["action"] for event in body["events"]] == ["report", "register", "dispatch"]
+    assert [event["action"] for event in body["events"]] == ["report", "register", "dispatch", "cohandle_assign"]
     assert body["events"][1]["unit"]["code"] == "SO-W" and body["events"][1]["action_label"] == "立案"
-    assert set(body["allowed_actions"]) >= {"start", "resolve", "suspend", "return", "escalate", "extend"}
+    assert set(body["allowed_actions"]) >= {"start", "suspend", "return", "escalate", "extend"}
+    # the co-handling unit's task is open: no 处置反馈 until the lead accepts or releases it
+    assert "resolve" not in body["allowed_actions"]
+    [task] = body["cohandling_tasks"]
+    assert task["state"] == "open" and task["allowed_actions"] == ["cohandle_release"]
     assert client_of(dispatcher(geo.offices["E"])).get(f"/api/v1/cases/{case.pk}").status_code == 404
     assert client_of(person(grids=[geo.grids["E2"]])).get(f"/api/v1/cases/{case.pk}").status_code == 404
     manager_view = client_of(person(Role.MANAGER)).get(f"/api/v1/cases/{case.pk}").json()

@@ -7,7 +7,7 @@ import pytest
 from cases.models import CaseEvent, ClosedAs, State
 from cases.services import TransitionRefused, actor_for, allowed_actions
 from tests.cases.geo import Geography
-from tests.cases.helpers import act, client_of, dispatcher, fresh, person, report, uploaded_photo
+from tests.cases.helpers import act, client_of, dispatcher, fresh, person, report, resolve, uploaded_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -30,10 +30,13 @@ def test_full_cycle_writes_one_event_per_step(geo: Geography):
         (office, "close", State.CLOSED),
         (worker, "evaluate", State.CLOSED),
     ]:
-        case = act(case, user, action, score=5 if action == "evaluate" else None)
+        if action == "resolve":
+            case = resolve(case, user)  # releases the department's co-handling task first
+        else:
+            case = act(case, user, action, score=5 if action == "evaluate" else None)
         assert case.state == state, action
     case = fresh(case)
-    assert case.version == 8
+    assert case.version == 9
     assert case.closed_as == ClosedAs.NORMAL and case.closed_at and case.evaluation == 5
     assert case.step == "" and case.step_deadline_at is None
     events = list(case.events.values_list("action", "from_state", "to_state"))
@@ -41,7 +44,9 @@ def test_full_cycle_writes_one_event_per_step(geo: Geography):
         ("report", "", "reported"),
         ("register", "reported", "registered"),
         ("dispatch", "registered", "dispatched"),
+        ("cohandle_assign", "dispatched", "dispatched"),
         ("start", "dispatched", "processing"),
+        ("cohandle_release", "processing", "processing"),
         ("resolve", "processing", "resolved"),
         ("verify", "resolved", "verified"),
         ("close", "verified", "closed"),
@@ -63,7 +68,7 @@ def test_steps_restart_with_their_own_limits(geo: Geography):
     seq = case.step_seq
     case = act(case, office, "start")
     assert case.step == "process" and case.step_seq == seq  # starting work does not reset the clock
-    case = act(case, office, "resolve")
+    case = resolve(case, office)
     assert case.step == "verify"
     case = act(case, office, "rework", note="未清理干净")
     assert case.state == State.PROCESSING and case.step == "process" and case.step_seq == seq + 2

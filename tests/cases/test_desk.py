@@ -15,7 +15,7 @@ from cases.desk_views import NOT_AT_DESK, PAGE_SIZE, timeline
 from cases.models import Case, CaseEvent, Source
 from grids.models import Role
 from tests.cases.geo import Geography
-from tests.cases.helpers import act, dispatcher, person, report, uploaded_photo
+from tests.cases.helpers import act, dispatcher, person, report, resolve, uploaded_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -192,7 +192,7 @@ def test_managers_read_only_but_may_evaluate_a_closed_case(desk):
         (people["worker"], "verify"),
         (people["west"], "close"),
     ]:
-        case = act(case, user, action)
+        case = resolve(case, user) if action == "resolve" else act(case, user, action)
     assert buttons(manager.get(f"/desk/cases/{case.pk}/")) == {"evaluate"}
 
 
@@ -217,17 +217,23 @@ def test_the_timeline_has_each_step_with_its_unit_and_time(desk):
     case = act(case, people["west"], "register")
     case = act(case, people["west"], "dispatch", unit=geo.committees["W1"].pk)
     steps, page = rows()
-    assert steps == ["register", "dispatch", "process"]
+    assert steps == ["register", "dispatch", "process", "cohandle"]  # the department's co-handling task too
     segments = timeline(case, list(case.events.all()))
-    assert [s.unit_name for s in segments] == [geo.offices["W"].name, geo.offices["W"].name, geo.committees["W1"].name]
+    assert [s.unit_name for s in segments] == [
+        geo.offices["W"].name,
+        geo.offices["W"].name,
+        geo.committees["W1"].name,
+        geo.department.name,
+    ]
     assert segments[0].on_time is True and segments[0].hours is not None and not segments[0].running
-    assert segments[-1].running and segments[-1].limit_hours == case.category.time_limits["process"]
+    assert segments[2].running and segments[2].limit_hours == case.category.time_limits["process"]
+    assert segments[3].running and segments[3].label == "协办（待反馈）"
     # A suspension is a bar of its own.
     committee = people["committee"]
     case = act(case, committee, "suspend")
     case = act(case, committee, "resume")
     keys = [s.key for s in timeline(case, list(case.events.all()))]
-    assert keys == ["register", "dispatch", "process", "suspended"]
+    assert keys == ["register", "dispatch", "process", "cohandle", "suspended"]
     assert '"segments"' in client.get(f"/desk/cases/{case.pk}/").content.decode()  # the chart's data
 
 

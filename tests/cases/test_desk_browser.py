@@ -80,10 +80,11 @@ def test_a_dispatcher_registers_and_dispatches_a_case_and_the_timeline_grows(pag
 
     page.select_option("#action-unit", str(geo.committees["W1"].pk))
     page.click("#action-buttons button[data-action=dispatch]")
-    page.wait_for_function("() => document.querySelectorAll('#timeline-table tbody tr').length === 3")
-    assert timeline_rows(page) == ["register", "dispatch", "process"]
+    page.wait_for_function("() => document.querySelectorAll('#timeline-table tbody tr').length === 4")
+    assert timeline_rows(page) == ["register", "dispatch", "process", "cohandle"]  # and the co-handling unit's bar
     assert page.inner_text("#case-state") == "已派遣"
     assert geo.committees["W1"].name in page.inner_text("#timeline-table")
+    assert geo.department.name in page.inner_text("#timeline-table tr[data-step=cohandle]")
     assert page.locator("#timeline-chart").bounding_box()["height"] > 100
     shot(page, "desk-03-dispatched")
 

@@ -10,7 +10,7 @@ from cases import stats
 from cases.models import Case, Source
 from grids.models import Role
 from tests.cases.geo import Geography
-from tests.cases.helpers import act, client_of, dispatcher, person, report
+from tests.cases.helpers import act, client_of, dispatcher, person, report, resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +33,9 @@ def history(geo: Geography):
     manager = person(Role.MANAGER, unit=geo.centre, username="boss")
 
     a = report(geo.point("W1", "N"), "SJ0101", reporter=worker)
-    for user, action in [(office_w, "register"), (office_w, "dispatch"), (office_w, "resolve")]:
+    for user, action in [(office_w, "register"), (office_w, "dispatch")]:
         a = act(a, user, action)
+    a = resolve(a, office_w)
     a = act(a, worker, "verify")
     a = act(a, office_w, "close")
 
@@ -46,9 +47,9 @@ def history(geo: Geography):
     assert b.responsible_unit == geo.offices["W"]
     b = act(b, office_w, "dispatch")
     late(b)
-    b = act(b, office_w, "resolve")
+    b = resolve(b, office_w)
     b = act(b, worker, "rework")
-    b = act(b, office_w, "resolve")
+    b = resolve(b, office_w)
     b = act(b, worker, "verify")
     b = act(b, office_w, "close")
 

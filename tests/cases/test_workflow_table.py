@@ -79,7 +79,7 @@ def test_actions_in_the_table_apply(units, action, state):
         Case.objects.filter(pk=case.pk).update(duplicate_of=original)
     if action == "dispatch":
         extra["unit"] = units["office"].pk
-    if action == "close_on_spot":
+    if action in ("close_on_spot", "resolve"):  # SJ0101's 处置反馈 needs an after-photo too
         extra["attachments"] = [uploaded_photo(admin)]
     case = fresh(case)
     response = client_of(admin).post(

@@ -32,7 +32,7 @@ from grids.selectors import region_stats
 
 SEED = 20260101
 WEST_STREETS = {"清香坪街道", "河门口街道", "玉泉街道", "陶家渡街道", "大宝鼎街道", "格里坪镇"}
-DEMO_USERS = ["admin", "manager", "dispatcher", "police"] + [f"worker{i}" for i in range(1, 10)]
+DEMO_USERS = ["admin", "manager", "dispatcher", "police", "command"] + [f"worker{i}" for i in range(1, 10)]
 
 
 def seed_demo(**options) -> str:
@@ -307,6 +307,9 @@ def test_demo_accounts_have_their_roles_units_and_grids(small_demo):
     assert staff["dispatcher"].unit.name == "清香坪街道办事处"
     assert staff["police"].role == Role.DISPATCHER
     assert staff["police"].unit.type == UnitType.POLICE_STATION
+    assert staff["command"].role == Role.DISPATCHER
+    assert staff["command"].unit.name == "西区网格化服务管理指挥中心"
+    assert staff["command"].unit.type == UnitType.COMMAND_CENTRE
     held = []
     for i in range(1, 10):
         worker = staff[f"worker{i}"]

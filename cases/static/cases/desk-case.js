@@ -88,8 +88,6 @@
   }
 
   // Actions.
-  var form = $("action-form");
-  if (!form) { G.ready("desk", 0); return; }
   var title = $("case-title");
   var caseId = Number(title.dataset.caseId);
   var version = Number(title.dataset.version);
@@ -101,11 +99,79 @@
   }
   function fieldErrors(data) {
     if (!data || typeof data !== "object") return "";
+    if (data.errors && typeof data.errors === "object") return fieldErrors(data.errors);
     return Object.keys(data).map(function (key) {
       var value = data[key];
       return (key === "detail" ? "" : key + ": ") + (Array.isArray(value) ? value.join(" ") : value);
     }).join("; ");
   }
+  // Photos chosen in a file input, uploaded one by one to the case (kind after); resolves to their content hashes.
+  function upload(input) {
+    var files = input && input.files ? Array.prototype.slice.call(input.files) : [];
+    var hashes = [];
+    return files.reduce(function (chain, file) {
+      return chain.then(function () {
+        var body = new FormData();
+        body.append("kind", "after");
+        body.append("photo", file);
+        return fetch("/api/v1/cases/" + caseId + "/photos", {
+          method: "POST", credentials: "same-origin", body: body,
+          headers: { Accept: "application/json", "X-CSRFToken": G.cookie("csrftoken") },
+        }).then(function (response) {
+          return response.text().then(function (text) {
+            var data = null;
+            try { data = text ? JSON.parse(text) : null; } catch (e) { data = { detail: text }; }
+            if (!response.ok) {
+              var error = new Error((data && data.detail) || response.statusText);
+              error.status = response.status;
+              error.data = data;
+              throw error;
+            }
+            hashes.push(data.sha256);
+          });
+        });
+      });
+    }, Promise.resolve()).then(function () { return hashes; });
+  }
+  function send(body, label, fail, done) {
+    G.api("/api/v1/cases/" + caseId + "/transitions", { method: "POST", body: body }).then(function () {
+      after(t("done") + ": " + label, "ok");
+    }).catch(function (error) {
+      busy = false;
+      done();
+      if (error.status === 409) {
+        after(t("refused") + ": " + error.message, "warn");
+        return;
+      }
+      fail(t("failed") + ": " + (error.status === 400 ? fieldErrors(error.data) : error.message));
+    });
+  }
+
+  // Co-handling tasks: feedback (note and photos) by the co-handling unit; accept, send back or release by the lead.
+  document.querySelectorAll("button[data-task-action]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      if (busy) return;
+      var row = button.closest("tr");
+      var action = button.dataset.taskAction;
+      var errorNode = row.querySelector(".task-error");
+      var fail = function (text) { errorNode.textContent = text; errorNode.hidden = false; };
+      busy = true;
+      errorNode.hidden = true;
+      var photos = action === "cohandle_feedback" ? upload(row.querySelector(".task-photos")) : Promise.resolve([]);
+      photos.then(function (hashes) {
+        send({
+          action: action, task: Number(button.dataset.task), version: version,
+          note: row.querySelector(".task-note").value || "", attachments: hashes,
+        }, (config.actions || {})[action] || action, fail, function () {});
+      }).catch(function (error) {
+        busy = false;
+        fail(t("failed") + ": " + (error.status === 400 ? fieldErrors(error.data) : error.message));
+      });
+    });
+  });
+
+  var form = $("action-form");
+  if (!form) { G.ready("desk", 0); return; }
   form.querySelectorAll("button[data-action]").forEach(function (button) {
     button.addEventListener("click", function () {
       if (busy) return;
@@ -118,18 +184,20 @@
       busy = true;
       form.classList.add("busy");
       $("action-error").hidden = true;
-      G.api("/api/v1/cases/" + caseId + "/transitions", { method: "POST", body: body }).then(function () {
-        after(t("done") + ": " + ((config.actions || {})[action] || action), "ok");
+      var fail = function (text) {
+        var node = $("action-error");
+        node.textContent = text;
+        node.hidden = false;
+      };
+      var done = function () { form.classList.remove("busy"); };
+      var photos = action === "resolve" ? upload($("action-photos")) : Promise.resolve([]);
+      photos.then(function (hashes) {
+        if (hashes.length) body.attachments = hashes;
+        send(body, (config.actions || {})[action] || action, fail, done);
       }).catch(function (error) {
         busy = false;
-        form.classList.remove("busy");
-        if (error.status === 409) {
-          after(t("refused") + ": " + error.message, "warn");
-          return;
-        }
-        var node = $("action-error");
-        node.textContent = t("failed") + ": " + (error.status === 400 ? fieldErrors(error.data) : error.message);
-        node.hidden = false;
+        done();
+        fail(t("failed") + ": " + (error.status === 400 ? fieldErrors(error.data) : error.message));
       });
     });
   });

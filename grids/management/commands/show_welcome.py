@@ -28,7 +28,8 @@ class Command(BaseCommand):
         demo = list(
             get_user_model()
             .objects.filter(
-                username__in=["admin", "manager", "dispatcher", "police"] + [f"worker{i}" for i in range(1, 10)]
+                username__in=["admin", "manager", "dispatcher", "police", "command"]
+                + [f"worker{i}" for i in range(1, 10)]
             )
             .order_by("id")
             .values_list("username", flat=True)
