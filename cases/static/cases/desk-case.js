@@ -99,13 +99,6 @@
     sessionStorage.setItem(FLASH, JSON.stringify({ text: text, kind: kind }));
     window.location.reload();
   }
-  function fieldErrors(data) {
-    if (!data || typeof data !== "object") return "";
-    return Object.keys(data).map(function (key) {
-      var value = data[key];
-      return (key === "detail" ? "" : key + ": ") + (Array.isArray(value) ? value.join(" ") : value);
-    }).join("; ");
-  }
   form.querySelectorAll("button[data-action]").forEach(function (button) {
     button.addEventListener("click", function () {
       if (busy) return;
@@ -128,7 +121,7 @@
           return;
         }
         var node = $("action-error");
-        node.textContent = t("failed") + ": " + (error.status === 400 ? fieldErrors(error.data) : error.message);
+        node.textContent = t("failed") + ": " + error.message; // the problem's detail and its fields' messages
         node.hidden = false;
       });
     });
