@@ -20,7 +20,7 @@ handlers, the middleware refusing a body, a busy or stopped query, a view's 409)
   `reason`, `allowed_actions`, `state`, `version` on a refused transition, `existing` on a reused client UUID.
 
 Open311 (/open311/v2/) keeps its own specification's error format (mobileapi/open311/renderers.py); /ogc/ answers
-problem details too, with OGC's members (ogc/views.py).
+problem details of its own, with OGC's members and bilingual messages (ogc/views.py).
 """
 
 import json

@@ -13,7 +13,6 @@ from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.views import APIView
 
-from gridmgmt import problems
 from gridmgmt.exceptions import api_exception_handler
 from ogc import documents, openapi, params, selectors
 from ogc.crs import content_crs_header
@@ -29,12 +28,21 @@ class JsonAlways(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-def problem(status: int, code: str, detail: str, *, parameter: str | None = None):
-    """An error as the project's problem details (gridmgmt/problems.py), with the `code` and `description` of
-    OGC's exception schema."""
-    detail = problems.in_language(detail)
-    errors = {parameter: [detail]} if parameter else None
-    return problems.problem(status, detail=detail, errors=errors, code=code, description=detail)
+def problem(status: int, code: str, detail: str, *, parameter: str | None = None) -> JsonResponse:
+    """An error as RFC 9457 problem details, with the `code` and `description` of OGC's exception schema."""
+    body = {
+        "type": "about:blank",
+        "title": code,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "description": detail,
+    }
+    if parameter:
+        body["errors"] = {parameter: [detail]}
+    return JsonResponse(
+        body, status=status, content_type="application/problem+json", json_dumps_params={"ensure_ascii": False}
+    )
 
 
 def ogc_exception_handler(exc, context):
