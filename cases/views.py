@@ -10,7 +10,6 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
-from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,9 +26,10 @@ from cases.serializers import (
     StatsQuerySerializer,
     TransitionSerializer,
 )
+from gridmgmt import problems
 from gridmgmt.api import JSON_PARSERS, PAGED_FEATURE_COLLECTION, paged_collection_head, validated
 from gridmgmt.login_guard import client_address
-from gridmgmt.openapi import errors
+from gridmgmt.openapi import ERROR_MEDIA_TYPE, errors
 from grids.coords import to_wgs84_point
 from grids.models import Role
 from mobileapi import photos
@@ -41,7 +41,11 @@ OUTSIDE_DISTRICT = _("该位置不在任何区县辖区内。The point lies outs
 REFUSAL = inline_serializer(
     "TransitionRefused",
     {
+        "type": drf_serializers.CharField(),
+        "title": drf_serializers.CharField(),
+        "status": drf_serializers.IntegerField(),
         "detail": drf_serializers.CharField(),
+        "code": drf_serializers.CharField(),
         "reason": drf_serializers.CharField(),
         "state": drf_serializers.CharField(),
         "version": drf_serializers.IntegerField(),
@@ -61,11 +65,11 @@ DESK_PHOTO = inline_serializer(
 )
 
 
-def refusal_response(refusal: services.TransitionRefused) -> Response:
-    body = {"detail": refusal.message, "reason": refusal.reason, "allowed_actions": refusal.allowed}
+def refusal_response(refusal: services.TransitionRefused):
+    extensions = {"reason": refusal.reason, "allowed_actions": refusal.allowed}
     if refusal.case is not None:
-        body.update(state=refusal.case.state, version=refusal.case.version)
-    return Response(body, status=status.HTTP_409_CONFLICT)
+        extensions.update(state=refusal.case.state, version=refusal.case.version)
+    return problems.problem(409, detail=refusal.message, kind="transition_refused", **extensions)
 
 
 def detail_response(case_id: int, request, *, status_code: int = 200) -> Response:
@@ -161,13 +165,12 @@ class CaseListView(APIView):
         except services.InvalidInput as error:
             raise drf_serializers.ValidationError(error.errors) from None
         except services.IntakeConflict as conflict:
-            return Response(
-                {
-                    "detail": _("该 client_uuid 已用于内容不同的案件"),
-                    "reason": "client_uuid_reused",
-                    "case": {"id": conflict.existing.pk, "number": conflict.existing.number},
-                },
-                status=status.HTTP_409_CONFLICT,
+            return problems.problem(
+                409,
+                detail=_("该 client_uuid 已用于内容不同的案件"),
+                kind="client_uuid_conflict",
+                reason="client_uuid_reused",
+                case={"id": conflict.existing.pk, "number": conflict.existing.number},
             )
         return detail_response(case.pk, request, status_code=201 if created else 200)
 
@@ -189,7 +192,9 @@ class CaseTransitionView(APIView):
 
     parser_classes = JSON_PARSERS
 
-    @extend_schema(request=TransitionSerializer, responses={200: CaseDetailSerializer, 409: REFUSAL})
+    @extend_schema(
+        request=TransitionSerializer, responses={200: CaseDetailSerializer, (409, ERROR_MEDIA_TYPE): REFUSAL}
+    )
     def post(self, request, pk: int):
         if not selectors.case_visible(pk, request.user):  # as GET answers: nothing about a case you may not see
             raise Http404

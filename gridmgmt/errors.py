@@ -1,26 +1,28 @@
-"""Last-resort error pages: a database outage anywhere in a request is a 503 JSON, never a 500 page; a path under
-/api/ that names nothing is a JSON 404, as the API's other 404s."""
+"""Last-resort error answers: a database outage anywhere in a request is a 503, never a 500 page; under /api/ a path
+that names nothing and an unexpected failure are problem details (gridmgmt/problems.py) like every other error
+there; Open311 answers in its specification's format."""
 
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.utils.translation import gettext
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as html_server_error
 
-from gridmgmt.middleware import database_unavailable_response
+from gridmgmt import problems
+from gridmgmt.middleware import OPEN311_PREFIX, api_not_found, database_unavailable_response, refusal
 
 
 def server_error(request, *args, **kwargs):
     error = sys.exc_info()[1]
     if isinstance(error, (OperationalError, InterfaceError)):
-        return database_unavailable_response(error)
-    if request.path.startswith(("/api/", "/open311/")):
-        return JsonResponse({"detail": "服务器内部错误。Internal server error.", "code": "server_error"}, status=500)
+        return database_unavailable_response(error, request=request)
+    if problems.under_api(request) or request.path_info.startswith(OPEN311_PREFIX):
+        return refusal(request, 500, gettext("服务器内部错误。"), code="server_error")
     return html_server_error(request, *args, **kwargs)
 
 
 def not_found(request, exception=None, *args, **kwargs):
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "未找到。Not found.", "code": "not_found"}, status=404)
+    if problems.under_api(request):
+        return api_not_found()
     return page_not_found(request, exception, *args, **kwargs)

@@ -1,59 +1,67 @@
+import json
 from urllib.parse import unquote
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.middleware.gzip import GZipMiddleware
 from django.middleware.locale import LocaleMiddleware
 from django.urls import Resolver404, resolve
 from django.utils import translation
+from django.utils.translation import gettext
 
+from gridmgmt import problems
 from gridmgmt.dblimits import stopped_by_limit
 from gridmgmt.parsers import too_large_message
 
-API_PREFIX = "/api/"
+API_PREFIX = problems.API_PREFIX
+OPEN311_PREFIX = "/open311/"
 
 
-def database_unavailable_response(error: BaseException | None = None) -> JsonResponse:
-    """503 JSON for a database error: a statement stopped by a per-request limit (gridmgmt/dblimits.py) says so,
+def refusal(request, status: int, detail: str, *, code: str, headers: dict | None = None) -> HttpResponse:
+    """An error noticed outside a view, in the format of the path asked for: Open311's own under /open311/ (its
+    specification's), problem details (gridmgmt/problems.py) everywhere else."""
+    if request is not None and request.path_info.startswith(OPEN311_PREFIX):
+        from mobileapi.open311.renderers import error_for_path
+
+        return error_for_path(request.path_info, status, detail, headers=headers)
+    return problems.problem(status, detail=detail, kind=code, code=code, headers=headers)
+
+
+def database_unavailable_response(error: BaseException | None = None, *, request=None) -> HttpResponse:
+    """503 for a database error: a statement stopped by a per-request limit (gridmgmt/dblimits.py) says so,
     anything else says the database is unavailable."""
     if error is not None and stopped_by_limit(error):
         timeout = settings.DB_WEB_LIMITS["statement_timeout"]
-        response = JsonResponse(
-            {
-                "detail": f"查询超出单次请求的数据库上限（用时 {timeout} 或临时空间），已停止；请缩小范围后重试。"
-                f"The query went past a request's database limit ({timeout} or temporary space) and was stopped; "
-                "narrow the request and retry.",
-                "code": "query_limit",
-            },
-            status=503,
+        return refusal(
+            request,
+            503,
+            f"查询超出单次请求的数据库上限（用时 {timeout} 或临时空间），已停止；请缩小范围后重试。"
+            f"The query went past a request's database limit ({timeout} or temporary space) and was stopped; "
+            "narrow the request and retry.",
+            code="query_limit",
+            headers={"Retry-After": "5"},
         )
-        response["Retry-After"] = "5"
-        return response
-    response = JsonResponse(
-        {
-            "detail": "数据库暂时不可用，请稍后重试。The database is unavailable; retry shortly.",
-            "code": "database_unavailable",
-        },
-        status=503,
+    return refusal(
+        request,
+        503,
+        "数据库暂时不可用，请稍后重试。The database is unavailable; retry shortly.",
+        code="database_unavailable",
+        headers={"Retry-After": "5"},
     )
-    response["Retry-After"] = "5"
-    return response
 
 
-def busy_response() -> JsonResponse:
-    """503 JSON for a heavy request refused because as many as allowed are running (gridmgmt/dblimits.py)."""
+def busy_response(request=None) -> HttpResponse:
+    """503 for a heavy request refused because as many as allowed are running (gridmgmt/dblimits.py)."""
     at_once = settings.HEAVY_REQUESTS_AT_ONCE
-    response = JsonResponse(
-        {
-            "detail": f"同时进行的大查询已达上限（{at_once} 个），请稍后重试。"
-            f"As many heavy requests as allowed ({at_once}) are running; retry in a moment.",
-            "code": "busy",
-        },
-        status=503,
+    return refusal(
+        request,
+        503,
+        f"同时进行的大查询已达上限（{at_once} 个），请稍后重试。"
+        f"As many heavy requests as allowed ({at_once}) are running; retry in a moment.",
+        code="busy",
+        headers={"Retry-After": "2"},
     )
-    response["Retry-After"] = "2"
-    return response
 
 
 class DatabaseUnavailableMiddleware:
@@ -67,12 +75,13 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, (OperationalError, InterfaceError)):
-            return database_unavailable_response(exception)
+            return database_unavailable_response(exception, request=request)
         return None
 
 
 class BodySizeLimitMiddleware:
-    """A body declared larger than DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 in the endpoint's format, before it is read.
+    """A body declared larger than DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 in the path's format (see `refusal`), before
+    it is read.
 
     Django would refuse it later with a 400 HTML page. Multipart uploads are left to their views, which know their
     own limits (photos, the admin import)."""
@@ -88,13 +97,7 @@ class BodySizeLimitMiddleware:
             declared = 0
         if limit is None or declared <= limit or request.content_type == "multipart/form-data":
             return self.get_response(request)
-        message = too_large_message(limit)
-        if request.path.startswith("/open311/"):
-            from mobileapi.open311.renderers import Open311Error, error_response
-
-            fmt = "xml" if request.path.endswith(".xml") else "json"
-            return error_response(Open311Error(413, message), fmt=fmt)
-        return JsonResponse({"detail": message, "code": "too_large"}, status=413)
+        return refusal(request, 413, too_large_message(limit), code="too_large")
 
 
 class RejectNulMiddleware:
@@ -108,12 +111,8 @@ class RejectNulMiddleware:
 
     def __call__(self, request):
         if carries_nul(request):
-            return JsonResponse(
-                {
-                    "detail": "请求中含有空字符（NUL），请删除后重试。The request contains a NUL character.",
-                    "code": "nul",
-                },
-                status=400,
+            return refusal(
+                request, 400, "请求中含有空字符（NUL），请删除后重试。The request contains a NUL character.", code="nul"
             )
         return self.get_response(request)
 
@@ -144,8 +143,9 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
         request.LANGUAGE_CODE = translation.get_language()
 
 
-def api_not_found(detail: str = "没有这个接口。No such API path.") -> JsonResponse:
-    return JsonResponse({"detail": detail, "code": "not_found"}, status=404)
+def api_not_found(detail: str | None = None) -> HttpResponse:
+    """The one 404 for a path under /api/ that names nothing (the 404 handler answers it too)."""
+    return problems.problem(404, detail=detail or gettext("没有这个接口。"), code="not_found")
 
 
 def _resolves(path: str) -> bool:
@@ -156,14 +156,21 @@ def _resolves(path: str) -> bool:
     return True
 
 
+# Headers an error answer keeps when its body is remade as problem details.
+KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After", "Vary", "Content-Language")
+
+
 class ApiPathMiddleware:
-    """One spelling per path under /api/, without a trailing slash, and no HTML from /api/.
+    """One spelling per path under /api/, without a trailing slash, and every error from /api/ as problem details.
 
     The slashed spelling never changes a method: a GET or HEAD is sent on with 308 (which keeps the method),
-    anything else is a JSON 404 naming the right path; a 301 would make clients repeat a POST as a GET and
-    take the list they then get for a success. Any other 404 under /api/ that is not JSON (an unknown path,
-    a view's bare 404) becomes the JSON one. Django's CommonMiddleware, after this one, never adds a slash under
-    /api/: it does so only when the slashed path exists, and none there does (tests/test_api_contract.py).
+    anything else is a 404 naming the right path; a 301 would make clients repeat a POST as a GET and take the
+    list they then get for a success. Django's CommonMiddleware, after this one, never adds a slash under /api/:
+    it does so only when the slashed path exists, and none there does (tests/test_api_contract.py).
+
+    Errors are made as problem details where they are noticed (gridmgmt/problems.py); an error answer that reaches
+    this point in another shape (a bare 405 or CSRF page from Django, an older JSON body) is remade as one here, so
+    no HTML and no second error shape leaves /api/.
     """
 
     def __init__(self, get_response):
@@ -181,11 +188,29 @@ class ApiPathMiddleware:
             location = full_path.rstrip("/") + (f"?{query}" if query else "")
             if request.method in ("GET", "HEAD"):
                 return HttpResponsePermanentRedirect(location, preserve_request=True)
-            return api_not_found(f"接口地址不以斜杠结尾，请用 {location}。API paths have no trailing slash: {location}")
+            return api_not_found(gettext("接口地址不以斜杠结尾，请用 %(location)s。") % {"location": location})
         response = self.get_response(request)
-        if response.status_code == 404 and "json" not in response.get("Content-Type", ""):
-            return api_not_found()
-        return response
+        if response.status_code < 400 or problems.is_problem(response):
+            return response
+        return as_problem(response)
+
+
+def as_problem(response) -> HttpResponse:
+    """An error answer in another shape remade as problem details, keeping its status, its JSON members and the
+    headers a client acts on."""
+    headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+    data = None
+    if not response.streaming and "json" in response.get("Content-Type", ""):
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            data = None
+    if response.status_code == 404 and not isinstance(data, dict):
+        remade = api_not_found()
+        for name, value in headers.items():
+            remade[name] = value
+        return remade
+    return problems.from_data(response.status_code, data, headers=headers)
 
 
 class JsonCompressionMiddleware(GZipMiddleware):

@@ -190,7 +190,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Chinese first, English available.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "gridmgmt" / "locale"]  # the project's own strings; the apps keep theirs
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

@@ -25,7 +25,9 @@ def issue_token(*, request, username: str, password: str, device_id: str) -> tup
     user = authenticate(request, username=username, password=password)  # books the check (LockoutBackend)
     if user is None:
         if wait := login_guard.locked_seconds(request):
-            raise Throttled(wait=wait, detail=login_guard.locked_message(wait))
+            locked = Throttled(detail=login_guard.locked_message(wait), code="login_locked")
+            locked.wait = wait  # Retry-After; the message already says how long
+            raise locked
         raise AuthenticationFailed("用户名或密码错误。Wrong username or password.")
     return AccessToken.issue(user=user, device_id=device_id, lifetime=timedelta(days=settings.ACCESS_TOKEN_DAYS))
 

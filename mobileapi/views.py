@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from cases.models import Case
 from cases.selectors import visible_cases
 from cases.services import IntakeConflict, TransitionRefused
+from gridmgmt import problems
 from gridmgmt.api import JSON_PARSERS
 from gridmgmt.conditional import conditional_response
 from gridmgmt.openapi import errors
@@ -96,12 +97,9 @@ class MeView(APIView):
 CLIENT_UUID_REUSED = "`client_uuid_conflict`: the client_uuid was used before for different content (`existing`)."
 
 
-def conflict_response(existing, message: str, **about) -> Response:
+def conflict_response(existing, message: str, **about):
     """409 naming the record the client UUID was first used for (its id, and what `about` adds)."""
-    return Response(
-        {"detail": message, "code": "client_uuid_conflict", "existing": {"id": existing.pk, **about}},
-        status=status.HTTP_409_CONFLICT,
-    )
+    return problems.problem(409, detail=message, kind="client_uuid_conflict", existing={"id": existing.pk, **about})
 
 
 class WorkersOnly(BasePermission):
@@ -153,13 +151,10 @@ class ReportsView(APIView):
         try:
             case, created = services.submit_report(worker=request.user, **data.validated_data)
         except IntakeConflict as conflict:
-            return Response(
-                {
-                    "detail": "该 client_uuid 已用于内容不同的另一份上报。client_uuid was used for a different report.",
-                    "code": "client_uuid_conflict",
-                    "existing": {"id": conflict.existing.pk, "case_no": conflict.existing.number},
-                },
-                status=status.HTTP_409_CONFLICT,
+            return conflict_response(
+                conflict.existing,
+                "该 client_uuid 已用于内容不同的另一份上报。client_uuid was used for a different report.",
+                case_no=conflict.existing.number,
             )
         # A new case is answered from what was just written; a retry reads the case as it is now.
         report = selectors.written_report(case=case) if created else selectors.report(case_id=case.pk)
@@ -298,15 +293,11 @@ class TaskCompleteView(APIView):
         except idempotency.ReplayConflict as conflict:
             return conflict_response(conflict.existing, "该 client_uuid 已用于另一次任务提交。client_uuid reused.")
         except services.TaskClosed:
-            return Response(
-                {
-                    "detail": "该任务已不再等待办理（案件状态已变化）。The task is no longer open.",
-                    "code": "task_closed",
-                },
-                status=status.HTTP_409_CONFLICT,
+            return problems.problem(
+                409, detail="该任务已不再等待办理（案件状态已变化）。The task is no longer open.", kind="task_closed"
             )
         except TransitionRefused as refusal:
-            return Response({"detail": refusal.message, "code": refusal.reason}, status=status.HTTP_409_CONFLICT)
+            return problems.problem(409, detail=refusal.message, kind="transition_refused", code=refusal.reason)
         completion.case.refresh_from_db()
         body = TaskCompletionSerializer(completion).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -340,7 +331,11 @@ class RegistryChangesView(APIView):
 
     @extend_schema(
         request=RegistryChangeRequestSerializer,
-        responses={200: RegistryChangeSerializer, 201: RegistryChangeSerializer, 409: OpenApiTypes.OBJECT},
+        responses={
+            200: RegistryChangeSerializer,
+            201: RegistryChangeSerializer,
+            **errors(409, descriptions={409: CLIENT_UUID_REUSED}),
+        },
     )
     def post(self, request):
         data = RegistryChangeRequestSerializer(data=request.data)

@@ -81,11 +81,11 @@ def test_reads_on_the_slashed_spelling_are_sent_on_with_308(dispatcher, geo):
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-def test_a_write_on_the_slashed_spelling_is_a_json_404_and_changes_nothing(dispatcher, geo, method):
+def test_a_write_on_the_slashed_spelling_is_a_problem_404_and_changes_nothing(dispatcher, geo, method):
     response = getattr(dispatcher, method)("/api/v1/cases/", case_body(geo), format="json")
     assert response.status_code == 404 and not response.has_header("Location")
-    assert response["Content-Type"] == "application/json"
-    assert "/api/v1/cases" in response.json()["detail"]
+    assert response["Content-Type"] == "application/problem+json"
+    assert "/api/v1/cases" in response.json()["detail"] and response.json()["status"] == 404
     assert Case.objects.count() == 0
     # The canonical spelling takes the case.
     if method == "post":
@@ -103,11 +103,11 @@ def test_a_write_on_the_slashed_spelling_is_a_json_404_and_changes_nothing(dispa
         ("get", "/api/mobile/v1/reports/not-a-uuid/photos"),
     ],
 )
-def test_unknown_api_paths_are_json_404s_never_html(dispatcher, method, path):
+def test_unknown_api_paths_are_problem_404s_never_html(dispatcher, method, path):
     response = getattr(dispatcher, method)(path)
     assert response.status_code == 404
-    assert response["Content-Type"] == "application/json"
-    assert response.json()["detail"]
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"] and response.json()["status"] == 404
 
 
 def test_pages_keep_their_slash(dispatcher):
@@ -169,7 +169,7 @@ def test_real_http_clients_never_turn_a_post_into_a_get(geo):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)
         assert refused.value.code == 404
-        assert refused.value.headers["Content-Type"] == "application/json"
+        assert refused.value.headers["Content-Type"] == "application/problem+json"
         assert Case.objects.count() == 0
 
         # A read on the slashed spelling is followed (308) to the canonical one, and comes gzipped.

@@ -186,11 +186,12 @@ def test_a_generated_client_imports_and_does_a_workers_and_a_dispatchers_work(ge
         assert stale.status_code == 409 and isinstance(stale.parsed, models.TransitionRefused)
         assert "dispatch" in stale.parsed.allowed_actions
 
-        # Bad input: a 400 read as the error schema, naming the field.
+        # Bad input: a 400 read as problem details (application/problem+json), naming the field in `errors`.
         bad = models.TransitionRequest.from_dict({"action": "extend", "version": 2})
         refused = transitions.sync_detailed(posted.parsed.id, client=as_dispatcher, body=bad)
-        assert refused.status_code == 400 and isinstance(refused.parsed, models.Error)
-        assert "hours" in refused.parsed.additional_properties
+        assert refused.status_code == 400 and isinstance(refused.parsed, models.Problem)
+        assert refused.parsed.status == 400 and refused.parsed.detail
+        assert "hours" in refused.parsed.errors.additional_properties
 
     for name in [name for name in sys.modules if name.split(".")[0] == "gridmgmt_client"]:
         del sys.modules[name]

@@ -64,8 +64,9 @@ def test_fields_the_server_may_answer_as_null_are_nullable(schema, component, fi
 
 
 def test_every_operation_lists_its_errors_with_the_one_error_schema(schema):
-    error = {"$ref": "#/components/schemas/Error"}
-    assert "Error" in schema["components"]["schemas"]
+    error = {"$ref": "#/components/schemas/Problem"}
+    problem = schema["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail"} and "errors" in problem["properties"]
     for path, method, operation in operations(schema):
         responses = operation["responses"]
         errors = {status for status in responses if status.startswith(("4", "5"))}
@@ -76,10 +77,16 @@ def test_every_operation_lists_its_errors_with_the_one_error_schema(schema):
             assert "404" in errors, (method, path)
         if "requestBody" in operation or any(p["in"] == "query" for p in operation.get("parameters", [])):
             assert "400" in errors, (method, path)
+        if "requestBody" in operation:
+            assert {"413", "415"} <= errors, (method, path)
         if any(p["in"] == "query" for p in operation.get("parameters", [])):
             assert "text/html" in responses["414"]["content"], (method, path)  # gunicorn's own answer
-        for status in errors - {"409", "414"}:
-            assert responses[status]["content"]["application/json"]["schema"] == error, (method, path, status)
+        for status in errors - {"414"}:
+            content = responses[status]["content"]
+            assert list(content) == ["application/problem+json"], (method, path, status)
+            # A refused transition is a problem with the workflow's members (reason, allowed_actions …).
+            refusal = {"$ref": "#/components/schemas/TransitionRefused"} if status == "409" else error
+            assert content["application/problem+json"]["schema"] in (error, refusal), (method, path, status)
     paths = schema["paths"]
     assert {"401", "429"} <= set(paths["/api/mobile/v1/auth/token"]["post"]["responses"])
     assert "409" in paths["/api/mobile/v1/reports"]["post"]["responses"]
@@ -104,9 +111,10 @@ def test_paging_parameters_are_documented_with_their_limits_and_order(schema):
     assert "oldest change first" in paths["/api/mobile/v1/reports"]["get"]["description"]
 
 
-def test_an_api_path_that_names_nothing_is_a_json_404(api_client):
+def test_an_api_path_that_names_nothing_is_a_problem_404(api_client):
     api_client.force_authenticate(UserFactory())
     for path in ("/api/v1/cases/not-a-number/transitions", "/api/v1/tiles/buildings/1/550/1.pbf", "/api/v1/nothing"):
         response = api_client.get(path)
         assert response.status_code == 404, path
-        assert response["Content-Type"] == "application/json" and response.json()["detail"], path
+        assert response["Content-Type"] == "application/problem+json" and response.json()["detail"], path
+        assert response.json()["status"] == 404 and response.json()["type"] == "about:blank", path

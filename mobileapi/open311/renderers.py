@@ -71,3 +71,10 @@ def error_response(error: Open311Error, *, fmt: str) -> HttpResponse:
     for name, value in error.headers.items():
         response[name] = value
     return response
+
+
+def error_for_path(path: str, status: int, description: str, *, headers: dict | None = None) -> HttpResponse:
+    """An error noticed before an Open311 view runs (a body too large, a NUL, the database away), in the format the
+    path's extension asks for."""
+    fmt = "xml" if path.lower().endswith(".xml") else "json"
+    return error_response(Open311Error(status, description, headers=headers), fmt=fmt)

@@ -35,8 +35,8 @@ def close_on_spot(user, case, attachments):
 
 def assert_refused_and_unchanged(response, case, field="attachments"):
     assert response.status_code == 400, response.content
-    assert list(response.json()) == [field]
-    assert "不是您上传的照片" in response.json()[field][0]
+    assert list(response.json()["errors"]) == [field]
+    assert "不是您上传的照片" in response.json()["errors"][field][0]
     after = Case.objects.get(pk=case.pk)
     assert (after.state, after.version) == (case.state, case.version)
     assert after.events.count() == case.events.count()
@@ -56,7 +56,7 @@ def test_anything_else_is_a_400_naming_the_field(scene, reference):
     cited = uploaded_photo(scene["colleague"]) if reference == "colleague" else reference
     response = close_on_spot(scene["me"], scene["mine"], [uploaded_photo(scene["me"]), cited])
     assert_refused_and_unchanged(response, scene["mine"])
-    assert "第 2 个附件" in response.json()["attachments"][0]
+    assert "第 2 个附件" in response.json()["errors"]["attachments"][0]
 
 
 def test_a_photo_already_on_the_case_may_be_cited_by_others(scene, settings, tmp_path):
@@ -79,7 +79,7 @@ def test_taking_a_case_at_the_desk_with_someone_elses_photo_writes_nothing(scene
         "attachments": [uploaded_photo(scene["colleague"])],
     }
     response = client_of(scene["desk"]).post("/api/v1/cases", body, format="json")
-    assert response.status_code == 400 and list(response.json()) == ["attachments"]
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["attachments"]
     assert Case.objects.count() == count
 
 

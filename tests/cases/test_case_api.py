@@ -99,7 +99,7 @@ def test_filters(geo: Geography, cases):
 )
 def test_bad_filters_are_400(geo: Geography, cases, params, field):
     response = client_of(person(Role.MANAGER)).get("/api/v1/cases", params)
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and field in response.json()["errors"]
 
 
 def test_who_sees_which_cases(geo: Geography, cases):
@@ -177,6 +177,6 @@ def test_merging_into_a_case_you_may_not_see_is_as_merging_into_none(geo: Geogra
         f"/api/v1/cases/{duplicate.pk}/transitions", {"action": "merge", "version": 3, "target": 999999}, format="json"
     )
     assert into_hidden.status_code == into_none.status_code == 400
-    assert into_hidden.json() == into_none.json() and "target" in into_hidden.json()
+    assert into_hidden.json() == into_none.json() and "target" in into_hidden.json()["errors"]
     assert Case.objects.get(pk=duplicate.pk).state == "dispatched"
     assert Case.objects.get(pk=hidden.pk).version == hidden.version and not hidden.extra_reporters.exists()

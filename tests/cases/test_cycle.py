@@ -92,7 +92,7 @@ def test_level_1_case_closes_on_the_spot_with_an_after_photo(geo: Geography, cli
     response = client_of(worker).post(
         f"/api/v1/cases/{other.pk}/transitions", {"action": "close_on_spot", "version": 1}, format="json"
     )
-    assert response.status_code == 400 and "attachments" in response.json()
+    assert response.status_code == 400 and "attachments" in response.json()["errors"]
     level3 = report(geo.point("W1", "S"), "SJ0101", reporter=worker)
     response = client_of(worker).post(
         f"/api/v1/cases/{level3.pk}/transitions",

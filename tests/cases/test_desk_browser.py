@@ -111,3 +111,29 @@ def test_a_stale_page_shows_the_refusal_and_the_case_as_it_is(page, geo, expecte
     assert page.inner_text("#case-state") == "已立案"
     assert "dispatch" in page.eval_on_selector_all("#action-buttons button", "b => b.map(x => x.dataset.action)")
     shot(page, "desk-04-refused")
+
+
+@pytest.mark.parametrize(("language", "words"), [("zh-hans", "小于或者等于 720"), ("en", "less than or equal to 720")])
+def test_bad_input_shows_the_servers_field_message_in_the_pages_language(page, geo, expected_errors, language, words):
+    user = dispatcher(geo.offices["W"], username="desk-west")
+    user.set_password(PASSWORD)
+    user.save()
+    case = report(geo.point("W2", "N"), "SJ0101", source=Source.HOTLINE)
+    act(case, user, "register")
+    act(case, user, "dispatch")
+    page.goto("/accounts/login/?next=/desk/")
+    page.fill("input[name=username]", "desk-west")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button.primary")
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": page.url}])
+    page.goto(f"/desk/cases/{case.pk}/")
+    page.wait_for_function("() => document.documentElement.dataset.readyDesk !== undefined")
+    page.fill("#action-hours", "1000")  # past the 720 hours the server takes
+    expected_errors.append("400 (Bad Request)")  # the browser logs the refused request
+    with page.expect_response(lambda r: r.url.endswith("/transitions")) as response:
+        page.click("#action-buttons button[data-action=extend]")
+    assert response.value.status == 400
+    assert response.value.headers["content-type"] == "application/problem+json"
+    shown = page.wait_for_selector("#action-error:not([hidden])").inner_text()
+    assert "hours" in shown and words in shown, shown  # the problem's field message, in the page's language
+    shot(page, f"desk-05-bad-input-{language}")

@@ -210,7 +210,7 @@ def test_route_preview_converts_gcj02_at_the_edge(geo: Geography, client_for):
 def test_route_preview_rejects_bad_input_field_by_field(geo: Geography, client_for, params, field):
     response = client_for("worker").get("/api/v1/route", params)
     assert response.status_code == 400
-    assert field in response.json(), response.json()
+    assert field in response.json()["errors"], response.json()
 
 
 def test_route_preview_needs_login(geo: Geography, api_client):

@@ -163,7 +163,7 @@ def test_malformed_bodies_are_400_with_the_field_named(units, body, field):
     case = case_in(State.REGISTERED, responsible_unit=units["office"])
     response = client_of(person(Role.ADMIN)).post(f"/api/v1/cases/{case.pk}/transitions", body, format="json")
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert fresh(case).version == case.version
 
 
@@ -172,7 +172,7 @@ def test_dispatch_to_an_unknown_unit_is_400(units):
     response = client_of(person(Role.ADMIN)).post(
         f"/api/v1/cases/{case.pk}/transitions", body_for("dispatch", case.version, unit=999999), format="json"
     )
-    assert response.status_code == 400 and "unit" in response.json()
+    assert response.status_code == 400 and "unit" in response.json()["errors"]
     assert fresh(case).version == case.version
 
 

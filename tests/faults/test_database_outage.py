@@ -30,7 +30,8 @@ def call(base: str, path: str, *, token: str | None = None, body: dict | None = 
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         raw = error.read()
-        assert error.headers.get_content_type() == "application/json", raw[:200]
+        expected = "application/problem+json" if path.startswith("/api/") else "application/json"  # /healthz
+        assert error.headers.get_content_type() == expected, raw[:200]
         return error.code, json.loads(raw)
 
 

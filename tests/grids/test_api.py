@@ -85,7 +85,7 @@ def test_in_bbox_keeps_only_what_the_view_touches(client_for, town):
 def test_bad_bbox_is_a_400_naming_the_field(client_for, town, bbox):
     response = client_for(Role.WORKER).get("/api/v1/grids", {"in_bbox": bbox})
     assert response.status_code == 400
-    assert "in_bbox" in response.json()
+    assert "in_bbox" in response.json()["errors"]
 
 
 def test_building_is_assigned_to_the_grid_that_contains_it(town):
@@ -183,7 +183,7 @@ def test_locate_accepts_gcj02_and_converts_it(client_for, town):
 def test_locate_bad_input_is_a_400_with_field_messages(client_for, query):
     response = client_for(Role.WORKER).get("/api/v1/locate", query)
     assert response.status_code == 400
-    assert set(response.json()) & {"lon", "lat", "crs"}
+    assert set(response.json()["errors"]) & {"lon", "lat", "crs"}
 
 
 def test_a_region_code_must_extend_its_parents_code():

@@ -27,7 +27,7 @@ def get(base: str, path: str, token: str) -> tuple[int, dict]:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        assert error.headers.get_content_type() == "application/json"
+        assert error.headers.get_content_type() == "application/problem+json"
         return error.code, json.loads(error.read())
 
 
@@ -43,7 +43,7 @@ def test_a_statement_past_the_time_limit_answers_503_and_the_worker_serves_the_n
             status, body = get(base, "/api/v1/dashboard/summary", token)
             waited = time.monotonic() - started
         assert status == 503 and body["code"] == "query_limit", body
-        assert "1s" in body["detail"] and "请求" in body["detail"] and "request" in body["detail"]
+        assert "1s" in body["detail"] and "请求" in body["detail"] and "request" not in body["detail"]  # Chinese only
         assert waited < 5, "the statement was not stopped at its limit"
         # The one worker, on the connection it kept, answers at once.
         started = time.monotonic()

@@ -32,7 +32,7 @@ def test_heavy_requests_past_the_slots_get_503_busy_and_run_again_once_one_is_fr
         for path in (HEXBINS, HEXBINS.replace("hexbins", "export.csv")):
             refused = manager.get(path)
             assert refused.status_code == 503 and refused["Retry-After"] == "2", path
-            assert refused.json()["code"] == "busy" and "(2)" in refused.json()["detail"]
+            assert refused.json()["code"] == "busy" and "2 个" in refused.json()["detail"]
         assert manager.get("/api/v1/dashboard/summary").status_code == 200  # ordinary requests are not counted
         cursor.execute("SELECT pg_advisory_unlock(%s, 1)", [HEAVY_LOCK_KEY])
     assert manager.get(HEXBINS).status_code == 200

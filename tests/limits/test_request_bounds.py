@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def test_past_the_bound_is_a_400_naming_the_limit(client_for, path, field, limit):
     response = client_for("manager").get(path)
     assert response.status_code == 400, response.content[:300]
-    assert limit in str(response.json()[field]), response.json()
+    assert limit in str(response.json()["errors"][field]), response.json()
 
 
 def test_the_longest_allowed_windows_are_answered(client_for):

@@ -136,11 +136,11 @@ def test_wrong_result_unknown_photo_and_closed_task_change_nothing(worker, geo):
     case = hotline_case(geo)
     url = f"/api/mobile/v1/tasks/{case.pk}/complete"
     wrong = worker.post(url, {"client_uuid": str(uuid.uuid4()), "result": "pass"}, format="json")
-    assert wrong.status_code == 400 and "result" in wrong.json()
+    assert wrong.status_code == 400 and "result" in wrong.json()["errors"]
     unknown = worker.post(
         url, {"client_uuid": str(uuid.uuid4()), "result": "confirmed", "photos": ["0" * 64]}, format="json"
     )
-    assert unknown.status_code == 400 and "photos" in unknown.json()
+    assert unknown.status_code == 400 and "photos" in unknown.json()["errors"]
     assert TaskCompletion.objects.count() == 0 and not CaseEvent.objects.filter(action="confirm").exists()
     Case.objects.filter(pk=case.pk).update(state=State.REJECTED)
     closed = worker.post(url, {"client_uuid": str(uuid.uuid4()), "result": "confirmed"}, format="json")

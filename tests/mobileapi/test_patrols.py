@@ -113,7 +113,7 @@ def test_concurrent_retries_make_one_patrol(client_for, grid):
 def test_bad_patrols_are_400_naming_the_field_and_write_nothing(client_for, grid, change, field):
     response = client_for(Role.WORKER).post(URL, {**body(across()), **change}, format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert Patrol.objects.count() == 0
 
 

@@ -101,12 +101,12 @@ def test_a_category_changed_meanwhile_is_seen_by_the_next_report(worker, geo):
     payload = report(geo.point("W1", "S"))
     Category.objects.filter(code=LEVEL_3).update(active=False)
     refused = worker.post(URL, payload, format="json")
-    assert refused.status_code == 400 and "category" in refused.json()
+    assert refused.status_code == 400 and "category" in refused.json()["errors"]
     Category.objects.filter(code=LEVEL_3).update(active=True)
     leaf = Category.objects.get(code=LEVEL_3)
     Category.objects.create(code="BJ010101", parent=leaf, name_zh="子类", kind=leaf.kind)
     refused = worker.post(URL, payload, format="json")
-    assert refused.status_code == 400 and "大类" in str(refused.json()["category"])
+    assert refused.status_code == 400 and "大类" in str(refused.json()["errors"]["category"])
     Category.objects.filter(code="BJ010101").delete()
     Category.objects.filter(code=LEVEL_3).update(default_level=4)
     assert worker.post(URL, payload, format="json").json()["level"] == 4
@@ -150,7 +150,7 @@ def test_bad_input_is_400_with_a_field_message_and_writes_nothing(worker, geo, i
     change, field = _bad(geo)[index]
     response = worker.post(URL, {**report(geo.point("W1", "S")), **change}, format="json")
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert Case.objects.count() == 0 and CaseEvent.objects.count() == 0
 
 
@@ -159,7 +159,7 @@ def test_missing_fields_are_named(worker, geo, field):
     payload = report(geo.point("W1", "S"))
     del payload[field]
     response = worker.post(URL, payload, format="json")
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and field in response.json()["errors"]
     assert Case.objects.count() == 0
 
 
@@ -227,7 +227,7 @@ def test_oversize_photo_is_refused(worker, geo, settings, tmp_path):
     payload = report(geo.point("W1", "S"))
     worker.post(URL, payload, format="json")
     response = upload(worker, payload["client_uuid"], b"\xff\xd8" + b"\x00" * (12 * 1024 * 1024))
-    assert response.status_code in (400, 413) and "photo" in response.json()
+    assert response.status_code in (400, 413) and "photo" in response.json()["errors"]
     assert CasePhoto.objects.count() == 0
 
 
@@ -299,7 +299,7 @@ def test_the_list_pages_by_cursor_without_losing_reports_changed_in_the_same_ins
 def test_a_bad_cursor_or_limit_is_a_400(worker, params):
     response = worker.get(URL, params)
     assert response.status_code == 400
-    assert set(response.json()) & {"cursor", "limit", "since"}
+    assert set(response.json()["errors"]) & {"cursor", "limit", "since"}
 
 
 def test_a_cursor_and_since_together_are_a_400(worker, geo):
@@ -308,7 +308,7 @@ def test_a_cursor_and_since_together_are_a_400(worker, geo):
     link = worker.get(URL, {"limit": 1}).headers["Link"]
     cursor = link.split("cursor=")[1].split("&")[0]
     response = worker.get(URL, {"cursor": cursor, "since": timezone.now().isoformat()})
-    assert response.status_code == 400 and "cursor" in response.json()
+    assert response.status_code == 400 and "cursor" in response.json()["errors"]
 
 
 def test_the_schema_documents_the_lists_paging(worker):

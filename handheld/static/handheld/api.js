@@ -1,4 +1,5 @@
 // The handheld API (/api/mobile/v1/…), the app's only back end. `Authorization: Token <key>`.
+import { language } from "./i18n.js";
 import * as store from "./store.js";
 
 export const BASE = "/api/mobile/v1/";
@@ -15,18 +16,17 @@ export class ApiError extends Error {
   }
 }
 
-// "field: message; …" from DRF's answers ({"detail": …} or {"field": ["…"], …}).
+// What went wrong, from the API's problem details (RFC 9457): the `detail`, then each field's messages from
+// `errors` ("field: message"); a body in another shape says what it has, else the HTTP status.
 export function messageOf(body, status) {
   if (!body || typeof body !== "object") return `HTTP ${status}`;
-  if (typeof body.detail === "string") return body.detail;
-  const parts = [];
-  const walk = (value, path) => {
-    if (Array.isArray(value)) value.forEach((item) => (typeof item === "string" ? parts.push(path ? `${path}: ${item}` : item) : walk(item, path)));
-    else if (value && typeof value === "object") Object.entries(value).forEach(([key, inner]) => walk(inner, key === "non_field_errors" ? path : key));
-    else if (value != null) parts.push(path ? `${path}: ${value}` : String(value));
-  };
-  walk(body, "");
-  return parts.join("; ") || `HTTP ${status}`;
+  const parts = typeof body.detail === "string" && body.detail ? [body.detail] : [];
+  const fields = body.errors && typeof body.errors === "object" ? body.errors : {};
+  Object.entries(fields).forEach(([field, messages]) => {
+    const text = Array.isArray(messages) ? messages.join(" ") : String(messages);
+    parts.push(field ? `${field}: ${text}` : text);
+  });
+  return parts.join("; ") || body.title || `HTTP ${status}`;
 }
 
 let onUnauthorized = () => {};
@@ -38,7 +38,9 @@ export async function session() {
 
 export async function request(path, { method = "GET", json, form, headers = {}, token } = {}) {
   const current = token === undefined ? (await session())?.token : token;
-  const init = { method, headers: { Accept: "application/json", ...headers }, credentials: "omit" };
+  // Errors come in the app's language (the API answers Chinese unless asked for English).
+  const accept = { Accept: "application/json", "Accept-Language": language() };
+  const init = { method, headers: { ...accept, ...headers }, credentials: "omit" };
   if (current) init.headers.Authorization = `Token ${current}`;
   if (json !== undefined) {
     init.headers["Content-Type"] = "application/json";

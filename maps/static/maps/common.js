@@ -24,9 +24,25 @@
     return parts.length ? "?" + parts.join("&") : "";
   }
 
+  // What went wrong, from the API's problem details (RFC 9457): the `detail`, then each field's messages from
+  // `errors` ("field: message").
+  function problemMessage(data) {
+    if (!data || typeof data !== "object") return "";
+    var parts = data.detail ? [String(data.detail)] : [];
+    var fields = data.errors && typeof data.errors === "object" ? data.errors : {};
+    Object.keys(fields).forEach(function (field) {
+      var messages = fields[field];
+      parts.push(field + ": " + (Array.isArray(messages) ? messages.join(" ") : String(messages)));
+    });
+    return parts.join("; ") || data.title || data.message || "";
+  }
+
   function api(url, options) {
     options = options || {};
-    var init = { method: options.method || "GET", credentials: "same-origin", headers: { Accept: "application/json" } };
+    // Errors in the page's language: the API answers Chinese unless asked for English.
+    var language = document.documentElement.lang === "en" ? "en" : "zh-hans";
+    var headers = { Accept: "application/json", "Accept-Language": language };
+    var init = { method: options.method || "GET", credentials: "same-origin", headers: headers };
     if (options.body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.headers["X-CSRFToken"] = cookie("csrftoken");
@@ -37,7 +53,7 @@
         var data = null;
         try { data = text ? JSON.parse(text) : null; } catch (e) { data = { detail: text }; }
         if (!response.ok) {
-          var error = new Error((data && (data.detail || data.message)) || response.statusText);
+          var error = new Error(problemMessage(data) || response.statusText);
           error.status = response.status;
           error.data = data;
           throw error;
