@@ -13,6 +13,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gridmgmt import problems
 from gridmgmt.api import JSON_PARSERS, validated
 from gridmgmt.openapi import errors
 from grids.gisio import policy
@@ -64,9 +65,8 @@ class ExportJobFileView(APIView):
     def get(self, request, pk):
         job = _job(request.user, pk)
         if job.state != "done" or not job.file_name or not default_storage.exists(job.file_name):
-            return Response(
-                {"detail": _("导出尚未完成（%(state)s）。") % {"state": job.get_state_display()}, "state": job.state},
-                status=status.HTTP_409_CONFLICT,
+            return problems.problem(
+                409, detail=_("导出尚未完成（%(state)s）。") % {"state": job.get_state_display()}, state=job.state
             )
         return FileResponse(
             default_storage.open(job.file_name, "rb"),
