@@ -41,8 +41,18 @@ export const exclusive = (work) => (locking() ? navigator.locks.request(LOCK, ()
 // Background Sync (Chromium: Android Chrome and WebView) wakes the service worker when the network is back, even
 // with the app closed. Safari and Firefox lack it: there the outbox is sent only while the app is open.
 export const backgroundSync = () => typeof self.SyncManager === "function";
-// Whether this browser sends the outbox with the app closed (else the outbox screen says to keep it open).
-export const sendsWhenClosed = () => backgroundSync() && locking();
+const canSync = () => backgroundSync() && locking();
+
+// Whether this browser sends the outbox with the app closed (else the outbox screen says to keep it open): it has
+// Background Sync and Web Locks, and the site's "background sync" setting is not off (Chrome: on by default).
+export async function sendsWhenClosed() {
+  if (!canSync()) return false;
+  try {
+    return (await navigator.permissions.query({ name: "background-sync" })).state === "granted";
+  } catch {
+    return true; // the setting cannot be read: the browser has the API
+  }
+}
 
 async function ownRegistration() {
   if (inWorker) return self.registration;
@@ -66,7 +76,7 @@ export async function requestSync() {
 export async function registerWorker() {
   const container = self.navigator?.serviceWorker;
   if (!container) return null;
-  if (sendsWhenClosed()) {
+  if (canSync()) {
     try {
       return await container.register("/m/sw.js?type=module", { scope: "/m/", type: "module" });
     } catch (error) {
