@@ -118,6 +118,74 @@ def test_report_made_offline_is_sent_by_the_service_worker_with_the_app_closed(p
     assert CasePhoto.objects.filter(case=case).count() == 1
 
 
+def test_a_refusal_met_by_the_service_worker_is_shown_and_not_retried(phone, world, live_server):
+    """A report whose client_uuid the server already holds with other content is queued offline and the app is
+    closed; back online, the worker meets the 409 with no page open. It is not retried (one POST only), and the
+    app, opened again, shows it 被拒绝 with the server's message."""
+    from cases.models import Case
+
+    p = background_phone(phone)
+    p.login()
+    page = p.page
+    category = street_office_category()
+    fill_report(
+        page,
+        category_code=category.code,
+        description="第一份",
+        photo=camera_jpeg(HERE["longitude"], HERE["latitude"]),
+    )
+    first = page.wait_for_selector(f"{OUTBOX_VIEW}[data-state=sent]", timeout=20_000)
+    client_uuid = first.get_attribute("data-client-uuid")
+
+    p.expect_console("ERR_INTERNET_DISCONNECTED")
+    p.context.set_offline(True)
+    page.evaluate(
+        """async (report) => {
+            const outbox = await import('/static/handheld/outbox.js');
+            await outbox.enqueue('report', {body: {...report, captured_at: new Date().toISOString()}, label: 'replay'});
+        }""",
+        {
+            "client_uuid": client_uuid,
+            "category": category.code,
+            "description": "另一件事",
+            "location": {"type": "Point", "coordinates": [HERE["longitude"], HERE["latitude"]]},
+        },
+    )
+    page.close()
+    replays = []
+    p.context.on(
+        "request",
+        lambda r: (
+            replays.append(r.service_worker is not None)
+            if r.method == "POST" and r.url.endswith("/api/mobile/v1/reports")
+            else None
+        ),
+    )
+    p.context.set_offline(False)
+    # Still no page: the worker's own view of the outbox, read inside the worker.
+    worker = p.context.service_workers[0]
+    states = """() => new Promise((resolve) => {
+        const open = indexedDB.open('gridmgmt-m');
+        open.onsuccess = () => {
+            const all = open.result.transaction('outbox').objectStore('outbox').getAll();
+            const replays = () => all.result.filter((item) => item.label === 'replay');
+            all.onsuccess = () => resolve(replays().map((item) => item.state));
+        };
+    })"""
+    for _ in range(100):
+        if worker.evaluate(states) == ["rejected"]:
+            break
+        worker.evaluate("() => new Promise((resolve) => setTimeout(resolve, 100))")
+    assert worker.evaluate(states) == ["rejected"] and p.context.pages == []
+
+    page = new_page(p)
+    page.goto("/m/#/outbox")
+    refused = page.wait_for_selector(f"{OUTBOX_VIEW}[data-state=rejected]", timeout=20_000)
+    assert "被拒绝" in refused.inner_text() and "client_uuid" in refused.inner_text()
+    assert replays == [True]  # sent once, by the worker; not retried, by the worker or by the page
+    assert Case.objects.filter(client_uuid=client_uuid).get().description == "第一份"
+
+
 def test_page_and_service_worker_sending_at_once_send_each_item_once(phone, world, live_server):
     """Six reports with photos wait; then the page and the service worker start sending at the same moment (the
     page's own drain and a `sync` fired through DevTools). Every request the browser makes is counted, the
