@@ -4,9 +4,13 @@ How the network comes and goes here: Playwright's `context.set_offline` emulates
 page and, since Playwright attaches to service workers too, for the worker's own fetches. Chromium's DevTools
 network emulation of a service worker also holds back that worker's Background Sync (content/browser/devtools:
 the Network handler's BackgroundSyncRestorer calls BackgroundSyncManager::EmulateServiceWorkerOffline), and going
-back online releases it, which fires the pending `sync` event as a real reconnect does. Should a Chromium not fire
-it, `fire_sync` dispatches it the way Chromium's own tests and DevTools' "Sync" button do: the protocol's
-`ServiceWorker.dispatchSyncEvent`.
+back online releases it: headless Chromium (156 here) then fires the pending `sync` event by itself, as a real
+reconnect does, and the first tests rely on that. Where a test needs the event at a moment of its choosing (page
+and worker sending together), `fire_sync` dispatches it the way Chromium's own tests and DevTools' "Sync" button
+do: the protocol's `ServiceWorker.dispatchSyncEvent`.
+
+Playwright's contexts refuse permissions not granted, and Background Sync is one ("Permission denied" at
+`sync.register`); a phone's Chrome allows it by default, so these phones are granted it.
 """
 
 import hashlib
