@@ -102,10 +102,16 @@ def manifest(request):
 
 @require_safe
 def service_worker(request):
+    """The classic worker, or with ?type=module the module worker that also sends the outbox (Background Sync)."""
     response = render(
         request,
         "handheld/sw.js",
-        {"version": shell_version(), "shell_urls": json.dumps(shell_urls())},
+        {
+            "version": shell_version(),
+            "shell_urls": json.dumps(shell_urls()),
+            "module": request.GET.get("type") == "module",
+            "outbox_js": _module_url("outbox.js"),
+        },
         content_type="text/javascript; charset=utf-8",
     )
     # The browser checks for a new worker on each start; it must never be served from an HTTP cache.

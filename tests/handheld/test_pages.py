@@ -52,3 +52,18 @@ def test_service_worker_keeps_the_shell_and_is_never_cached_by_http(client):
     assert "/m/" in shell and "/static/handheld/app.js" in shell
     for url in shell:
         assert served(client, url), url
+
+
+def test_module_form_of_the_service_worker_also_sends_the_outbox(client):
+    """Where the browser has Background Sync the page registers /m/sw.js?type=module: the same worker, which imports
+    the page's outbox module and sends it on the `sync` event. The classic form imports nothing (a classic worker
+    cannot), so browsers without module workers keep working as before."""
+    classic = client.get("/m/sw.js").content.decode()
+    module = client.get("/m/sw.js?type=module")
+    assert module.status_code == 200 and "no-store" in module["Cache-Control"]
+    body = module.content.decode()
+    assert 'import { sendInBackground } from "/static/handheld/outbox.js";' in body
+    assert 'addEventListener("sync"' in body and "event.waitUntil(sendInBackground())" in body
+    assert "import " not in classic and '"sync"' not in classic
+    shell = re.compile(r"const SHELL = (\[.*?\]);")
+    assert shell.search(body).group(1) == shell.search(classic).group(1)

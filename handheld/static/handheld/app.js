@@ -204,11 +204,14 @@ async function logout() {
 // device never had the worker's key, rather than lost). Also run when another account logs in after a 401.
 async function forgetWorker(owner) {
   const key = await vault.currentKey();
-  for (const item of await store.all("outbox")) {
-    if (item.owner !== owner || item.state === "locked") continue;
-    if (!outbox.waiting([item]).length) await store.remove("outbox", item.uuid);
-    else if (key) await store.put("outbox", await vault.seal({ ...item, state: "pending" }, key));
-  }
+  // Under the outbox's lock: the service worker may be sending; it finishes its item (or meets the revoked token) first.
+  await outbox.exclusive(async () => {
+    for (const item of await store.all("outbox")) {
+      if (item.owner !== owner || item.state === "locked") continue;
+      if (!outbox.waiting([item]).length) await store.remove("outbox", item.uuid);
+      else if (key) await store.put("outbox", await vault.seal({ ...item, state: "pending" }, key));
+    }
+  });
   const kept = await store.all("outbox");
   for (const name of await store.keys("kv")) {
     const vaultOf = name.startsWith("vault:") ? name.slice(6) : null;
@@ -292,9 +295,7 @@ async function start() {
   outbox.onChange(() => {
     if (["#/outbox", "#/home", "#/patrol"].includes(location.hash || "#/home")) scheduleRender();
   });
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" }).catch((error) => console.warn("service worker:", error));
-  }
+  outbox.registerWorker().catch((error) => console.warn("service worker:", error));
   const session = await api.session();
   app.session = session?.token ? session : null;
   if (session && !session.token) app.loginMessage = t("login_again");

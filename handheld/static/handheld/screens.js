@@ -353,6 +353,7 @@ export async function outboxScreen(app, root) {
   if (!list.length) root.append(h("p", { class: "hint" }, t("empty")));
   if (outbox.waiting(list).length) {
     root.append(h("button", { type: "button", class: "button", onclick: () => outbox.retryAll() }, t("send_now")));
+    if (!(await outbox.sendsWhenClosed())) root.append(h("p", { class: "hint", id: "keep-open" }, t("keep_open")));
   }
   for (const item of list.reverse()) {
     const lines = [h("p", { class: "label-line" }, item.label || item.kind)];

@@ -1,6 +1,10 @@
 // The grid workers' app: keeps its own page, styles and scripts so that it opens without a network.
-// API calls are not touched here: the page sends them itself and keeps what it must in IndexedDB.
-const VERSION = "{{ version }}";
+// API calls are not intercepted here: the page keeps what it must in IndexedDB.
+// Served in two forms: the classic worker (/m/sw.js) only keeps the files; the module worker (/m/sw.js?type=module,
+// registered where the browser has Background Sync) also sends the outbox on the `sync` event, with the page's
+// own outbox module, so that a report made offline leaves when the network is back even with the app closed.
+{% if module %}import { sendInBackground } from "{{ outbox_js }}";
+{% endif %}const VERSION = "{{ version }}";
 const CACHE = "gridmgmt-m-shell-" + VERSION;
 const SHELL = {{ shell_urls|safe }};
 const SHELL_PATHS = new Set(SHELL);
@@ -44,3 +48,10 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(fromShell(request, url.pathname));
   }
 });
+{% if module %}
+// The page asks for a sync whenever an item is queued or a send fails for want of a network; the browser fires it
+// when online, with or without a page of the app open.
+self.addEventListener("sync", (event) => {
+  if (event.tag === "outbox") event.waitUntil(sendInBackground());
+});
+{% endif %}
