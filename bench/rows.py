@@ -356,6 +356,7 @@ def measure_requests(url: str, base: str, scale: Scale, *, workers: list[Worker]
         {"path": f"/api/v1/locate?lon={lon:.7f}&lat={lat:.7f}", "floor": [(locate_floor, {"id": i + 1})]}
         for i, (lon, lat) in enumerate(points)
     ]
+    PROFILED["locate"] = PROFILED["locate/s"] = (locate, session)
     timed = three_ways(locate, http=manager_http, local=manager_local, floor=floor, rounds=scale.rounds)
     rows.append(to_row(Row("locate", "GET /api/v1/locate, p50", "manager (session)"), timed, plus_ms=2))
     say(three(rows[-1]))
@@ -366,6 +367,7 @@ def measure_requests(url: str, base: str, scale: Scale, *, workers: list[Worker]
         }
         for i, ((lon, lat), category) in enumerate(zip(points, categories, strict=True))
     ]
+    PROFILED["route"] = PROFILED["route/s"] = (route, session)
     timed = three_ways(route, http=manager_http, local=manager_local, floor=floor, rounds=scale.rounds)
     rows.append(to_row(Row("route", "GET /api/v1/route, p50", "manager (session)"), timed, plus_ms=2))
     say(three(rows[-1]))
@@ -405,6 +407,7 @@ def measure_requests(url: str, base: str, scale: Scale, *, workers: list[Worker]
 
         # warm the code paths and prepared statements on other tiles; then the samples, once, unseen
         three_ways(tile_samples(warm_tiles), http=manager_http, local=manager_local, floor=floor, rounds=0)
+        PROFILED[f"tile z{z} first"] = PROFILED[f"tile z{z} repeated"] = (tile_samples(tiles), session)
         first = three_ways(
             tile_samples(tiles), http=manager_http, local=manager_local, floor=floor, rounds=1, warm=False
         )
@@ -440,6 +443,7 @@ def measure_requests(url: str, base: str, scale: Scale, *, workers: list[Worker]
     for bbox, zoom in heat_views():
         path = f"/api/v1/dashboard/hexbins?in_bbox={','.join(f'{v:.6f}' for v in bbox)}&zoom={zoom}"
         hex_samples.append({"path": path, "floor": recorded_statements(manager_local, "GET", path)})
+    PROFILED["heat bins"] = (hex_samples, session)
     timed = three_ways(hex_samples, http=manager_http, local=manager_local, floor=floor, rounds=scale.rounds)
     rows.append(
         to_row(
@@ -460,6 +464,7 @@ def measure_requests(url: str, base: str, scale: Scale, *, workers: list[Worker]
         "/api/v1/dashboard/summary?level=2",
     ]
     summary = [{"path": p, "floor": recorded_statements(manager_local, "GET", p)} for p in summary_paths]
+    PROFILED["summary"] = (summary, session)
     timed = three_ways(summary, http=manager_http, local=manager_local, floor=floor, rounds=scale.rounds)
     rows.append(
         to_row(Row("summary", "GET /api/v1/dashboard/summary, p50", "manager (session)"), timed, target_ratio=1.5)
@@ -484,11 +489,11 @@ def measure_requests(url: str, base: str, scale: Scale, *, workers: list[Worker]
 
     # The grid package of each bench worker's own grid: 200, then 304 with the ETag the phone keeps.
     package = []
+    worker_http, worker_local = Http(base, {}), InProcess({})
     for worker in workers:
         path = f"/api/mobile/v1/grids/{worker.grid_id}/package"
-        local = InProcess(worker.headers)
-        package.append({"path": path, "headers": worker.headers, "floor": recorded_statements(local, "GET", path)})
-    worker_http, worker_local = Http(base, {}), InProcess({})
+        statements = recorded_statements(worker_local, "GET", path, headers=worker.headers)
+        package.append({"path": path, "headers": worker.headers, "floor": statements})
     timed = three_ways(
         package,
         http=worker_http,
@@ -595,8 +600,12 @@ def connection_cursor():
     return connection.cursor()
 
 
-def post_in_process(workers: list[Worker], *, n: int = 100) -> float:
-    """Median ms of a report POST through Django's test client in this process (no HTTP): where the time goes."""
+def post_in_process(workers: list[Worker], *, n: int = 100, profile: bool = False) -> tuple[float, str]:
+    """Median ms of a report POST through Django's test client in this process (no HTTP): where the time goes;
+    with `profile`, the cProfile of those POSTs as well (top functions by their own time)."""
+    import cProfile
+    import io
+    import pstats
     import uuid
 
     from django.utils import timezone
@@ -608,9 +617,10 @@ def post_in_process(workers: list[Worker], *, n: int = 100) -> float:
     categories = leaf_categories()
     rng = random.Random(5)
     times = []
+    profiler = cProfile.Profile() if profile else None
+    local = InProcess({})  # one client (Django's handler loads the middleware once, as a server process does)
     for i, (lon, lat) in enumerate(points):
         worker = workers[i % len(workers)]
-        local = InProcess(worker.headers)
         body = json.dumps(
             {
                 "client_uuid": str(uuid.uuid4()),
@@ -621,9 +631,60 @@ def post_in_process(workers: list[Worker], *, n: int = 100) -> float:
                 "captured_at": (timezone.now() - timedelta(minutes=1)).isoformat(),
             }
         ).encode()
-        status, data, _, seconds = local.request("POST", "/api/mobile/v1/reports", body=body)
+        if profiler and i >= 10:
+            profiler.enable()
+        status, data, _, seconds = local.request("POST", "/api/mobile/v1/reports", body=body, headers=worker.headers)
+        if profiler:
+            profiler.disable()
         if status != 201:
             raise RuntimeError(f"in-process report POST: {status} {data[:300]!r}")
         if i >= 10:  # the first few warm the process
             times.append(seconds)
-    return statistics.median(times) * 1000
+    text = ""
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(14)
+        lines = [line for line in out.getvalue().splitlines() if line.strip()]
+        start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
+        text = "\n".join(
+            [f"{len(times)} report POSTs in-process under cProfile", *(line for line in lines[start:])]
+        ).replace(str(BASE_DIR()) + "/", "")
+    return statistics.median(times) * 1000, text
+
+
+# --- Profiles of the rows that miss their targets -------------------------------------------------------------------
+
+PROFILED: dict[str, tuple[list[dict], dict[str, str]]] = {}  # row key → (samples, headers), filled while measuring
+
+
+def profile_in_process(samples: list[dict], headers: dict[str, str], *, requests: int = 60, top: int = 14) -> str:
+    """cProfile of `requests` of the samples through Django's test client in this process: the functions with the
+    most time of their own (where a request's time goes, below the HTTP server), as pstats prints them."""
+    import cProfile
+    import io
+    import pstats
+
+    local = InProcess(headers)
+    for sample in samples[:5]:
+        local.request("GET", sample["path"], headers=sample.get("headers"))
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for i in range(requests):
+        sample = samples[i % len(samples)]
+        local.request("GET", sample["path"], headers=sample.get("headers"))
+    profiler.disable()
+    elapsed = time.perf_counter() - started
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
+    head = f"{requests} requests in-process under cProfile, {elapsed / requests * 1000:.1f} ms each (profiled)"
+    return "\n".join([head, *(line.replace(str(BASE_DIR()) + "/", "") for line in lines[start:])])
+
+
+def BASE_DIR():
+    from bench.common import BASE_DIR as base
+
+    return base

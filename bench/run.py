@@ -29,6 +29,7 @@ from bench.common import BASE_DIR, WORK_DIR, bench_url, db_name, ensure_database
 MEMORY_LIMIT_MIB = 1024
 README = BASE_DIR / "bench" / "README.md"
 TABLE_START, TABLE_END = "<!-- bench table -->", "<!-- /bench table -->"
+PROFILES_START, PROFILES_END = "<!-- bench profiles -->", "<!-- /bench profiles -->"
 
 
 def say(text: str) -> None:
@@ -215,7 +216,18 @@ def machine_lines(info: dict, results: dict) -> list[str]:
     git = results["git"]
     counts = results["counts"]
     seed = results.get("seed", {})
+    try:
+        busiest = max(float(part) for part in (results["load_before"] + " " + results["load_after"]).split()[::3])
+    except ValueError:
+        busiest = 0.0
+    quiet = busiest <= 0.5 * (info["nproc"] or 1)
     return [
+        (
+            "quiet machine"
+            if quiet
+            else f"MEASURED UNDER LOAD (1-minute load average up to {busiest:.1f} on "
+            f"{info['nproc']} CPUs): not figures to judge the targets by"
+        ),
         f"commit {git['commit']} ({'clean tree' if git['clean'] else 'tree with uncommitted changes'}); "
         f"run {results['started']}, {results['seconds'] / 60:.1f} min (set-up {results['setup_seconds'] / 60:.1f} min)",
         f"machine: {info['nproc']} CPUs ({info['cpu']}), {memory} RAM; load average before / after: "
@@ -232,13 +244,15 @@ def machine_lines(info: dict, results: dict) -> list[str]:
     ]
 
 
-def update_readme(text: str) -> None:
+def update_readme(text: str, start: str = TABLE_START, end: str = TABLE_END, section: str | None = None) -> None:
+    """Put `section` (default: `text`) between the markers `start` and `end` of bench/README.md."""
+    section = text if section is None else section
     readme = README.read_text(encoding="utf-8")
-    if TABLE_START not in readme or TABLE_END not in readme:
+    if start not in readme or end not in readme:
         return
-    head, rest = readme.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    README.write_text(f"{head}{TABLE_START}\n{text}\n{TABLE_END}{tail}", encoding="utf-8")
+    head, rest = readme.split(start, 1)
+    _, tail = rest.split(end, 1)
+    README.write_text(f"{head}{start}\n{section}\n{end}{tail}", encoding="utf-8")
 
 
 # --- The run ------------------------------------------------------------------------------------------------
@@ -350,13 +364,24 @@ def main(argv=None) -> int:
                 say("Requests: HTTP through gunicorn, in-process, floor (interleaved)")
                 rows = request_rows.measure_requests(url, server.base, scale, workers=workers, stdout=sys.stdout)
                 results["requests"] = [row.__dict__ for row in rows]
+                for row in rows:
+                    if row.met is False and row.key in request_rows.PROFILED:
+                        samples, headers = request_rows.PROFILED[row.key]
+                        if row.key.endswith("/s") and row.key[:-2] in results.get("profiles", {}):
+                            continue  # the same requests as the row before
+                        say(f"Profile of {row.key} (missed its target): cProfile, in-process")
+                        profile = request_rows.profile_in_process(samples, headers)
+                        results.setdefault("profiles", {})[row.key] = profile
             if "posts" in only:
                 from bench import load
 
                 say(f"Report POSTs: wrk, 12 connections, {len(workers)} workers' tokens, {scale.post_s} s")
                 posts = load.run_against(server.base, [w.token for w in workers], seconds=scale.post_s)
                 results["posts"] = {**posts.__dict__, "workers": len(workers)}
-                results["posts"]["in_process_ms"] = request_rows.post_in_process(workers, n=100)
+                missed = posts.per_second < 400 or posts.p99_ms >= 100 or posts.errors
+                results["posts"]["in_process_ms"], profile = request_rows.post_in_process(workers, profile=missed)
+                if profile:
+                    results.setdefault("profiles", {})["report POST"] = profile
                 print(f"  {posts.per_second:.0f}/s, p99 {posts.p99_ms:.0f} ms, statuses {posts.statuses}"
                       + (f"; first error: {posts.first_error}" if posts.first_error else ""))  # fmt: skip
             if "export" in only:
@@ -393,13 +418,20 @@ def main(argv=None) -> int:
     results["load_after"] = load_average()
     results["seconds"] = time.monotonic() - started
     text = "\n".join(["```", *machine_lines(info, results), "```", "", *table_lines(build_rows(results))])
+    profiles = "\n".join(
+        f"**{key}** (missed its target)\n\n```\n{profile}\n```\n"
+        for key, profile in results.get("profiles", {}).items()
+    )
     print()
     print(text)
-    (WORK_DIR / "latest.md").write_text(text + "\n", encoding="utf-8")
+    if profiles:
+        print("\nProfiles of the rows that missed their targets:\n" + profiles)
+    (WORK_DIR / "latest.md").write_text(text + "\n\n" + profiles, encoding="utf-8")
     (WORK_DIR / "latest.json").write_text(
         json.dumps({"machine": info, **results}, indent=1, default=str), encoding="utf-8"
     )
     if args.write:
+        update_readme(text, PROFILES_START, PROFILES_END, profiles or "(every target met)")
         update_readme(text)
         print(f"\nwritten into {README.relative_to(BASE_DIR)} (Latest table)")
     return 0
