@@ -409,6 +409,12 @@ def main(argv=None) -> int:
             "in_grid": imp.in_grid,
         }
         print(f"  import_layer runs {imp.importer_runs}, ogr2ogr runs {imp.ogr2ogr_runs}; {imp.in_grid:,} in a grid")
+        if imp.importer.seconds > 1.5 * imp.ogr2ogr.seconds:
+            say("Profile of the import (missed its target): each step timed, `bench.importing --phases`")
+            target = importing.import_url(url)
+            importing._empty(target, "TRUNCATE grids_building RESTART IDENTITY CASCADE")
+            phases = importing.run_phases(target, WORK_DIR / "buildings_100000.gpkg")
+            results.setdefault("profiles", {})["import"] = "the import once more, a timer on each step (s):\n" + phases
     if "worst" in only:
         from bench import worst_case
 
