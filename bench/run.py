@@ -315,7 +315,10 @@ def prepare_database(url: str, scale: str, *, rebuild: bool) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--scale", default=os.environ.get("SCALE") or "district", choices=list(CASES_FOR_SCALE))
-    parser.add_argument("--rebuild", action="store_true", help="drop the scale's database and build it again")
+    parser.add_argument(
+        "--rebuild", action="store_true", default=os.environ.get("BENCH_REBUILD") == "1",
+        help="drop the scale's database and build it again (also BENCH_REBUILD=1)",
+    )  # fmt: skip
     parser.add_argument(
         "--only", default="requests,posts,export,import,handheld", help="parts (comma-separated; also: worst)"
     )
