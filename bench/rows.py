@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db import DatabaseError
+
 from bench.boundary import (
     Floor,
     Http,
@@ -325,6 +327,16 @@ def to_row(row: Row, timed: Timed, *, target_ratio: float | None = None, plus_ms
     return row
 
 
+def failed(key: str, label: str, user: str, error: Exception) -> Row:
+    """A row whose requests did not all answer as expected: what they answered, marked missed."""
+    text = str(error)
+    status = re.search(r": (\d{3}) ", text)
+    note = f"answered {status.group(1)}" if status else text.splitlines()[0][:120]
+    if "database limit" in text or "statement timeout" in text:
+        note += " (the request's 5 s database limit)"
+    return Row(key, label, user, met=False, note=note, target="answers")
+
+
 def three(row: Row) -> str:
     return (
         f"{row.key}: {row.http_ms:.2f} ms over HTTP, {row.in_process_ms:.2f} ms in-process, floor {row.floor_ms:.2f} ms"
@@ -439,91 +451,122 @@ def measure_requests(url: str, base: str, scale: Scale, *, workers: list[Worker]
         say(three(rows[-1]))
 
     # Heat bins, dashboard summary: the manager; floors are the endpoints' own statements, prepared.
-    hex_samples = []
-    for bbox, zoom in heat_views():
-        path = f"/api/v1/dashboard/hexbins?in_bbox={','.join(f'{v:.6f}' for v in bbox)}&zoom={zoom}"
-        hex_samples.append({"path": path, "floor": recorded_statements(manager_local, "GET", path)})
-    PROFILED["heat bins"] = (hex_samples, session)
-    timed = three_ways(hex_samples, http=manager_http, local=manager_local, floor=floor, rounds=scale.rounds)
-    rows.append(
-        to_row(
-            Row(
+    try:
+        hex_samples = []
+        for bbox, zoom in heat_views():
+            path = f"/api/v1/dashboard/hexbins?in_bbox={','.join(f'{v:.6f}' for v in bbox)}&zoom={zoom}"
+            hex_samples.append({"path": path, "floor": recorded_statements(manager_local, "GET", path)})
+        PROFILED["heat bins"] = (hex_samples, session)
+        timed = three_ways(hex_samples, http=manager_http, local=manager_local, floor=floor, rounds=scale.rounds)
+        rows.append(
+            to_row(
+                Row(
+                    "heat bins",
+                    "GET /api/v1/dashboard/hexbins (district z12, z13; 4 communities z14), p50",
+                    "manager (session)",
+                ),
+                timed,
+                target_ratio=1.5,
+            )
+        )
+        rows[-1].floor_label = "its statements prepared"
+        say(f"heat bins: {rows[-1].http_ms:.1f} ms (floor {rows[-1].floor_ms:.1f})")
+    except (RuntimeError, DatabaseError) as error:  # e.g. a 503 at the request's database limit
+        rows.append(
+            failed(
                 "heat bins",
                 "GET /api/v1/dashboard/hexbins (district z12, z13; 4 communities z14), p50",
                 "manager (session)",
-            ),
-            timed,
-            target_ratio=1.5,
+                error,
+            )
         )
-    )
-    rows[-1].floor_label = "its statements prepared"
-    say(f"heat bins: {rows[-1].http_ms:.1f} ms (floor {rows[-1].floor_ms:.1f})")
-    summary_paths = [
-        "/api/v1/dashboard/summary",
-        "/api/v1/dashboard/summary?level=1",
-        "/api/v1/dashboard/summary?level=2",
-    ]
-    summary = [{"path": p, "floor": recorded_statements(manager_local, "GET", p)} for p in summary_paths]
-    PROFILED["summary"] = (summary, session)
-    timed = three_ways(summary, http=manager_http, local=manager_local, floor=floor, rounds=scale.rounds)
-    rows.append(
-        to_row(Row("summary", "GET /api/v1/dashboard/summary, p50", "manager (session)"), timed, target_ratio=1.5)
-    )
-    rows[-1].floor_label = "its statements prepared"
-    say(f"dashboard summary: {rows[-1].http_ms:.1f} ms (floor {rows[-1].floor_ms:.1f})")
+        say(f"heat bins: failed: {str(error)[:200]}")
+
+    try:
+        summary_paths = [
+            "/api/v1/dashboard/summary",
+            "/api/v1/dashboard/summary?level=1",
+            "/api/v1/dashboard/summary?level=2",
+        ]
+        summary = [{"path": p, "floor": recorded_statements(manager_local, "GET", p)} for p in summary_paths]
+        PROFILED["summary"] = (summary, session)
+        timed = three_ways(summary, http=manager_http, local=manager_local, floor=floor, rounds=scale.rounds)
+        rows.append(
+            to_row(Row("summary", "GET /api/v1/dashboard/summary, p50", "manager (session)"), timed, target_ratio=1.5)
+        )
+        rows[-1].floor_label = "its statements prepared"
+        say(f"dashboard summary: {rows[-1].http_ms:.1f} ms (floor {rows[-1].floor_ms:.1f})")
+    except (RuntimeError, DatabaseError) as error:  # e.g. a 503 at the request's database limit
+        rows.append(failed("summary", "GET /api/v1/dashboard/summary, p50", "manager (session)", error))
+        say(f"summary: failed: {str(error)[:200]}")
 
     # OGC API items pages (buildings, 100 a page), as a GIS client asks them, signed in as the manager.
-    items, path = [], "/ogc/collections/buildings/items?limit=100"
-    while path and len(items) < scale.items_pages:  # the first pages, following each page's `next` link
-        _, data, _, _ = manager_local.request("GET", path)
-        items.append({"path": path, "floor": recorded_statements(manager_local, "GET", path)})
-        body = json.loads(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
-        following = next((link["href"] for link in body.get("links", []) if link.get("rel") == "next"), None)
-        path = following and "/ogc/" + following.split("/ogc/", 1)[1]
-    timed = three_ways(items, http=manager_http, local=manager_local, floor=floor, rounds=scale.rounds)
-    rows.append(
-        to_row(Row("ogc items", "GET /ogc/collections/buildings/items?limit=100, p50", "manager (session)"), timed)
-    )
-    rows[-1].floor_label = "its statements prepared"
-    say(f"OGC items page: {rows[-1].http_ms:.1f} ms (floor {rows[-1].floor_ms:.1f})")
+    try:
+        items, path = [], "/ogc/collections/buildings/items?limit=100"
+        while path and len(items) < scale.items_pages:  # the first pages, following each page's `next` link
+            _, data, _, _ = manager_local.request("GET", path)
+            items.append({"path": path, "floor": recorded_statements(manager_local, "GET", path)})
+            body = json.loads(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+            following = next((link["href"] for link in body.get("links", []) if link.get("rel") == "next"), None)
+            path = following and "/ogc/" + following.split("/ogc/", 1)[1]
+        timed = three_ways(items, http=manager_http, local=manager_local, floor=floor, rounds=scale.rounds)
+        rows.append(
+            to_row(Row("ogc items", "GET /ogc/collections/buildings/items?limit=100, p50", "manager (session)"), timed)
+        )
+        rows[-1].floor_label = "its statements prepared"
+        say(f"OGC items page: {rows[-1].http_ms:.1f} ms (floor {rows[-1].floor_ms:.1f})")
+    except (RuntimeError, DatabaseError) as error:  # e.g. a 503 at the request's database limit
+        rows.append(
+            failed("ogc items", "GET /ogc/collections/buildings/items?limit=100, p50", "manager (session)", error)
+        )
+        say(f"ogc items: failed: {str(error)[:200]}")
 
     # The grid package of each bench worker's own grid: 200, then 304 with the ETag the phone keeps.
-    package = []
-    worker_http, worker_local = Http(base, {}), InProcess({})
-    for worker in workers:
-        path = f"/api/mobile/v1/grids/{worker.grid_id}/package"
-        statements = recorded_statements(worker_local, "GET", path, headers=worker.headers)
-        package.append({"path": path, "headers": worker.headers, "floor": statements})
-    timed = three_ways(
-        package,
-        http=worker_http,
-        local=worker_local,
-        floor=floor,
-        rounds=max(1, scale.rounds // 2),
-        headers_of=lambda s: s["headers"],
-    )
-    rows.append(to_row(Row("package 200", "GET grid package (200), p50", f"{len(workers)} workers (tokens)"), timed))
-    rows[-1].floor_label = "its statements prepared"
-    for sample in package:
-        _, _, headers, _ = worker_http.request("GET", sample["path"], headers=sample["headers"])
-        sample["etag"] = headers.get("ETag")
-    timed = three_ways(
-        package,
-        http=worker_http,
-        local=worker_local,
-        floor=floor,
-        rounds=max(1, scale.rounds // 2),
-        expect=(304,),
-        headers_of=lambda s: {**s["headers"], "If-None-Match": s["etag"]},
-    )
-    rows.append(
-        to_row(
-            Row("package 304", "GET grid package with If-None-Match (304), p50", f"{len(workers)} workers (tokens)"),
-            timed,
+    try:
+        package = []
+        worker_http, worker_local = Http(base, {}), InProcess({})
+        for worker in workers:
+            path = f"/api/mobile/v1/grids/{worker.grid_id}/package"
+            statements = recorded_statements(worker_local, "GET", path, headers=worker.headers)
+            package.append({"path": path, "headers": worker.headers, "floor": statements})
+        timed = three_ways(
+            package,
+            http=worker_http,
+            local=worker_local,
+            floor=floor,
+            rounds=max(1, scale.rounds // 2),
+            headers_of=lambda s: s["headers"],
         )
-    )
-    rows[-1].floor_label = "its statements prepared"
-    say(f"grid package: 200 {rows[-2].http_ms:.1f} ms, 304 {rows[-1].http_ms:.1f} ms (floor {rows[-1].floor_ms:.1f})")
+        rows.append(
+            to_row(Row("package 200", "GET grid package (200), p50", f"{len(workers)} workers (tokens)"), timed)
+        )
+        rows[-1].floor_label = "its statements prepared"
+        for sample in package:
+            _, _, headers, _ = worker_http.request("GET", sample["path"], headers=sample["headers"])
+            sample["etag"] = headers.get("ETag")
+        timed = three_ways(
+            package,
+            http=worker_http,
+            local=worker_local,
+            floor=floor,
+            rounds=max(1, scale.rounds // 2),
+            expect=(304,),
+            headers_of=lambda s: {**s["headers"], "If-None-Match": s["etag"]},
+        )
+        rows.append(
+            to_row(
+                Row(
+                    "package 304", "GET grid package with If-None-Match (304), p50", f"{len(workers)} workers (tokens)"
+                ),
+                timed,
+            )
+        )
+        rows[-1].floor_label = "its statements prepared"
+        say(three(rows[-2]))
+        say(three(rows[-1]))
+    except (RuntimeError, DatabaseError) as error:  # e.g. a 503 at the request's database limit
+        rows.append(failed("package 200", "GET grid package (200), p50", "workers (tokens)", error))
+        say(f"package 200: failed: {str(error)[:200]}")
 
     manager_http.close()
     worker_http.close()

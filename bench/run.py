@@ -165,6 +165,9 @@ def build_rows(results: dict) -> list[tuple]:
 
     for row in results.get("requests", []):
         extra = row.get("extra", {})
+        if row.get("http_ms") is None:  # the requests failed
+            out.append((row["label"], row["user"], row["note"], "", "", "", row["target"], met(row["met"])))
+            continue
         if "per_second" in extra:
             out.append((
                 row["label"], row["user"], f"{extra['per_second']:,.0f} /s (p99 {extra['p99_ms']:.0f} ms, "
@@ -370,6 +373,10 @@ def main(argv=None) -> int:
         workers = request_rows.bench_workers()
         with Gunicorn(url) as server:
             results["server"] = server.describe()
+            from gridmgmt import dblimits
+
+            dblimits.enable()  # in-process requests run under the web's database limits, as the server's do
+            connection.close()
             if "requests" in only:
                 say("Requests: HTTP through gunicorn, in-process, floor (interleaved)")
                 rows = request_rows.measure_requests(url, server.base, scale, workers=workers, stdout=sys.stdout)
