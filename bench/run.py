@@ -382,7 +382,7 @@ def main(argv=None) -> int:
                 rows = request_rows.measure_requests(url, server.base, scale, workers=workers, stdout=sys.stdout)
                 results["requests"] = [row.__dict__ for row in rows]
                 for row in rows:
-                    if row.met is False and row.key in request_rows.PROFILED:
+                    if row.met is False and row.http_ms is not None and row.key in request_rows.PROFILED:
                         samples, headers = request_rows.PROFILED[row.key]
                         if row.key.endswith("/s") and row.key[:-2] in results.get("profiles", {}):
                             continue  # the same requests as the row before
