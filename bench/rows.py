@@ -575,6 +575,23 @@ def measure_requests(url: str, base: str, scale: Scale, *, workers: list[Worker]
     return rows
 
 
+def first_chunk_statements(local: InProcess, path: str) -> list[tuple[str, object]]:
+    """The statements a streamed export runs until its first chunk (its SELECT), without reading all of it."""
+    from django.db import connection
+
+    statements: list[tuple[str, object]] = []
+
+    def record(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        response = local.client.get(path, **local.meta)
+        next(iter(response.streaming_content), None)
+        response.close()
+    return statements
+
+
 def measure_export(url: str, base: str, scale: Scale, *, stdout) -> Row:
     """GET /api/v1/export/cases.csv as the manager, the whole body read; floor: COPY of the same SELECT as CSV."""
     from bench.common import connect, runtime_url
@@ -582,7 +599,7 @@ def measure_export(url: str, base: str, scale: Scale, *, stdout) -> Row:
     session = manager_session()
     http, local = Http(base, session), InProcess(session)
     path = "/api/v1/export/cases.csv"
-    statements = recorded_statements(local, "GET", path)
+    statements = first_chunk_statements(local, path)
     selects = [
         (sql, params)
         for sql, params in statements

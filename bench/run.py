@@ -165,7 +165,7 @@ def build_rows(results: dict) -> list[tuple]:
 
     for row in results.get("requests", []):
         extra = row.get("extra", {})
-        if row.get("http_ms") is None:  # the requests failed
+        if row.get("http_ms") is None and "per_second" not in extra:  # the requests failed
             out.append((row["label"], row["user"], row["note"], "", "", "", row["target"], met(row["met"])))
             continue
         if "per_second" in extra:
