@@ -123,13 +123,20 @@ class ImportResult:
 
 
 def _empty(url: str, statement: str) -> None:
-    with connect(url) as conn, conn.cursor() as cursor:
-        cursor.execute(statement)
-        try:
-            cursor.execute("CHECKPOINT")  # neither run pays for the other's dirty pages
-        except psycopg2.errors.InsufficientPrivilege:
-            # CHECKPOINT needs pg_checkpoint (PostgreSQL 15) or a superuser; the runs alternate either way
-            cursor.connection.rollback()
+    """Run `statement` (committed on its own), then a CHECKPOINT so that neither run pays for the other's dirty
+    pages; CHECKPOINT needs pg_checkpoint (PostgreSQL 15) or a superuser, and without it the runs still alternate.
+    Not `with conn`: psycopg2 makes that a transaction even in autocommit, and a refused CHECKPOINT would roll the
+    statement back."""
+    conn = connect(url)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(statement)
+            try:
+                cursor.execute("CHECKPOINT")
+            except psycopg2.errors.InsufficientPrivilege:
+                pass
+    finally:
+        conn.close()
 
 
 def run_import(url: str, path: Path, *, profile: bool = False, log: Path | None = None) -> ChildRun:
