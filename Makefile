@@ -30,5 +30,9 @@ test: lint
 	@WITH_BROWSER=1 scripts/setup.sh
 	@.venv/bin/pytest $(PYTEST_ARGS)
 
-bench: setup
-	@$(PY) -m bench.run
+# make bench [SCALE=small|district|city] [BENCH_WRITE=1] [BENCH_REBUILD=1]: bench/README.md (Chromium for the phone
+# app's row).
+bench:
+	@WITH_BROWSER=1 scripts/setup.sh
+	@$(PY) -m bench.run --scale $(SCALE) $(if $(filter 1,$(BENCH_WRITE)),--write) \
+		$(if $(filter 1,$(BENCH_REBUILD)),--rebuild)

@@ -14,8 +14,11 @@ from dotenv import dotenv_values
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-# By default the schema owner's role from .env (it may create databases), on a database of the bench's own.
-_OWNER_URL = dotenv_values(BASE_DIR / ".env").get("DATABASE_OWNER_URL")
+# By default the schema owner's role from .env (it may create databases), on a database of the bench's own; the
+# web server connects as .env's runtime role (DATABASE_URL) to that same database, as `make run` does.
+_ENV = dotenv_values(BASE_DIR / ".env")
+_OWNER_URL = _ENV.get("DATABASE_OWNER_URL")
+_RUNTIME_URL = _ENV.get("DATABASE_URL")
 DEFAULT_BENCH_URL = (
     f"{_OWNER_URL.rpartition('/')[0]}/gridmgmt_bench"
     if _OWNER_URL
@@ -26,8 +29,12 @@ FORBIDDEN_NAMES = {"gridmgmt", "postgres", "template0", "template1"}
 WORK_DIR = BASE_DIR / "bench" / "output"  # generated files (GeoPackage, Lua script, logs); not committed
 
 
-def bench_url() -> str:
+def bench_url(scale: str | None = None) -> str:
+    """The bench's database (the owner's URL): BENCH_DATABASE_URL, else gridmgmt_bench; with a scale, its own
+    database beside it (`gridmgmt_bench_district`), so a quick small run never replaces the district."""
     url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_BENCH_URL
+    if scale:
+        url = with_name(url, f"{db_name(url)}_{scale}")
     name = dj_database_url.parse(url)["NAME"]
     if name in FORBIDDEN_NAMES or name.startswith("test_"):
         raise SystemExit(f"refusing to benchmark in database {name!r}: give the bench a database of its own")
@@ -68,9 +75,26 @@ def connect(url: str):
     return conn
 
 
+def runtime_url(url: str) -> str:
+    """The runtime role of .env (what the web server connects as) on the database of `url`; `url` itself when
+    .env names no separate runtime role or BENCH_RUNTIME_URL says otherwise."""
+    if os.environ.get("BENCH_RUNTIME_URL"):
+        return os.environ["BENCH_RUNTIME_URL"]
+    if not _RUNTIME_URL or not _OWNER_URL:
+        return url
+    runtime, owner = dj_database_url.parse(_RUNTIME_URL), dj_database_url.parse(url)
+    if runtime["USER"] == owner["USER"]:
+        return url
+    return with_name(_RUNTIME_URL, owner["NAME"])
+
+
 def child_env(url: str, **extra: str) -> dict:
+    """Environment of a child process on the bench database: the runtime role as DATABASE_URL and the owner as
+    DATABASE_OWNER_URL (manage.py's set-up commands connect as the owner, the web server as the runtime role)."""
     env = dict(os.environ)
-    env["DATABASE_URL"] = url
+    env["DATABASE_URL"] = runtime_url(url)
+    env["DATABASE_OWNER_URL"] = url
+    env.pop("DATABASE_ROLE", None)
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.update(extra)
     return env
@@ -150,7 +174,9 @@ def manage(*args: str, url: str, log: Path | None = None, timeout: float = 3600)
 
 def ensure_database(url: str) -> None:
     """Create the database (with PostGIS) when missing, as scripts/ensure_database.py does, and migrate it."""
-    result = run_child([PYTHON, "scripts/ensure_database.py"], env=child_env(url), log=WORK_DIR / "ensure.log")
+    WORK_DIR.mkdir(exist_ok=True)
+    env = child_env(url, DATABASE_ROLE="owner")
+    result = run_child([PYTHON, "scripts/ensure_database.py"], env=env, log=WORK_DIR / "ensure.log")
     if result.returncode:
         raise SystemExit(f"cannot create database {db_name(url)}:\n{result.output}")
     result = manage("migrate", "--noinput", "-v", "0", url=url, log=WORK_DIR / "migrate.log")
@@ -163,3 +189,14 @@ def percentile(values: list[float], share: float) -> float:
     if not ordered:
         return float("nan")
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def git_state() -> dict:
+    """The commit measured and whether the tree held changes to tracked files (untracked files do not count)."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=BASE_DIR, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": git("rev-parse", "--short=10", "HEAD") or "?", "clean": not changed, "changed": changed}

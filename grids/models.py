@@ -259,6 +259,12 @@ class Unit(models.Model):
     def level(self) -> int:
         return UNIT_TYPE_LEVEL[self.type]
 
+    @property
+    def type_label(self) -> str:
+        """The type's name in the active language (an attribute, so a serializer reads it without inspecting a
+        method's signature on every unit)."""
+        return self.get_type_display()
+
 
 class Role(models.TextChoices):
     WORKER = "worker", _("网格员")

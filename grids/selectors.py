@@ -3,8 +3,10 @@
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point, Polygon
+from django.db import connection
 from django.db.models import F, Q, QuerySet, Subquery
 
+from gridmgmt.prepared import execute_prepared
 from gridmgmt.reads import reading
 from grids import pii
 from grids.models import (
@@ -196,29 +198,61 @@ def figures_visible_to(user, *, level: str, region) -> bool:
 # --- Where is this point? ----------------------------------------------------------
 
 
+# One statement, the fields the answer returns and no geometry: the grid covering the point and its community,
+# street and district (else each of them by its own boundary), the building, and the units whose jurisdiction
+# covers the point — found on the jurisdictions' subdivided pieces (cases_unitarea, kept in step with grids_unit by
+# a trigger), as routing finds them, instead of testing (and reading) whole jurisdictions.
+LOCATE_SQL = """
+WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g),
+grid AS (SELECT g.id, g.code, g.name, g.community_id FROM grids_grid g, pt
+         WHERE ST_Covers(g.boundary, pt.g) ORDER BY g.code LIMIT 1),
+by_grid AS (SELECT c.id AS community_id, c.street_id, s.district_id
+            FROM grid JOIN grids_community c ON c.id = grid.community_id JOIN grids_street s ON s.id = c.street_id),
+ids AS (SELECT
+    COALESCE((SELECT community_id FROM by_grid),
+             (SELECT c.id FROM grids_community c, pt WHERE NOT EXISTS (SELECT FROM grid)
+              AND ST_Covers(c.boundary, pt.g) ORDER BY c.code LIMIT 1)) AS community_id,
+    COALESCE((SELECT street_id FROM by_grid),
+             (SELECT s.id FROM grids_street s, pt WHERE NOT EXISTS (SELECT FROM grid)
+              AND ST_Covers(s.boundary, pt.g) ORDER BY s.code LIMIT 1)) AS street_id,
+    COALESCE((SELECT district_id FROM by_grid),
+             (SELECT d.id FROM grids_district d, pt WHERE NOT EXISTS (SELECT FROM grid)
+              AND ST_Covers(d.boundary, pt.g) ORDER BY d.code LIMIT 1)) AS district_id)
+SELECT d.id, d.code, d.name, s.id, s.code, s.name, c.id, c.code, c.name, grid.id, grid.code, grid.name,
+       b.id, b.code, b.name, b.address, b.floors, b.use,
+       ARRAY(SELECT ARRAY[u.id::text, u.code, u.name, u.type] FROM grids_unit u
+             WHERE u.id IN (SELECT a.unit_id FROM cases_unitarea a, pt WHERE ST_Covers(a.geom, pt.g))
+             ORDER BY u.type, u.code)
+FROM ids
+LEFT JOIN grid ON true
+LEFT JOIN grids_district d ON d.id = ids.district_id
+LEFT JOIN grids_street s ON s.id = ids.street_id
+LEFT JOIN grids_community c ON c.id = ids.community_id
+LEFT JOIN LATERAL (SELECT b.id, b.code, b.name, b.address, b.floors, b.use FROM grids_building b, pt
+                   WHERE ST_Covers(b.footprint, pt.g) ORDER BY b.code LIMIT 1) b ON true
+"""
+_REF_FIELDS = ["id", "code", "name"]
+_BUILDING_FIELDS = ["id", "code", "name", "address", "floors", "use"]
+_UNIT_FIELDS = ["id", "code", "name", "type"]
+
+
+def _partial(model, fields: list[str], values) -> object | None:
+    """An instance holding only `fields` (the rest deferred, loaded only if asked for); None for a missing row."""
+    return None if values[0] is None else model.from_db(connection.alias, fields, list(values))
+
+
 def locate(*, point: Point) -> dict:
-    """District, street, community, grid, building and covering units of a WGS84 point."""
-    grid = (
-        Grid.objects.filter(boundary__covers=point)
-        .select_related("community__street__district")
-        .order_by("code")
-        .first()
-    )
-    if grid is not None:
-        community, street = grid.community, grid.community.street
-        district = street.district
-    else:
-        district = District.objects.filter(boundary__covers=point).order_by("code").first()
-        street = Street.objects.filter(boundary__covers=point).order_by("code").first()
-        community = Community.objects.filter(boundary__covers=point).order_by("code").first()
-    building = Building.objects.filter(footprint__covers=point).order_by("code").first()
-    units = list(Unit.objects.filter(jurisdiction__covers=point).order_by("type", "code"))
+    """District, street, community, grid, building and covering units of a WGS84 point (one prepared statement)."""
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, "grids_locate", LOCATE_SQL, {"lon": point.x, "lat": point.y})
+        row = cursor.fetchone()
+    units = [_partial(Unit, _UNIT_FIELDS, [int(unit[0]), *unit[1:]]) for unit in row[18]]
     return {
-        "district": district,
-        "street": street,
-        "community": community,
-        "grid": grid,
-        "building": building,
+        "district": _partial(District, _REF_FIELDS, row[0:3]),
+        "street": _partial(Street, _REF_FIELDS, row[3:6]),
+        "community": _partial(Community, _REF_FIELDS, row[6:9]),
+        "grid": _partial(Grid, _REF_FIELDS, row[9:12]),
+        "building": _partial(Building, _BUILDING_FIELDS, row[12:18]),
         "units": units,
     }
 

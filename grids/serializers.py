@@ -1,5 +1,6 @@
 """Shapes of the registry API. Personal data leaves only masked."""
 
+import copy
 import math
 from datetime import date
 
@@ -157,7 +158,16 @@ class BuildingRefSerializer(RegionRefSerializer):
 
 
 class UnitRefSerializer(times.ModelSerializer):
-    type_label = serializers.CharField(source="get_type_display")
+    type_label = serializers.CharField()  # Unit.type_label
+
+    def get_fields(self):
+        """The fields a ModelSerializer works out from the model once per process, then copies of them: working
+        them out (model introspection for every field) cost more than the rest of a unit's serialisation, on
+        every locate and route answer."""
+        cls = type(self)
+        if "_model_fields" not in cls.__dict__:
+            cls._model_fields = super().get_fields()
+        return copy.deepcopy(cls._model_fields)
 
     class Meta:
         model = Unit

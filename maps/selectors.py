@@ -7,6 +7,8 @@ first with `&&` on the 4326 column so the GiST indexes do the work.
 import hashlib
 import json
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -14,6 +16,7 @@ from django.contrib.gis.geos import Polygon
 from django.db.models import F, Q
 from django.utils import timezone
 
+from gridmgmt.prepared import execute_prepared
 from gridmgmt.reads import reading
 from grids.models import Building, Household, Person, Unit
 from grids.selectors import features_json, residents_visible_to
@@ -335,12 +338,12 @@ TILE_LAYER = "buildings"
 
 TILE_SQL = f"""
     WITH bounds AS (
-        SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS g3857,
-               ST_Translate(ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s,
-                   margin => {TILE_BUFFER / TILE_EXTENT}), 4326), -%(dx)s, -%(dy)s) AS g4326
+        SELECT ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int) AS g3857,
+               ST_Translate(ST_Transform(ST_TileEnvelope(%(z)s::int, %(x)s::int, %(y)s::int,
+                   margin => {TILE_BUFFER / TILE_EXTENT}), 4326), -%(dx)s::float8, -%(dy)s::float8) AS g4326
     ),
     mvtgeom AS (
-        SELECT ST_AsMVTGeom(ST_Transform(ST_Translate(b.footprint, %(dx)s, %(dy)s), 3857), bounds.g3857,
+        SELECT ST_AsMVTGeom(ST_Transform(ST_Translate(b.footprint, %(dx)s::float8, %(dy)s::float8), 3857), bounds.g3857,
                             {TILE_EXTENT}, {TILE_BUFFER}, true) AS geom,
                b.id, b.code, b.name, b.address, b.floors, b.use,
                (SELECT count(*) FROM grids_household h WHERE h.building_id = b.id) AS households
@@ -351,35 +354,77 @@ TILE_SQL = f"""
 """
 
 
-# What a tile is made of: each building in it (its id and last change) with its number of households. A digest of
-# this, of the tile's SQL and of the shift, is the tile's ETag: one cheap pass over the index instead of the tile.
-TILE_VERSION_SQL = f"""
-    SELECT md5(COALESCE(string_agg(
-               b.id || ':' || extract(epoch FROM b.updated_at) || ':'
-               || (SELECT count(*) FROM grids_household h WHERE h.building_id = b.id),
-               ',' ORDER BY b.id), ''))
-    FROM grids_building b
-    WHERE b.footprint && ST_Translate(ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s,
-              margin => {TILE_BUFFER / TILE_EXTENT}), 4326), -%(dx)s, -%(dy)s)
-"""
+# The stamp of buildings and households (grids migration 0008): it changes with every change to either table.
+MAP_VERSION_SQL = "SELECT version FROM grids_map_version"
+TILE_SQL_DIGEST = hashlib.sha256(TILE_SQL.encode()).hexdigest()[:16]
+TILE_CACHE_BYTES = 32 * 2**20  # per process
 
 
-def building_tile_etag(*, z: int, x: int, y: int, shift: tuple[float, float] = (0.0, 0.0)) -> str:
-    """A weak ETag that changes whenever the tile's content would: a building in it changed, came, went or
-    gained or lost a household, or the tile's SQL changed. Weak: it names the data, not the bytes."""
-    data = ""
-    if z >= TILE_MIN_ZOOM:
-        data = _fetch_one(TILE_VERSION_SQL, {"z": z, "x": x, "y": y, "dx": shift[0], "dy": shift[1]})
-    digest = hashlib.sha256(f"{TILE_SQL}|{shift[0]!r},{shift[1]!r}|{data}".encode()).hexdigest()[:32]
-    return f'W/"{digest}"'
+def map_version() -> int:
+    """The stamp of buildings and households now (a one-row read, prepared once per connection)."""
+    with reading.cursor() as cursor:
+        execute_prepared(cursor, "maps_map_version", MAP_VERSION_SQL, [])
+        return cursor.fetchone()[0]
 
 
-def building_tile(*, z: int, x: int, y: int, shift: tuple[float, float] = (0.0, 0.0)) -> bytes:
-    """One tile of building footprints. `shift` (degrees) moves them, e.g. onto a GCJ-02 base map."""
+def building_tile_etag(*, z: int, x: int, y: int, shift: tuple[float, float] = (0.0, 0.0), version: int) -> str:
+    """A weak ETag that changes whenever the tile's content could: a building or household changed anywhere
+    (the map's stamp `version`), or the tile's SQL changed. Weak: it names the data, not the bytes."""
+    key = f"{TILE_SQL_DIGEST}|{z}/{x}/{y}|{shift[0]!r},{shift[1]!r}|{version}"
+    return f'W/"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
+
+
+class _TileCache:
+    """Tiles made at a stamp, kept per process (least recently used out first, within a byte budget). A tile is
+    only ever looked up under the stamp read at the start of its request, so a change is never served stale."""
+
+    def __init__(self, budget: int):
+        self.budget, self.size = budget, 0
+        self.tiles: OrderedDict[tuple, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self.lock:
+            tile = self.tiles.get(key)
+            if tile is not None:
+                self.tiles.move_to_end(key)
+            return tile
+
+    def put(self, key: tuple, tile: bytes) -> None:
+        if len(tile) > self.budget // 16:
+            return
+        with self.lock:
+            if key in self.tiles:
+                return
+            self.tiles[key] = tile
+            self.size += len(tile)
+            while self.size > self.budget:
+                _, dropped = self.tiles.popitem(last=False)
+                self.size -= len(dropped)
+
+
+_tiles = _TileCache(TILE_CACHE_BYTES)
+
+
+def building_tile(
+    *, z: int, x: int, y: int, shift: tuple[float, float] = (0.0, 0.0), version: int | None = None
+) -> bytes:
+    """One tile of building footprints. `shift` (degrees) moves them, e.g. onto a GCJ-02 base map. With the map's
+    stamp `version` (read before), a tile this process made at that stamp is given again without the query."""
     if z < TILE_MIN_ZOOM:
         return b""
-    data = _fetch_one(TILE_SQL, {"z": z, "x": x, "y": y, "dx": shift[0], "dy": shift[1]})
-    return bytes(data) if data is not None else b""
+    key = (z, x, y, shift, version)
+    if version is not None and (tile := _tiles.get(key)) is not None:
+        return tile
+    with reading.cursor() as cursor:
+        execute_prepared(
+            cursor, "maps_building_tile", TILE_SQL, {"z": z, "x": x, "y": y, "dx": shift[0], "dy": shift[1]}
+        )
+        data = cursor.fetchone()[0]
+    tile = bytes(data) if data is not None else b""
+    if version is not None:
+        _tiles.put(key, tile)
+    return tile
 
 
 # --- Search: person, household, address or building code → the building --------------------------------------
