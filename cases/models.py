@@ -281,8 +281,10 @@ class Case(models.Model):
     # a Fernet token, a keyed digest for exact search, and a mask for display; the plain value is never stored.
     # Defaults in the database too, so that bulk loads naming only the other columns (the demo's COPY) stay valid.
     caller_name = models.CharField(_("来电/来访人"), max_length=64, blank=True, default="", db_default="")
-    caller_phone_cipher = models.TextField(blank=True, default="", db_default="", editable=False)
-    caller_phone_digest = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
+    caller_phone_cipher = models.TextField(_("来电人电话密文"), blank=True, default="", db_default="", editable=False)
+    caller_phone_digest = models.CharField(
+        _("来电人电话摘要"), max_length=64, blank=True, default="", db_default="", editable=False
+    )
     caller_phone_masked = models.CharField(
         _("联系电话"), max_length=20, blank=True, default="", db_default="", editable=False
     )

@@ -306,7 +306,7 @@ class CasePhotosView(APIView):
         responses={
             200: DESK_PHOTO,
             201: DESK_PHOTO,
-            409: REFUSAL,
+            (409, ERROR_MEDIA_TYPE): REFUSAL,
             **errors(403, 413, descriptions={403: "not a desk of the case's handling or co-handling units"}),
         },
     )

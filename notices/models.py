@@ -35,24 +35,43 @@ class Kind(models.TextChoices):
 
 class Notification(models.Model):
     recipient_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("接收账号"),
     )
     recipient_unit = models.ForeignKey(
-        Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+        Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications", verbose_name=_("接收单位")
     )
     kind = models.CharField(_("类型"), max_length=24, choices=Kind.choices)
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    event = models.ForeignKey(CaseEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("案件")
+    )
+    event = models.ForeignKey(
+        CaseEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("案件环节")
+    )
     registry_change = models.ForeignKey(
-        RegistryChange, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        RegistryChange,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("信息采集申请"),
     )
     params = models.JSONField(_("文本参数"), default=dict, blank=True)
     # Notices that must not repeat (a light turning yellow once per step) carry a key unique per recipient.
-    dedupe_key = models.CharField(max_length=96, blank=True, default="")
+    dedupe_key = models.CharField(_("去重键"), max_length=96, blank=True, default="")
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
     read_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("阅读人"),
     )
 
     class Meta:
@@ -92,7 +111,9 @@ class DeliveryState(models.TextChoices):
 class Delivery(models.Model):
     """One notification going out on one channel: the queue `manage.py deliver_notices` works through."""
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("通知")
+    )
     channel = models.CharField(_("渠道"), max_length=16)
     state = models.CharField(_("状态"), max_length=8, choices=DeliveryState.choices, default=DeliveryState.PENDING)
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)

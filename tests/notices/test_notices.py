@@ -13,7 +13,7 @@ from grids.models import ChangeKind, Role
 from grids.services import propose_change
 from notices import rules
 from notices.models import Kind, Notification
-from tests.cases.helpers import act, client_of, dispatcher, person, report
+from tests.cases.helpers import act, client_of, dispatcher, person, report, resolve
 from tests.factories import BuildingFactory, square
 
 pytestmark = pytest.mark.django_db
@@ -94,10 +94,14 @@ def test_the_summary_answers_304_until_something_changes(geo, people):
 def test_the_cycle_tells_whom_it_concerns(geo, people):
     case = report(geo.point("W1", "N"), "SJ0101", reporter=people["worker"])
     act(case, people["west"], "register")
-    act(case, people["west"], "dispatch")  # within the unit: nothing new for anyone
-    assert Notification.objects.count() == 1
+    act(case, people["west"], "dispatch")  # within the unit: nothing new for it; the co-handling unit gets its task
+    assert Notification.objects.exclude(kind=Kind.COHANDLE_TASK).count() == 1
+    assert all(
+        n.recipient_unit_id != people["west"].staff.unit_id
+        for n in Notification.objects.filter(kind=Kind.COHANDLE_TASK)
+    )
     committee = dispatcher(geo.committees["W1"])
-    act(case, people["west"], "resolve")
+    resolve(case, people["west"])  # its open co-handling tasks released first
     notice = Notification.objects.get(recipient_user=people["worker"])
     assert notice.kind == Kind.TO_VERIFY
     # The worker's handheld reads it through the handheld API.
