@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 
 from cases.models import Case, CaseEvent, State
 from cases.workflow import TERMINAL
-from grids.models import RegistryChange, Role, Staff, Unit
+from grids.models import ChangeKind, RegistryChange, Role, Staff, Unit
 from grids.selectors import DECIDING_UNIT_TYPES
 from notices import channels, rules, selectors
 from notices.models import Delivery, DeliveryState, Notification
@@ -206,7 +206,7 @@ def notify_registry_change(change: RegistryChange) -> list[int]:
     units = Unit.objects.filter(
         type__in=DECIDING_UNIT_TYPES, jurisdiction__intersects=change.building.footprint
     ).values_list("pk", flat=True)
-    params = {"worker": change.worker.get_username(), "change_kind": both_languages(change.get_kind_display())}
+    params = {"worker": change.worker.get_username(), "change_kind": both_languages(ChangeKind(change.kind).label)}
     return _create(rules.REGISTRY_RULE, [("unit", pk) for pk in units], registry_change=change, params=params)
 
 

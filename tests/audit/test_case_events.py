@@ -99,7 +99,7 @@ def test_a_case_event_inserted_behind_the_applications_back_is_named(history, ca
 def test_a_truncated_case_events_table_is_named(history, capsys):
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("TRUNCATE cases_caseevent")
+        cursor.execute("TRUNCATE cases_caseevent CASCADE")  # with what refers to the events (their notices)
     err = found(capsys, "events_truncated")
     assert "the case events table is empty but the audit log sealed 4 events" in err
 

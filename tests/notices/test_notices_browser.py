@@ -15,7 +15,7 @@ from cases.models import Case
 from grids.models import Role
 from tests import live
 from tests.browser import ARTIFACTS
-from tests.cases.helpers import act, dispatcher, person
+from tests.cases.helpers import act, dispatcher, person, resolve
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -164,7 +164,7 @@ def test_a_new_case_appears_on_the_units_desk_without_a_reload_and_nowhere_else(
         case = Case.objects.get(number=number)
         act(case, west, "register")
         act(case, west, "dispatch")
-        act(case, west, "resolve")
+        resolve(case, west)  # its open co-handling tasks released first
         phone.page.wait_for_function("() => document.getElementById('notice-badge').dataset.count === '1'")
         phone.page.click("#notices-link")
         phone.page.wait_for_selector(".card.notice")
