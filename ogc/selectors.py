@@ -11,6 +11,7 @@ from datetime import datetime
 from django.contrib.gis.geos import Polygon
 from django.core.cache import cache
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from gridmgmt.reads import reading
 from gridmgmt.times import Rfc3339
@@ -194,8 +195,15 @@ EXTENT_SECONDS = 300  # the extent is a hint for the client's first view: a few 
 
 
 def extents() -> dict[str, BBox | None]:
-    """Each collection's bounding box in CRS84; computed (one statement over every layer) at most every few minutes."""
-    return cache.get_or_set(EXTENTS_KEY, _extents, EXTENT_SECONDS)
+    """Each collection's bounding box in CRS84; computed (one statement over every layer) at most every few minutes.
+    Its age is kept beside it and judged by the application's clock, not by the cache's own expiry."""
+    now = timezone.now().timestamp()
+    kept = cache.get(EXTENTS_KEY)
+    if kept is not None and now - kept[0] < EXTENT_SECONDS:
+        return kept[1]
+    value = _extents()
+    cache.set(EXTENTS_KEY, (now, value), 2 * EXTENT_SECONDS)
+    return value
 
 
 def _extents() -> dict[str, BBox | None]:

@@ -27,6 +27,18 @@ def audit_checkpoints_per_test(settings, tmp_path):
     settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
 
 
+@pytest.fixture(autouse=True)
+def empty_cache(settings):
+    """Each test starts with nothing of this run's in the shared cache (Redis, not rolled back with the database):
+    the keys under the test database's prefix are deleted, other users of the same Redis are left alone."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture
 def api_client():
     return APIClient()

@@ -39,8 +39,8 @@ def test_menu_shows_each_role_only_its_pages(world):
     expected = {
         "worker": ["map", "public"],
         "dispatcher": ["map", "desk", "registry", "public"],
-        "manager": ["map", "desk", "dashboard", "public"],
-        "admin": ["map", "desk", "registry", "dashboard", "public", "admin"],
+        "manager": ["map", "desk", "dashboard", "exports", "public"],
+        "admin": ["map", "desk", "registry", "dashboard", "exports", "public", "admin"],
     }
     for role, pages in expected.items():
         response = logged_in(world.accounts[role]).get("/map/")

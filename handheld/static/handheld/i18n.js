@@ -140,6 +140,9 @@ const CARE_TAGS = {
 const cookieName = () => document.body.dataset.languageCookie || "django_language";
 
 export function language() {
+  // The service worker, which sends the outbox with the app closed, has no document and no cookie: it asks in
+  // Chinese, the interface's first language, and the page shows the server's answer as it came.
+  if (typeof document === "undefined") return "zh-hans";
   const match = document.cookie.split("; ").find((part) => part.startsWith(cookieName() + "="));
   return match && match.split("=")[1] === "en" ? "en" : "zh-hans";
 }
