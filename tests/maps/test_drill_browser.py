@@ -56,12 +56,7 @@ def assert_panels_match_api(page, code: str):
     return api
 
 
-# The dashboard has no phone layout yet (its map column is squeezed to nothing below 720 px, so the view asks for
-# more heat bins than allowed): the phone run waits for that layout (issue 15, item 2) and then must pass.
-PHONE_LAYOUT_PENDING = pytest.mark.xfail(reason="dashboard phone layout (issue 15 item 2) not merged", strict=True)
-
-
-@pytest.mark.parametrize("size", [pytest.param("desktop"), pytest.param("phone", marks=PHONE_LAYOUT_PENDING)])
+@pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_manager_drills_from_district_to_grid_and_back(session, world_with_cases, size, tmp_path):  # noqa: F811
     world = world_with_cases
     street, community, grid = world.street, world.communities[1], world.grids[3]
