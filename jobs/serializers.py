@@ -1,4 +1,5 @@
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from grids.gisio.exporters import FORMATS
@@ -6,10 +7,23 @@ from grids.io_views import FILTERS
 from jobs.models import ExportJob
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {name: {"type": "string", "minLength": 1, "maxLength": 64} for name in FILTERS},
+        "additionalProperties": False,
+        "description": "codes of the region (district, street, community, grid); cases also by state, category, "
+        "level and dates (since, until)",
+    }
+)
+class FiltersField(serializers.DictField):
+    child = serializers.CharField(max_length=64)
+
+
 class ExportJobRequest(serializers.Serializer):
     layer = serializers.CharField(max_length=32)
     format = serializers.ChoiceField(choices=FORMATS)
-    filters = serializers.DictField(child=serializers.CharField(max_length=64), required=False, default=dict)
+    filters = FiltersField(required=False, default=dict)
 
     def validate_filters(self, value: dict) -> dict:
         unknown = sorted(set(value) - set(FILTERS))

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +17,7 @@ from gridmgmt import problems
 from gridmgmt.api import JSON_PARSERS, validated
 from gridmgmt.openapi import errors
 from grids.gisio import policy
-from grids.gisio.exporters import CONTENT_TYPES, FORMATS, available_layers
+from grids.gisio.exporters import CONTENT_TYPES, FORMATS, ExportError, available_layers, tables_for
 from grids.io_views import export_request, export_role
 from jobs import selectors, services
 from jobs.serializers import ExportJobRequest, ExportJobSerializer
@@ -40,6 +40,10 @@ class ExportJobsView(APIView):
     def post(self, request):
         query = validated(ExportJobRequest, request.data)
         export = export_request(request.user, query["layer"], query["format"], query["filters"])
+        try:
+            tables_for(export["layer"], export["filters"])  # a filter the layer does not have is refused now
+        except ExportError as error:
+            raise ValidationError({"filters": [str(error)]}) from error
         job = services.start_export(user=request.user, export=export)
         body = ExportJobSerializer(job).data
         return Response(

@@ -190,6 +190,9 @@ def region_field() -> serializers.RegexField:
     )
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 class CaseFilterQuery(serializers.Serializer):
     date_from = serializers.DateField(required=False, validators=[sensible_date])
     date_to = serializers.DateField(required=False, validators=[sensible_date])
@@ -510,7 +513,7 @@ class DashboardExportView(APIView):
 
     permission_classes = [SeesDashboard]
 
-    @extend_schema(parameters=[HexBinsQuery], responses={(200, "text/csv"): bytes})
+    @extend_schema(parameters=[HexBinsQuery], responses={(200, "text/csv"): bytes, (200, XLSX): bytes})
     @heavy
     def get(self, request, fmt: str):
         query = _validated(HexBinsQuery, request.query_params)
@@ -533,9 +536,7 @@ class DashboardExportView(APIView):
                 sheet.append(row)
             out = io.BytesIO()
             book.save(out)
-            response = HttpResponse(
-                out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            )
+            response = HttpResponse(out.getvalue(), content_type=XLSX)
             response["Content-Disposition"] = f'attachment; filename="dashboard-{region.code or "all"}-{stamp}.xlsx"'
         response["Cache-Control"] = "no-store"
         return response
@@ -657,7 +658,9 @@ class AssessmentExportView(APIView):
 
     permission_classes = [SeesDashboard]
 
-    @extend_schema(parameters=[AssessmentQuery], responses={(200, "text/csv"): bytes, **errors(400, 403)})
+    @extend_schema(
+        parameters=[AssessmentQuery], responses={(200, "text/csv"): bytes, (200, XLSX): bytes, **errors(400, 403)}
+    )
     @heavy
     def get(self, request, fmt: str):
         query = _validated(AssessmentQuery, request.query_params)
@@ -685,9 +688,7 @@ class AssessmentExportView(APIView):
                     sheet.append(row)
             out = io.BytesIO()
             book.save(out)
-            response = HttpResponse(
-                out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            )
+            response = HttpResponse(out.getvalue(), content_type=XLSX)
             response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
         response["Cache-Control"] = "no-store"
         return response

@@ -212,7 +212,7 @@ def test_manager_sees_figures_not_residents_and_switches_language(session, world
     s.login("t-manager")
     page = s.page
     assert page.url.endswith("/dashboard/")
-    assert s.menu() == ["map", "desk", "dashboard", "public"]
+    assert s.menu() == ["map", "desk", "dashboard", "exports", "public"]
     page.goto("/map/")
     assert s.layers() == ["streets", "communities", "grids", "precincts", "cases"]
     s.wait_ready("map")
