@@ -72,9 +72,18 @@ class TileServer:
         self.httpd.server_close()
 
 
+@pytest.fixture(scope="module")
+def tile_server():
+    # Module-wide, so it stops only after every test's browser session has closed: a session still drawing
+    # tiles when the server went away would fail on the refused requests.
+    server = TileServer()
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def tiles(settings):
-    tile_server = TileServer()
+def tiles(settings, tile_server):
+    tile_server.seen.clear()
     base = tile_server.base
     settings.BASEMAP = "osm"
     settings.BASEMAP_CHOICES = ["amap", "tianditu"]
@@ -84,8 +93,7 @@ def tiles(settings):
         "tianditu": base + "/tdt-{layer}/{z}/{x}/{y}.png?tk={key}",
         "amap": base + "/amap/{z}/{x}/{y}.png",
     }
-    yield tile_server
-    tile_server.close()
+    return tile_server
 
 
 def tile_of(lon: float, lat: float, zoom: int) -> tuple[int, int, int]:
