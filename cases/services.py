@@ -399,12 +399,13 @@ def create_case(
     try:
         # The case and its first event commit together with the event's seal in the audit chain; inside a
         # caller's transaction this is a savepoint, which keeps a refused insert (a concurrent retry) from
-        # spoiling it.
+        # spoiling it. The seal comes last: it holds the chain's lock until the commit, so every report
+        # waits for the one before it only that long.
         with transaction.atomic():
             event_id = _insert_case(case, co_unit_ids=[unit.pk for unit in route.co_units], event=event)
-            audit.seal_case_events([event_id], actor=event.actor.get_username() if event.actor else "system")
             event.pk, event.case = event_id, case
             signals.case_event_recorded.send(sender=CaseEvent, event=event, case=case)
+            audit.seal_case_events([event_id], actor=event.actor.get_username() if event.actor else "system")
     except IntegrityError:
         # A concurrent retry with the same client UUID won the race: answer as for a retry.
         if client_uuid is None:

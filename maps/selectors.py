@@ -536,26 +536,38 @@ def _mercator_y(lat: float) -> float:
     return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
 
+def hex_cell_sql(point: str) -> str:
+    """SQL for `i, j`: the cell of ST_HexagonGrid(%(size)s, …) holding `point` (EPSG:4326), by arithmetic.
+
+    The grid's cell (i, j) is centred at (1.5·size·i, √3·size·(j + (i mod 2)/2)) in EPSG:3857. A point lies in one
+    of two columns, i0 = ⌊x / 1.5·size⌋ or i0 + 1; in each the nearest centre is found by rounding, and the nearer
+    of the two is the cell (a hexagon is the set of points nearest its centre). This takes a few arithmetic steps
+    per case instead of a spatial test against every hexagon in view. On an edge the lower column wins."""
+    return f"""
+        LATERAL (SELECT {EARTH_RADIUS_M} * radians(ST_X({point})) AS x,
+                        {EARTH_RADIUS_M} * ln(tan(pi() / 4 + radians(ST_Y({point})) / 2)) AS y) m,
+        LATERAL (SELECT floor(m.x / (1.5 * %(size)s))::int AS i0) c0,
+        LATERAL (SELECT round(m.y / (sqrt(3) * %(size)s) - abs(mod(c0.i0, 2)) / 2.0)::int AS j0,
+                        round(m.y / (sqrt(3) * %(size)s) - abs(mod(c0.i0 + 1, 2)) / 2.0)::int AS j1) r,
+        LATERAL (SELECT (m.x - 1.5 * %(size)s * c0.i0) ^ 2
+                            + (m.y - sqrt(3) * %(size)s * (r.j0 + abs(mod(c0.i0, 2)) / 2.0)) ^ 2
+                        <= (m.x - 1.5 * %(size)s * (c0.i0 + 1)) ^ 2
+                            + (m.y - sqrt(3) * %(size)s * (r.j1 + abs(mod(c0.i0 + 1, 2)) / 2.0)) ^ 2 AS first) d,
+        LATERAL (SELECT CASE WHEN d.first THEN c0.i0 ELSE c0.i0 + 1 END AS i,
+                        CASE WHEN d.first THEN r.j0 ELSE r.j1 END AS j) cell"""
+
+
 HEX_SQL = """
     WITH env AS (SELECT ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326) AS g4326),
-    hex AS (
-        SELECT h.i, h.j, h.geom, ST_Transform(h.geom, 4326) AS g4326
-        FROM env, ST_HexagonGrid(%(size)s, ST_Transform(env.g4326, 3857)) AS h
+    -- Each case in view counted in the one hexagon that holds it.
+    counts AS (
+        SELECT cell.i, cell.j, count(*) AS n
+        FROM env, cases_case c, {case_cell}
+        WHERE c.point && env.g4326 AND ST_Intersects(c.point, env.g4326) AND {case_where}
+        GROUP BY cell.i, cell.j
     ),
-    -- Each case in view in exactly one hexagon (even on a shared edge). Per hexagon (LATERAL), the && on its
-    -- 4326 box lets the GiST index on cases_case.point find the candidates; the exact test is made in EPSG:3857.
-    -- OFFSET 0 keeps it a probe per hexagon: joined flat, the planner may test every case against every hexagon.
-    binned AS (
-        SELECT DISTINCT ON (k.id) k.id, hex.i, hex.j
-        FROM env, hex, LATERAL (
-            SELECT c.id FROM cases_case c
-            WHERE c.point && hex.g4326 AND ST_Intersects(hex.geom, ST_Transform(c.point, 3857))
-              AND ST_Intersects(c.point, env.g4326) AND {case_where}
-            OFFSET 0
-        ) k
-        ORDER BY k.id, hex.i, hex.j
-    ),
-    counts AS (SELECT i, j, count(*) AS n FROM binned GROUP BY i, j){people_cte}
+    hex AS (SELECT i, j, ST_Transform(ST_SetSRID(ST_Hexagon(%(size)s, i, j), 3857), 4326) AS g4326 FROM counts)
+    {people_cte}
     SELECT COALESCE(json_agg(json_build_object(
         'type', 'Feature',
         'geometry', ST_AsGeoJSON(hex.g4326, 6)::json,
@@ -566,16 +578,16 @@ HEX_SQL = """
 # Residents counted at their building (a point on its footprint), for the hexagons that have cases.
 HEX_PEOPLE_CTE = """,
     people AS MATERIALIZED (
-        SELECT hex.i, hex.j, sum(b.n) AS n
-        FROM counts JOIN hex ON hex.i = counts.i AND hex.j = counts.j,
-        LATERAL (
-            SELECT (SELECT count(*) FROM grids_household hh JOIN grids_person pe ON pe.household_id = hh.id
+        SELECT cell.i, cell.j, sum(b.n) AS n
+        FROM (
+            SELECT ST_PointOnSurface(b.footprint) AS spot,
+                   (SELECT count(*) FROM grids_household hh JOIN grids_person pe ON pe.household_id = hh.id
                     WHERE hh.building_id = b.id) AS n
             FROM grids_building b
-            WHERE b.footprint && hex.g4326
-              AND ST_Intersects(hex.geom, ST_Transform(ST_PointOnSurface(b.footprint), 3857))
-        ) b
-        GROUP BY hex.i, hex.j
+            WHERE b.footprint && (SELECT ST_SetSRID(ST_Extent(hex.g4326)::geometry, 4326) FROM hex)
+        ) b, {building_cell}
+        WHERE (cell.i, cell.j) IN (SELECT i, j FROM counts)
+        GROUP BY cell.i, cell.j
     )"""
 
 
@@ -588,14 +600,14 @@ def hex_bins_sql(*, bbox: BBox, zoom: int, cases: CaseFilter, per_1000: bool) ->
         named[f"f{index}"] = value
     if per_1000:
         parts = {
-            "people_cte": HEX_PEOPLE_CTE,
+            "people_cte": HEX_PEOPLE_CTE.format(building_cell=hex_cell_sql("b.spot")),
             "people_join": "LEFT JOIN people ON people.i = hex.i AND people.j = hex.j",
             "people_value": "COALESCE(people.n, 0)",
             "per_1000": "CASE WHEN people.n > 0 THEN round(1000.0 * counts.n / people.n, 2) END",
         }
     else:
         parts = {"people_cte": "", "people_join": "", "people_value": "NULL", "per_1000": "NULL"}
-    sql = HEX_SQL.format(case_where=case_where, **parts)
+    sql = HEX_SQL.format(case_where=case_where, case_cell=hex_cell_sql("c.point"), **parts)
     params = {"x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3], "size": hex_size_for_zoom(zoom), **named}
     return sql, params
 

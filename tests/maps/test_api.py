@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
+from shapely.geometry import Point, shape
 
 from maps import selectors
 from tests.maps.conftest import X0, Y0
@@ -155,6 +156,11 @@ def test_hex_bins_count_every_case_in_view_once(world_with_cases):
         assert all(
             f["geometry"]["type"] == "Polygon" and len(f["geometry"]["coordinates"][0]) == 7 for f in body["features"]
         )
+        # Each hexagon drawn holds the cases it counts.
+        for feature in body["features"]:
+            hexagon = shape(feature["geometry"]).buffer(1e-6)
+            inside = sum(hexagon.contains(Point(case.point.x, case.point.y)) for case in world.cases)
+            assert inside >= feature["properties"]["count"], (zoom, feature)
     # Only part of the district in view: only its cases.
     west = f"{X0 - 0.01},{Y0 - 0.01},{X0 + 0.02},{Y0 + 0.05}"
     body = manager.get(f"/api/v1/dashboard/hexbins?in_bbox={west}&zoom=14").json()
