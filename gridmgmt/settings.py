@@ -82,6 +82,9 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         os.environ.get("DB_REPLICA_CONNECT_TIMEOUT", "1")
     )
 DATABASE_ROUTERS = ["gridmgmt.reads.ReplicaRouter"]
+# The dashboard's heat bins and summary are kept in the cache under the data's stamp, at most this long
+# (maps.selectors.figures): the lights move with the clock.
+DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))
 REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "10"))
 REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "2"))
 REPLICA_READ_VIEWS = {

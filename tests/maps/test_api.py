@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from shapely.geometry import Point, shape
 
 from maps import selectors
-from tests.maps.conftest import X0, Y0
+from tests.maps.conftest import X0, Y0, report_and_register
 
 pytestmark = pytest.mark.django_db
 
@@ -191,6 +191,23 @@ def test_dashboard_summary_ranks_and_counts(world_with_cases):
     assert (street["received"], street["closed"], street["closed_on_time"], street["on_time_rate"]) == (5, 2, 1, 50.0)
     assert sum(m["received"] for m in body["months"]) == 5
     assert body["units"][0]["name"] == "清香坪街道办"
+
+
+def test_dashboard_figures_show_a_new_case_at_once_though_kept_in_the_cache(world_with_cases):
+    world = world_with_cases
+    manager = client_as(world.accounts["manager"])
+    hexbins = f"/api/v1/dashboard/hexbins?in_bbox={BBOX}&zoom=13"
+
+    def figures():
+        summary = manager.get("/api/v1/dashboard/summary").json()
+        hexes = manager.get(hexbins).json()["features"]
+        return summary["total"], summary["lights"], sum(f["properties"]["count"] for f in hexes)
+
+    assert figures() == figures() == (5, {"green": 1, "yellow": 1, "red": 1}, 5)
+    report_and_register(world=world, lon=X0 + 0.012, lat=Y0 + 0.012)
+    total, lights, binned = figures()
+    assert (total, binned) == (6, 6)
+    assert lights["green"] == 2  # registered, its step just started
 
 
 def test_dashboard_state_filter_takes_only_known_states(world_with_cases):
