@@ -566,35 +566,37 @@ def _mercator_y(lat: float) -> float:
     return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
 
-def hex_cell_sql(point: str) -> str:
-    """SQL for `i, j`: the cell of ST_HexagonGrid(%(size)s, …) holding `point` (EPSG:4326), by arithmetic.
+# The cell of ST_HexagonGrid(size, …) holding each point (m.x, m.y) of `rows` (EPSG:3857), by arithmetic, as one
+# bigint `cell` (i in the high 32 bits, j + 2³¹ in the low). The grid's cell (i, j) is centred at
+# (w·i, h·(j + |i mod 2|/2)) with w = 1.5·size, h = √3·size. A point lies in one of two columns, i0 = ⌊x / w⌋ or
+# i0 + 1; in each the nearest centre is found by rounding, and the nearer of the two is the cell (a hexagon is the
+# set of points nearest its centre): a few float operations per case instead of a spatial test against every
+# hexagon in view. On an edge the lower column wins. One key, not (i, j), so the comparison is made once per case.
+HEX_CELLS_SQL = """(
+        SELECT CASE WHEN (m.x - %(hex_w)s::float8 * a.i0) ^ 2 + (m.y - %(hex_h)s::float8 * (r.j0 + b.o0)) ^ 2
+                      <= (m.x - %(hex_w)s::float8 * (a.i0 + 1)) ^ 2
+                         + (m.y - %(hex_h)s::float8 * (r.j1 + 0.5::float8 - b.o0)) ^ 2
+                    THEN (a.i0::int8 << 32) + r.j0 + 2147483648
+                    ELSE ((a.i0 + 1)::int8 << 32) + r.j1 + 2147483648 END AS cell{extra}
+        FROM {rows},
+        LATERAL (SELECT floor(m.x / %(hex_w)s::float8)::int AS i0) a,
+        LATERAL (SELECT abs(mod(a.i0, 2)) * 0.5::float8 AS o0) b,
+        LATERAL (SELECT round(m.y / %(hex_h)s::float8 - b.o0)::int8 AS j0,
+                        round(m.y / %(hex_h)s::float8 - (0.5::float8 - b.o0))::int8 AS j1) r
+    )"""
+CELL_I, CELL_J = "(cell >> 32)::int", "((cell & 4294967295) - 2147483648)::int"
 
-    The grid's cell (i, j) is centred at (1.5·size·i, √3·size·(j + (i mod 2)/2)) in EPSG:3857. A point lies in one
-    of two columns, i0 = ⌊x / 1.5·size⌋ or i0 + 1; in each the nearest centre is found by rounding, and the nearer
-    of the two is the cell (a hexagon is the set of points nearest its centre). This takes a few arithmetic steps
-    per case instead of a spatial test against every hexagon in view. On an edge the lower column wins."""
-    return f"""
-        LATERAL (SELECT {EARTH_RADIUS_M} * radians(ST_X({point})) AS x,
-                        {EARTH_RADIUS_M} * ln(tan(pi() / 4 + radians(ST_Y({point})) / 2)) AS y) m,
-        LATERAL (SELECT floor(m.x / (1.5 * %(size)s))::int AS i0) c0,
-        LATERAL (SELECT round(m.y / (sqrt(3) * %(size)s) - abs(mod(c0.i0, 2)) / 2.0)::int AS j0,
-                        round(m.y / (sqrt(3) * %(size)s) - abs(mod(c0.i0 + 1, 2)) / 2.0)::int AS j1) r,
-        LATERAL (SELECT (m.x - 1.5 * %(size)s * c0.i0) ^ 2
-                            + (m.y - sqrt(3) * %(size)s * (r.j0 + abs(mod(c0.i0, 2)) / 2.0)) ^ 2
-                        <= (m.x - 1.5 * %(size)s * (c0.i0 + 1)) ^ 2
-                            + (m.y - sqrt(3) * %(size)s * (r.j1 + abs(mod(c0.i0 + 1, 2)) / 2.0)) ^ 2 AS first) d,
-        LATERAL (SELECT CASE WHEN d.first THEN c0.i0 ELSE c0.i0 + 1 END AS i,
-                        CASE WHEN d.first THEN r.j0 ELSE r.j1 END AS j) cell"""
+
+def hex_cells_sql(rows: str, extra: str = "") -> str:
+    """HEX_CELLS_SQL over `rows` (a subquery `m` with columns x, y and the `extra` column, if any, carried along)."""
+    return HEX_CELLS_SQL.format(rows=rows, extra=f", m.{extra}" if extra else "")
 
 
 HEX_SQL = """
     WITH env AS (SELECT ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326) AS g4326),
     -- Each case in view counted in the one hexagon that holds it.
     counts AS (
-        SELECT cell.i, cell.j, count(*) AS n
-        FROM env, cases_case c, {case_cell}
-        WHERE c.point && env.g4326 AND ST_Intersects(c.point, env.g4326) AND {case_where}
-        GROUP BY cell.i, cell.j
+        SELECT {i} AS i, {j} AS j, count(*) AS n FROM {case_cells} cells GROUP BY cell
     ),
     hex AS (SELECT i, j, ST_Transform(ST_SetSRID(ST_Hexagon(%(size)s, i, j), 3857), 4326) AS g4326 FROM counts)
     {people_cte}
@@ -605,20 +607,29 @@ HEX_SQL = """
     ) ORDER BY hex.i, hex.j), '[]'::json)::text
     FROM counts JOIN hex ON hex.i = counts.i AND hex.j = counts.j {people_join}
 """
+# The cases in view, at the Web-Mercator coordinates the database keeps for each (cases migration 0015). For a
+# point and a rectangle, && (the boxes touch) is the exact test.
+HEX_CASES_SQL = """(
+            SELECT c.web_x AS x, c.web_y AS y FROM env, cases_case c WHERE c.point && env.g4326 AND {case_where}
+        ) m"""
 # Residents counted at their building (a point on its footprint), for the hexagons that have cases.
 HEX_PEOPLE_CTE = """,
     people AS MATERIALIZED (
-        SELECT cell.i, cell.j, sum(b.n) AS n
-        FROM (
-            SELECT ST_PointOnSurface(b.footprint) AS spot,
-                   (SELECT count(*) FROM grids_household hh JOIN grids_person pe ON pe.household_id = hh.id
-                    WHERE hh.building_id = b.id) AS n
-            FROM grids_building b
-            WHERE b.footprint && (SELECT ST_SetSRID(ST_Extent(hex.g4326)::geometry, 4326) FROM hex)
-        ) b, {building_cell}
-        WHERE (cell.i, cell.j) IN (SELECT i, j FROM counts)
-        GROUP BY cell.i, cell.j
+        SELECT {i} AS i, {j} AS j, sum(n) AS n FROM {building_cells} cells
+        WHERE ({i}, {j}) IN (SELECT i, j FROM counts)
+        GROUP BY cell
     )"""
+HEX_BUILDINGS_SQL = f"""(
+            SELECT {EARTH_RADIUS_M}::float8 * radians(ST_X(spot)) AS x,
+                   {EARTH_RADIUS_M}::float8 * ln(tan(pi() / 4 + radians(ST_Y(spot)) / 2)) AS y, n
+            FROM (
+                SELECT ST_PointOnSurface(b.footprint) AS spot,
+                       (SELECT count(*) FROM grids_household hh JOIN grids_person pe ON pe.household_id = hh.id
+                        WHERE hh.building_id = b.id) AS n
+                FROM grids_building b
+                WHERE b.footprint && (SELECT ST_SetSRID(ST_Extent(hex.g4326)::geometry, 4326) FROM hex)
+            ) spots
+        ) m"""
 
 
 def hex_bins_sql(*, bbox: BBox, zoom: int, cases: CaseFilter, per_1000: bool) -> tuple[str, dict]:
@@ -630,15 +641,20 @@ def hex_bins_sql(*, bbox: BBox, zoom: int, cases: CaseFilter, per_1000: bool) ->
         named[f"f{index}"] = value
     if per_1000:
         parts = {
-            "people_cte": HEX_PEOPLE_CTE.format(building_cell=hex_cell_sql("b.spot")),
+            "people_cte": HEX_PEOPLE_CTE.format(
+                i=CELL_I, j=CELL_J, building_cells=hex_cells_sql(HEX_BUILDINGS_SQL, "n")
+            ),
             "people_join": "LEFT JOIN people ON people.i = hex.i AND people.j = hex.j",
             "people_value": "COALESCE(people.n, 0)",
             "per_1000": "CASE WHEN people.n > 0 THEN round(1000.0 * counts.n / people.n, 2) END",
         }
     else:
         parts = {"people_cte": "", "people_join": "", "people_value": "NULL", "per_1000": "NULL"}
-    sql = HEX_SQL.format(case_where=case_where, case_cell=hex_cell_sql("c.point"), **parts)
-    params = {"x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3], "size": hex_size_for_zoom(zoom), **named}
+    cases_in_view = HEX_CASES_SQL.format(case_where=case_where)
+    sql = HEX_SQL.format(i=CELL_I, j=CELL_J, case_cells=hex_cells_sql(cases_in_view), **parts)
+    size = hex_size_for_zoom(zoom)
+    params = {"x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3], "size": size, **named}
+    params |= {"hex_w": 1.5 * size, "hex_h": math.sqrt(3) * size}
     return sql, params
 
 
