@@ -19,6 +19,7 @@ from grids.serializers import (
     UnitRefSerializer,
     paging_fields,
     sensible_date,
+    unit_ref,
 )
 
 
@@ -77,6 +78,33 @@ class RoutePreviewSerializer(serializers.Serializer):
     responsible_unit = UnitRefSerializer()
     co_units = UnitRefSerializer(many=True)
     routing_reason = serializers.JSONField()
+
+
+def route_preview_body(preview: dict) -> dict:
+    """RoutePreviewSerializer's answer, made directly (see grids.serializers.unit_ref; a test keeps them equal)."""
+    category, regions = preview["category"], preview["regions"]
+    return {
+        "category": {
+            "id": category.pk,
+            "code": category.code,
+            "name_zh": category.name_zh,
+            "name_en": category.name_en,
+            "kind": category.kind,
+            "default_level": category.default_level,
+        },
+        "lon": preview["lon"],
+        "lat": preview["lat"],
+        "level": preview["level"],
+        "regions": {
+            "district": regions.district_id,
+            "street": regions.street_id,
+            "community": regions.community_id,
+            "grid": regions.grid_id,
+        },
+        "responsible_unit": unit_ref(preview["responsible_unit"]),
+        "co_units": [unit_ref(unit) for unit in preview["co_units"]],
+        "routing_reason": preview["routing_reason"],
+    }
 
 
 # --- Intake ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from cases.serializers import (
     RouteQuerySerializer,
     StatsQuerySerializer,
     TransitionSerializer,
+    route_preview_body,
 )
 from gridmgmt import problems
 from gridmgmt.api import JSON_PARSERS, PAGED_FEATURE_COLLECTION, paged_collection_head, validated
@@ -106,7 +107,7 @@ class RouteView(APIView):
             "co_units": route.co_units,
             "routing_reason": route.reason,
         }
-        return Response(RoutePreviewSerializer(preview).data)
+        return Response(route_preview_body(preview))
 
 
 class CaseListView(APIView):

@@ -25,6 +25,7 @@ from grids.serializers import (
     PointQuerySerializer,
     RegionStatsSerializer,
     RevealRequestSerializer,
+    location_body,
 )
 
 
@@ -120,9 +121,4 @@ class LocateView(APIView):
     def get(self, request):
         query = validated(PointQuerySerializer, request.query_params)
         point = to_wgs84_point(query["lon"], query["lat"], query["crs"])
-        found = selectors.locate(point=point)
-        return Response(
-            LocationSerializer(
-                {"lon": point.x, "lat": point.y, "inside_district": found["district"] is not None, **found}
-            ).data
-        )
+        return Response(location_body(point, selectors.locate(point=point)))

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
@@ -180,6 +182,35 @@ def test_route_preview_shows_where_and_why_and_writes_nothing(geo: Geography, cl
     writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
     # (token authentication may note when a token was last used; the preview itself writes nothing)
     assert [sql for sql in writes if '"cases_' in sql] == []
+
+
+def test_route_preview_answers_exactly_what_its_schema_serializer_gives(geo: Geography, client_for):
+    from django.utils import translation
+
+    from cases import selectors as case_selectors
+    from cases.serializers import RoutePreviewSerializer
+
+    client = client_for("worker")
+    for grid, edge, code in (("E1", "S", SUSPICIOUS), ("W1", "N", "SJ0101")):
+        point, category = geo.point(grid, edge), cat(code)
+        for language in ("zh-hans", "en"):
+            params = {"lon": point.x, "lat": point.y, "category": code}
+            body = client.get("/api/v1/route", params, HTTP_ACCEPT_LANGUAGE=language).json()
+            route = case_selectors.resolve_route(point=point, category=category)
+            with translation.override(language):
+                expected = RoutePreviewSerializer(
+                    {
+                        "category": category,
+                        "lon": point.x,
+                        "lat": point.y,
+                        "level": category.default_level,
+                        "regions": case_selectors.regions_at(point=point),
+                        "responsible_unit": route.responsible,
+                        "co_units": route.co_units,
+                        "routing_reason": route.reason,
+                    }
+                ).data
+            assert body == json.loads(json.dumps(expected)), (grid, code, language)
 
 
 def test_route_preview_converts_gcj02_at_the_edge(geo: Geography, client_for):

@@ -1,11 +1,14 @@
 """The registry read API as the map and the intake desk use it."""
 
+import json
 import re
 
 import pytest
 from django.contrib.gis.geos import MultiPolygon
 from django.db import connection
+from django.utils import translation
 
+from grids import selectors
 from grids.models import Role, UnitType
 from tests.factories import (
     ORIGIN,
@@ -209,3 +212,22 @@ def test_case_counts_join_the_region_figures_and_add_up(client_for, geo):
     grids = [client.get(f"/api/v1/grids/{geo.grids[name].pk}/stats").json()["cases"] for name in ("W1", "W2")]
     assert [g["open"] for g in grids] == [2, 1]
     assert street["open"] == street["total"] == sum(g["total"] for g in grids) == 3
+
+
+def test_locate_answers_exactly_what_its_schema_serializer_gives(client_for, town):
+    from grids.coords import to_wgs84_point
+    from grids.serializers import LocationSerializer
+
+    UnitFactory(type=UnitType.STREET_OFFICE, name="西街道办事处", jurisdiction=town["streets"]["西街道"].boundary)
+    UnitFactory(type=UnitType.POLICE_STATION, name="跨街派出所", jurisdiction=multi_square(X + 0.01, Y, 0.02))
+    client = client_for(Role.WORKER)
+    for lon, lat in [(b.footprint.centroid.x, b.footprint.centroid.y) for b in town["buildings"]] + [(100.0, 30.0)]:
+        for language in ("zh-hans", "en"):
+            body = client.get("/api/v1/locate", {"lon": lon, "lat": lat}, HTTP_ACCEPT_LANGUAGE=language).json()
+            with translation.override(language):
+                point = to_wgs84_point(lon, lat, "wgs84")
+                found = selectors.locate(point=point)
+                expected = LocationSerializer(
+                    {"lon": point.x, "lat": point.y, "inside_district": found["district"] is not None, **found}
+                ).data
+            assert body == json.loads(json.dumps(expected)), (lon, lat, language)
