@@ -261,9 +261,12 @@ class Unit(models.Model):
 
     @property
     def type_label(self) -> str:
-        """The type's name in the active language (an attribute, so a serializer reads it without inspecting a
-        method's signature on every unit)."""
-        return self.get_type_display()
+        """The type's name in the active language. (Not get_type_display, which hashes every choice's label, a
+        translation each, to look up one: locate and route ask it of twenty units per answer.)"""
+        try:
+            return str(UnitType(self.type).label)
+        except ValueError:
+            return self.type
 
 
 class Role(models.TextChoices):
