@@ -4,6 +4,7 @@ Geometry is stored in EPSG:4326; tiles and hexagons are made in EPSG:3857 in SQL
 first with `&&` on the 4326 column so the GiST indexes do the work.
 """
 
+import gzip
 import hashlib
 import json
 import math
@@ -455,6 +456,17 @@ def building_tile(
     if version is not None:
         _tiles.put(key, tile)
     return tile
+
+
+def building_tile_gzip(*, z: int, x: int, y: int, shift: tuple[float, float] = (0.0, 0.0), version: int) -> bytes:
+    """The tile gzip-compressed, kept beside it under the same stamp: compressing a tile again on every request
+    took a fifth of a repeated tile's time. (A tile holds no secret, so it needs none of the length padding the
+    other compressed answers get.)"""
+    key = (z, x, y, shift, version, "gzip")
+    if (packed := _tiles.get(key)) is None:
+        packed = gzip.compress(building_tile(z=z, x=x, y=y, shift=shift, version=version), mtime=0)
+        _tiles.put(key, packed)
+    return packed
 
 
 # --- Search: person, household, address or building code → the building --------------------------------------

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.middleware.gzip import re_accepts_gzip as ACCEPTS_GZIP
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +28,7 @@ from cases.models import State
 from gridmgmt import counters, dblimits, limits
 from gridmgmt.conditional import conditional_response
 from gridmgmt.login_guard import client_address
-from gridmgmt.middleware import busy_response
+from gridmgmt.middleware import JsonCompressionMiddleware, busy_response
 from gridmgmt.openapi import errors
 from grids.coords import wgs84_to_gcj02
 from grids.models import CareTag, Role, Street, UnitType
@@ -302,13 +303,28 @@ class BuildingTileView(APIView):
         crs = "gcj02" if request.query_params.get("crs") == "gcj02" else "wgs84"
         shift = tile_shift(z, x, y, crs)
         version = selectors.map_version() if z >= selectors.TILE_MIN_ZOOM else 0
-        return conditional_response(
+        encoded = []
+
+        def body() -> bytes:
+            # A tile of a kilobyte or more goes gzipped to a client that takes it, from the process's cache.
+            tile = selectors.building_tile(z=z, x=x, y=y, shift=shift, version=version)
+            if len(tile) < JsonCompressionMiddleware.MIN_BYTES or not ACCEPTS_GZIP.search(
+                request.headers.get("Accept-Encoding", "")
+            ):
+                return tile
+            encoded.append("gzip")
+            return selectors.building_tile_gzip(z=z, x=x, y=y, shift=shift, version=version)
+
+        response = conditional_response(
             request,
             etag=selectors.building_tile_etag(z=z, x=x, y=y, shift=shift, version=version),
-            body=lambda: selectors.building_tile(z=z, x=x, y=y, shift=shift, version=version),
+            body=body,
             content_type="application/vnd.mapbox-vector-tile",
-            headers={"Cache-Control": "private, max-age=600", "Vary": "Cookie, Authorization"},
+            headers={"Cache-Control": "private, max-age=600", "Vary": "Cookie, Authorization, Accept-Encoding"},
         )
+        if encoded:
+            response["Content-Encoding"] = "gzip"
+        return response
 
 
 class SearchQuery(serializers.Serializer):
