@@ -220,6 +220,9 @@ def run_import(job_id: str) -> None:
                 )
     except ImportFailure as failure:
         attempt.update(state=JobState.FAILED, error=str(failure), finished_at=timezone.now())
+    except Exception as error:  # not the file's fault: said on the page, not tried again and again
+        logger.exception("import job %s failed", job.pk)
+        attempt.update(state=JobState.FAILED, error=f"{error.__class__.__name__}: {error}", finished_at=timezone.now())
     finally:
         beating.set()
         progress.close()
