@@ -51,6 +51,7 @@ ACTION_INPUTS = {
     "approve_extension": "approved",
     "evaluate": "score",
     "resolve": "photos",
+    "supervise": "due",
 }
 SEGMENT_LABELS = {**STEP_LABELS, "suspended": pgettext_lazy("step", "挂账"), "cohandle": pgettext_lazy("step", "协办")}
 # Queue tabs: the cases the unit works on, and those it escalated (上报上级) and follows read-only.

@@ -191,6 +191,13 @@ class TransitionSerializer(serializers.Serializer):
     task = serializers.IntegerField(
         required=False, min_value=1, help_text="the co-handling task, for the cohandle_* actions"
     )
+    due_at = times.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="督办限期, for supervise only: if the unit holding the case has not acted on it by then, it is "
+        "reminded once",
+    )
 
     def validate(self, attrs):
         action = attrs["action"]
@@ -204,6 +211,8 @@ class TransitionSerializer(serializers.Serializer):
             raise serializers.ValidationError({"score": [_("评价需给出1到5分")]})
         if action == "close_on_spot" and not attrs["attachments"]:
             raise serializers.ValidationError({"attachments": [_("就地解决需要附处置后照片")]})
+        if attrs.get("due_at") is not None and action != "supervise":
+            raise serializers.ValidationError({"due_at": [_("只有督办可以指定限期")]})
         if attrs.get("unit") is not None and action != "dispatch":
             raise serializers.ValidationError({"unit": [_("只有派遣可以指定单位")]})
         return attrs

@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -508,6 +508,7 @@ def apply_transition(
     score: int | None = None,
     target: int | None = None,
     task: int | None = None,
+    due_at: datetime | None = None,
 ) -> Case:
     """Apply one action of the workflow table to a case, under a row lock; append its event; bump the version.
 
@@ -552,6 +553,7 @@ def apply_transition(
                     target=target,
                     attachments=attachments,
                     note=note,
+                    due_at=due_at,
                 )
                 or {}
             )
@@ -699,10 +701,22 @@ def _resolve(case: Case, actor: Actor, *, attachments: list, **_kw) -> dict:
     return {"after_photos": attachments} if attachments else {}
 
 
-def _supervise(case: Case, actor: Actor, *, note: str, **_kw) -> dict:
+SUPERVISE_MAX_DAYS = 30  # the furthest a 督办's time limit may lie
+
+
+def _supervise(case: Case, actor: Actor, *, note: str, now: datetime, due_at: datetime | None, **_kw) -> dict:
+    """督办, optionally with a time limit (限期): if the unit holding the case records nothing on it by then, the
+    schedule reminds it once (notices.services.remind_supervisions)."""
     if not note.strip():
         raise InvalidInput({"note": [_("请填写督办意见")]})
-    return {"to_unit": case.responsible_unit_id}
+    data = {"to_unit": case.responsible_unit_id}
+    if due_at is not None:
+        if due_at <= now:
+            raise InvalidInput({"due_at": [_("督办限期须晚于当前时间")]})
+        if due_at > now + timedelta(days=SUPERVISE_MAX_DAYS):
+            raise InvalidInput({"due_at": [_("督办限期不能超过 %(days)s 天") % {"days": SUPERVISE_MAX_DAYS}]})
+        data["due_at"] = due_at.astimezone(UTC).isoformat()
+    return data
 
 
 def _escalate(case: Case, actor: Actor, **_kw) -> dict:

@@ -304,7 +304,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
 ESCALATE_EVERY_SECONDS = float(os.environ.get("ESCALATE_EVERY_SECONDS", "60"))
-# An export job whose worker has not reported progress for this long is given to another worker.
+# A job (export, import) whose worker has not reported progress for this long is given to another worker.
 JOB_STALL_SECONDS = float(os.environ.get("JOB_STALL_SECONDS", "120"))
 CELERY_BEAT_SCHEDULE = {
     "escalate-overdue-cases": {"task": "cases.tasks.escalate_overdue", "schedule": ESCALATE_EVERY_SECONDS},
@@ -315,6 +315,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 EXPORT_JOB_DIR = Path(os.environ.get("EXPORT_JOB_DIR", MEDIA_ROOT.parent / "export-jobs"))
+# An upload to the admin import (/admin/grids/import/) of this size or more is written by the worker as a job (with
+# its progress on a page of its own); a smaller one, and every dry run, within the request.
+IMPORT_JOB_MIN_BYTES = int(os.environ.get("IMPORT_JOB_MIN_BYTES", str(5 * 1024 * 1024)))
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_LOCK_SECONDS = int(os.environ.get("LOGIN_LOCK_SECONDS", str(15 * 60)))
 # The client's address for the per-address login lock: behind a reverse proxy, the header it sets (e.g.

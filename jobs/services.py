@@ -1,4 +1,5 @@
-"""Export jobs: queued by a request, written by the task queue's worker, downloaded when done.
+"""Jobs of the task queue's worker. Exports: queued by a request, written by the worker, downloaded when done.
+Imports: an administrator's large upload, written to the database by the worker (start_import, run_import).
 
 The file is written to a local partial file (EXPORT_JOB_DIR) and then stored in the file storage.
 A job may be run more than once — its message delivered again after its worker died, or handed to another worker
@@ -7,7 +8,11 @@ latest attempt may mark the job done and put its file in place.
 """
 
 import logging
+import shutil
+import tempfile
+import threading
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
@@ -16,7 +21,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from grids.gisio.exporters import ExportError, count_rows, export_layer
-from jobs.models import ExportJob, JobState
+from jobs.models import ExportJob, ImportJob, JobState
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 5_000  # rows between two progress writes (one export chunk)
@@ -33,11 +38,11 @@ def start_export(*, user, export: dict) -> ExportJob:
     return job
 
 
-def _claim(job_id: str) -> ExportJob | None:
+def _claim(job_id: str, model=ExportJob):
     """Begin an attempt at the job, unless it is finished or another worker is at it and alive."""
     stalled_before = timezone.now() - timedelta(seconds=settings.JOB_STALL_SECONDS)
     with transaction.atomic():
-        job = ExportJob.objects.select_for_update().filter(pk=job_id).first()
+        job = model.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.state in (JobState.DONE, JobState.FAILED):
             return None
         if job.state == JobState.RUNNING and job.heartbeat_at > stalled_before:
@@ -118,15 +123,152 @@ def requeue_stalled() -> int:
     from jobs import tasks
 
     stalled_before = timezone.now() - timedelta(seconds=settings.JOB_STALL_SECONDS)
-    with transaction.atomic():
-        stalled = list(
-            ExportJob.objects.select_for_update(skip_locked=True)
-            .filter(state__in=(JobState.QUEUED, JobState.RUNNING), heartbeat_at__lt=stalled_before)
-            .values_list("pk", flat=True)
-        )
-        # Queued again: the worker that takes it claims it at once, a dead one's claim no longer counts.
-        ExportJob.objects.filter(pk__in=stalled).update(state=JobState.QUEUED, heartbeat_at=timezone.now())
-    for pk in stalled:
-        logger.warning("export job %s made no progress for %s s: sent again", pk, settings.JOB_STALL_SECONDS)
-        tasks.run_export.delay(str(pk))
-    return len(stalled)
+    sent = 0
+    for model, task in ((ExportJob, tasks.run_export), (ImportJob, tasks.run_import)):
+        with transaction.atomic():
+            stalled = list(
+                model.objects.select_for_update(skip_locked=True)
+                .filter(state__in=(JobState.QUEUED, JobState.RUNNING), heartbeat_at__lt=stalled_before)
+                .values_list("pk", flat=True)
+            )
+            # Queued again: the worker that takes it claims it at once, a dead one's claim no longer counts.
+            model.objects.filter(pk__in=stalled).update(state=JobState.QUEUED, heartbeat_at=timezone.now())
+        for pk in stalled:
+            logger.warning(
+                "%s %s made no progress for %s s: sent again", model._meta.model_name, pk, settings.JOB_STALL_SECONDS
+            )
+            task.delay(str(pk))
+        sent += len(stalled)
+    return sent
+
+
+# --- Imports ------------------------------------------------------------------------------------------------------
+
+
+def import_as_job(upload, *, commit: bool) -> bool:
+    """Whether an upload is written by the worker instead of within the request: a commit of IMPORT_JOB_MIN_BYTES or
+    more (a dry run writes nothing and stays in the request)."""
+    return commit and upload.size >= settings.IMPORT_JOB_MIN_BYTES
+
+
+def start_import(*, user, layer: str, upload, options: dict) -> ImportJob:
+    """Keep the uploaded file in the file storage and queue its import (`options`: mapping, source_layer, encoding,
+    crs, skip_refused — the admin form's, checked)."""
+    from jobs import tasks
+
+    job = ImportJob(requested_by=user, layer=layer, source_name=Path(upload.name).name, upload_size=upload.size)
+    job.options = options
+    job.upload = default_storage.save(f"imports/{job.pk}/upload{Path(upload.name).suffix.lower()}", upload)
+    job.save()
+    transaction.on_commit(lambda: tasks.run_import.delay(str(job.pk)))
+    return job
+
+
+def run_import(job_id: str) -> None:
+    """One attempt at an import job. The import's writes and the job's "done" commit together, in one transaction,
+    and only if this is still the job's latest attempt: a job run twice (its message delivered again, or sent again
+    by requeue_stalled) writes its rows once; an attempt whose worker dies leaves nothing written."""
+    from grids.admin_io import import_file
+    from grids.gisio.importers import ImportFailure
+
+    job = _claim(job_id, ImportJob)
+    if job is None:
+        return
+    attempt = ImportJob.objects.filter(pk=job.pk, attempts=job.attempts)
+    progress = connections.create_connection("default")  # seen at once, not at the end of the import's transaction
+    done = [0]
+
+    def on_progress(rows: int) -> None:
+        done[0] += rows
+        with progress.cursor() as cursor:
+            cursor.execute(
+                "UPDATE jobs_importjob SET rows_done = %s, heartbeat_at = now() WHERE id = %s AND attempts = %s",
+                [done[0], job.pk, job.attempts],
+            )
+
+    def on_count(total: int | None) -> None:
+        with progress.cursor() as cursor:
+            cursor.execute(
+                "UPDATE jobs_importjob SET rows_total = %s, heartbeat_at = now() WHERE id = %s AND attempts = %s",
+                [total, job.pk, job.attempts],
+            )
+
+    beating = _heartbeat(job)
+    try:
+        with tempfile.TemporaryDirectory(prefix="gridmgmt-import-job-") as folder:
+            local = Path(folder) / job.source_name
+            with default_storage.open(job.upload, "rb") as stored, local.open("wb") as copy:
+                shutil.copyfileobj(stored, copy)
+            with transaction.atomic():
+                report, placed = import_file(
+                    job.layer,
+                    local,
+                    {**job.options, "commit": True},
+                    actor=job.requested_by.get_username(),
+                    on_count=on_count,
+                    on_progress=on_progress,
+                )
+                if ImportJob.objects.select_for_update().filter(pk=job.pk, attempts=job.attempts).first() is None:
+                    transaction.set_rollback(True)  # a later attempt has the job now: its writes count, not these
+                    return
+                attempt.update(
+                    state=JobState.DONE,
+                    rows_done=report.read,
+                    report=report_of(report, placed),
+                    finished_at=timezone.now(),
+                    error="",
+                )
+    except ImportFailure as failure:
+        attempt.update(state=JobState.FAILED, error=str(failure), finished_at=timezone.now())
+    except Exception as error:  # not the file's fault: said on the page, not tried again and again
+        logger.exception("import job %s failed", job.pk)
+        attempt.update(state=JobState.FAILED, error=f"{error.__class__.__name__}: {error}", finished_at=timezone.now())
+    finally:
+        beating.set()
+        progress.close()
+    if ImportJob.objects.filter(pk=job.pk, state__in=(JobState.DONE, JobState.FAILED)).exists():
+        default_storage.delete(job.upload)  # written (or refused): the upload is not needed again
+
+
+def _heartbeat(job: ImportJob) -> threading.Event:
+    """Keep the attempt's heartbeat fresh while it runs (the import's SQL steps report no rows for a long while);
+    set the event to stop. A worker that dies stops it with everything else."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        own = connections.create_connection("default")
+        try:
+            while not stop.wait(settings.JOB_STALL_SECONDS / 4):
+                with own.cursor() as cursor:
+                    cursor.execute(
+                        "UPDATE jobs_importjob SET heartbeat_at = now() WHERE id = %s AND attempts = %s",
+                        [job.pk, job.attempts],
+                    )
+        finally:
+            own.close()
+
+    threading.Thread(target=beat, name=f"import-job-{job.pk}", daemon=True).start()
+    return stop
+
+
+def report_of(report, placed: list) -> dict:
+    """What the job page shows of an import: its counts, its summary and the refused rows it kept (the first
+    grids.gisio.report.SAMPLE), and the new buildings with their grid."""
+    return {
+        "written": report.written,
+        "read": report.read,
+        "new": report.new,
+        "changed": report.changed,
+        "unchanged": report.unchanged,
+        "refused": report.refused,
+        "refused_rows": [[row, reason] for row, reason in report.refused_rows],
+        "summary": report.lines(show=50),
+        "placed": [
+            {
+                "code": building.code,
+                "name": building.name,
+                "grid": {"code": building.grid.code, "name": building.grid.name} if building.grid else None,
+            }
+            for building in placed
+        ],
+    }

@@ -369,7 +369,8 @@ class LabelsView(APIView):
 
 class CasePhotoView(APIView):
     """A photo on a case (cases.selectors.photos_on_case), by its content hash, for those who may see that case;
-    `?thumb=1`."""
+    `?thumb=1` (the photo itself while the worker has not made the thumbnail yet, kept by the browser for a minute
+    only)."""
 
     @extend_schema(responses={(200, "image/*"): bytes})
     def get(self, request, sha256: str):
@@ -378,10 +379,15 @@ class CasePhotoView(APIView):
         photo = visible_photo(sha256, request.user)
         if photo is None:
             raise NotFound(_("照片不存在或您无权查看"))
-        stored = photo.thumbnail if request.query_params.get("thumb") else photo.image
-        content_type = "image/jpeg" if request.query_params.get("thumb") else photo.content_type
+        if request.query_params.get("thumb") and photo.thumbnail:
+            stored, content_type = photo.thumbnail, "image/jpeg"
+        else:  # the photo itself, also in place of a thumbnail the worker has not made yet
+            stored, content_type = photo.image, photo.content_type
         response = FileResponse(stored.open("rb"), content_type=content_type)
-        response["Cache-Control"] = "private, max-age=86400, immutable"
+        if request.query_params.get("thumb") and not photo.thumbnail:
+            response["Cache-Control"] = "private, max-age=60"  # asked again soon: the thumbnail will be there
+        else:
+            response["Cache-Control"] = "private, max-age=86400, immutable"
         return response
 
 

@@ -54,7 +54,9 @@ class Photo(models.Model):
 
     sha256 = models.CharField(max_length=64, unique=True, verbose_name=_("内容哈希（SHA-256）"))
     image = models.FileField(upload_to="photos/", verbose_name=_("图像"))
-    thumbnail = models.FileField(upload_to="photos/thumbs/", verbose_name=_("缩略图"))
+    # Made by the task queue's worker after the photo is stored (mobileapi.services.make_thumbnail): empty until
+    # then, and the photo itself is served in its place.
+    thumbnail = models.FileField(upload_to="photos/thumbs/", blank=True, verbose_name=_("缩略图"))
     content_type = models.CharField(max_length=32, verbose_name=_("文件类型"))
     width = models.PositiveIntegerField(verbose_name=_("宽度"))
     height = models.PositiveIntegerField(verbose_name=_("高度"))

@@ -4,6 +4,9 @@ A photo is accepted only if it decodes as JPEG, PNG or WebP within the size limi
 re-encoded from the pixels, turned upright by its EXIF orientation, so no metadata is kept in the file: no EXIF
 (camera serial, owner, GPS), no JPEG comment (COM), XMP or ICC profile, no PNG text. The capture time and GPS
 position are read first and kept as data, to compare with the report.
+
+The thumbnail is not made here: `make_thumbnail` runs on the task queue's worker after the photo is stored
+(mobileapi.services.make_thumbnail).
 """
 
 import hashlib
@@ -34,7 +37,6 @@ class CleanPhoto:
     width: int
     height: int
     image: bytes
-    thumbnail: bytes
     taken_at: datetime | None
     gps: tuple[float, float] | None  # (lon, lat) in WGS84, as the camera wrote it
 
@@ -119,11 +121,6 @@ def clean_photo(data: bytes) -> CleanPhoto:
         upright = upright.convert("RGB")
     upright.save(cleaned, format=save_format, **({"quality": 90} if save_format in ("JPEG", "WEBP") else {}))
 
-    thumb = upright.copy()
-    thumb.thumbnail(THUMBNAIL_SIZE)
-    thumbnail = io.BytesIO()
-    thumb.convert("RGB").save(thumbnail, format="JPEG", quality=80)
-
     return CleanPhoto(
         sha256=hashlib.sha256(data).hexdigest(),
         content_type=content_type,
@@ -131,7 +128,15 @@ def clean_photo(data: bytes) -> CleanPhoto:
         width=upright.width,
         height=upright.height,
         image=cleaned.getvalue(),
-        thumbnail=thumbnail.getvalue(),
         taken_at=taken_at,
         gps=gps,
     )
+
+
+def make_thumbnail(image: bytes) -> bytes:
+    """A JPEG of at most THUMBNAIL_SIZE of a stored (already cleaned and upright) photo."""
+    with Image.open(io.BytesIO(image)) as stored:
+        stored.thumbnail(THUMBNAIL_SIZE)
+        thumbnail = io.BytesIO()
+        stored.convert("RGB").save(thumbnail, format="JPEG", quality=80)
+    return thumbnail.getvalue()

@@ -45,10 +45,13 @@ def revoke_tokens_of(*, user) -> int:
 
 
 def store_photo(*, data: bytes, uploader) -> tuple[Photo, bool]:
-    """Check, clean and keep a photo once per content hash: (the photo, whether it is new)."""
+    """Check, clean and keep a photo once per content hash: (the photo, whether it is new). Its thumbnail is made
+    by the worker once the photo is committed (make_thumbnail)."""
     cleaned = photos.clean_photo(data)  # raises PhotoRejected
     existing = Photo.objects.filter(sha256=cleaned.sha256).first()
     if existing is not None:
+        if not existing.thumbnail:  # its thumbnail's task was lost (or is still to run): asked for again
+            _queue_thumbnail(existing.pk)
         return existing, False
     taken_at = cleaned.taken_at
     if taken_at is not None and timezone.is_naive(taken_at):
@@ -65,13 +68,36 @@ def store_photo(*, data: bytes, uploader) -> tuple[Photo, bool]:
     )
     stem = f"{cleaned.sha256[:2]}/{cleaned.sha256}"
     photo.image.save(f"{stem}.{cleaned.extension}", ContentFile(cleaned.image), save=False)
-    photo.thumbnail.save(f"{stem}.jpg", ContentFile(cleaned.thumbnail), save=False)
     try:
         with transaction.atomic():
             photo.save()
     except IntegrityError:
         return Photo.objects.get(sha256=cleaned.sha256), False
+    _queue_thumbnail(photo.pk)
     return photo, True
+
+
+def _queue_thumbnail(photo_id: int) -> None:
+    from mobileapi import tasks
+
+    transaction.on_commit(lambda: tasks.make_thumbnail.delay(photo_id))
+
+
+def make_thumbnail(photo_id: int) -> bool:
+    """Make a photo's thumbnail from its stored copy (on the worker); whether one was made. Safe to run again: a
+    photo that has its thumbnail is left alone, and a file left by a run that died before recording it is
+    written over."""
+    photo = Photo.objects.filter(pk=photo_id).first()
+    if photo is None or (photo.thumbnail and photo.thumbnail.storage.exists(photo.thumbnail.name)):
+        return False
+    with photo.image.open("rb") as stored:
+        thumbnail = photos.make_thumbnail(stored.read())
+    field = photo.thumbnail
+    name = field.field.generate_filename(photo, f"{photo.sha256[:2]}/{photo.sha256}.jpg")
+    field.storage.delete(name)
+    name = field.storage.save(name, ContentFile(thumbnail))
+    Photo.objects.filter(pk=photo.pk).update(thumbnail=name)
+    return True
 
 
 # --- Patrols --------------------------------------------------------------------------

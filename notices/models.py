@@ -23,6 +23,7 @@ class Kind(models.TextChoices):
     EXTENSION = "extension", _("延时申请")
     EXTENSION_DECIDED = "extension_decided", _("延时审批")
     SUPERVISE = "supervise", _("督办")
+    SUPERVISE_DUE = "supervise_due", _("督办到期")
     COHANDLE_TASK = "cohandle_task", _("协办任务")
     COHANDLE_FEEDBACK = "cohandle_feedback", _("协办反馈")
     COHANDLE_ACCEPTED = "cohandle_accepted", _("协办已认可")

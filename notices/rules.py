@@ -5,8 +5,9 @@
 `sms`, `wecom`; see notices/channels.py). The actor is never told what they did themselves: a recipient that is
 the acting account, or the acting unit, is left out.
 
-Lights (yellow, overdue) and registry changes are not case events; their rows are `LIGHT_RULES` and
-`REGISTRY_RULE`, used by notices.services.notify_lights and notify_registry_change.
+Lights (yellow, overdue), 督办 time limits that passed and registry changes are not case events; their rows are
+`LIGHT_RULES`, `SUPERVISE_DUE_RULE` and `REGISTRY_RULE`, used by notices.services.notify_lights,
+remind_supervisions and notify_registry_change.
 """
 
 from dataclasses import dataclass
@@ -62,6 +63,10 @@ LIGHT_RULES = {
 # not flood the desks with every case that turned yellow months ago.
 LIGHT_WINDOW_HOURS = 24
 
+# A 督办 with a time limit that passed with nothing recorded on the case by the unit holding it: one reminder
+# (notices.services.remind_supervisions, on the schedule with the lights).
+SUPERVISE_DUE_RULE = Rule(Kind.SUPERVISE_DUE, (RESPONSIBLE_UNIT,), (WECOM, SMS))
+
 REGISTRY_RULE = Rule(Kind.REGISTRY_CHANGE, ("deciding_units",))
 
 # The text of each kind, filled with the notice's params in the reader's language.
@@ -74,6 +79,7 @@ TEXTS = {
     Kind.EXTENSION: _("案件 %(number)s 申请延时，待本单位审批"),
     Kind.EXTENSION_DECIDED: _("案件 %(number)s 的延时申请已审批"),
     Kind.SUPERVISE: _("案件 %(number)s 被%(actor_unit)s督办"),
+    Kind.SUPERVISE_DUE: _("案件 %(number)s 的督办已到限期（%(due)s），本单位尚未办理"),
     Kind.COHANDLE_TASK: _("案件 %(number)s（%(category)s）需要本单位协办"),
     Kind.COHANDLE_FEEDBACK: _("%(actor_unit)s反馈了案件 %(number)s 的协办情况"),
     Kind.COHANDLE_ACCEPTED: _("案件 %(number)s 的协办反馈已被认可"),

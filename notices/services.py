@@ -12,6 +12,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import BigIntegerField, DateTimeField, Exists, OuterRef
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone, translation
 
 from cases.models import Case, CaseEvent, State
@@ -198,6 +201,50 @@ def notify_lights(*, now: datetime | None = None) -> dict:
                 )
         counts[light] = made
     return counts
+
+
+def remind_supervisions(*, now: datetime | None = None) -> int:
+    """Remind the unit holding a case of each 督办 whose time limit (`due_at`, cases.services._supervise) passed
+    with nothing recorded on the case by that unit since, once per 督办; run with the lights' check on the schedule.
+    A case closed, or handed to another unit, meanwhile is no longer the unit's to answer: no reminder."""
+    from cases.services import SUPERVISE_MAX_DAYS
+
+    now = now or timezone.now()
+    answered = CaseEvent.objects.filter(
+        case_id=OuterRef("case_id"), unit_id=OuterRef("to_unit"), created_at__gt=OuterRef("created_at")
+    )
+    due = (
+        CaseEvent.objects.filter(
+            action="supervise", created_at__gte=now - timedelta(days=SUPERVISE_MAX_DAYS + 1), data__has_key="due_at"
+        )
+        .annotate(due=Cast(KT("data__due_at"), DateTimeField()), to_unit=Cast(KT("data__to_unit"), BigIntegerField()))
+        .filter(due__lte=now)
+        .annotate(answered=Exists(answered))
+        .filter(answered=False)
+        .exclude(case__state__in=TERMINAL)
+        .select_related("case__category")
+        .order_by("id")
+    )
+    events = [event for event in due if event.to_unit and event.case.responsible_unit_id == event.to_unit]
+    keys = {f"supervise_due:{event.pk}": event for event in events}
+    done = set(Notification.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True))
+    made = 0
+    with transaction.atomic():
+        for key, event in keys.items():
+            if key in done:
+                continue
+            params = _case_params(event.case) | {"due": timezone.localtime(event.due).strftime("%Y-%m-%d %H:%M")}
+            made += len(
+                _create(
+                    rules.SUPERVISE_DUE_RULE,
+                    [("unit", event.to_unit)],
+                    case=event.case,
+                    event_id=event.pk,
+                    params=params,
+                    dedupe_key=key,
+                )
+            )
+    return made
 
 
 def notify_registry_change(change: RegistryChange) -> list[int]:

@@ -25,6 +25,7 @@ def on_case_event_written(sender, event: CaseEvent, case, **kwargs):
 @receiver(lights_checked)
 def on_lights_checked(sender, now, **kwargs):
     services.notify_lights(now=now)
+    services.remind_supervisions(now=now)
 
 
 @receiver(post_save, sender=RegistryChange)

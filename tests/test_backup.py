@@ -9,7 +9,7 @@ from django.db import connection
 from PIL import Image
 
 from mobileapi.models import Photo
-from mobileapi.services import store_photo
+from mobileapi.services import make_thumbnail, store_photo
 from tests.factories import PersonFactory, UserFactory
 
 RESTORED = "gridmgmt_restore_check"
@@ -51,6 +51,8 @@ def test_backup_restores_every_row_and_photo(tmp_path, settings, drop_restored):
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), "green").save(buffer, format="PNG")
     photo, _ = store_photo(data=buffer.getvalue(), uploader=UserFactory())
+    assert make_thumbnail(photo.pk)  # as the worker does
+    photo.refresh_from_db()
 
     call_command("backup", str(tmp_path / "out"))
     dump = next((tmp_path / "out").glob("*.dump"))

@@ -815,8 +815,27 @@ NOTICES = {
 ENDPOINTS.update(NOTICES)
 
 
+def import_job(w: World, role: str, scope: str) -> str:
+    """An import job of the administrator (the only one who may import), queued."""
+    from jobs.models import ImportJob
+
+    job = ImportJob.objects.create(requested_by=w.users["admin"], layer="buildings", source_name="楼栋.gpkg")
+    return str(job.pk)
+
+
 ADMIN_CALLS = [
     Call(const("/admin/"), expect(302, admin=200)),
+    Call(const("/admin/grids/import/"), expect(302, admin=200), note="the import upload: administrators only"),
+    Call(
+        lambda w, role, scope: f"/admin/grids/import/{import_job(w, role, scope)}/",
+        expect(302, admin=200),
+        note="an import job's progress and report, for the administrator who uploaded it",
+    ),
+    Call(
+        lambda w, role, scope: f"/admin/grids/import/{import_job(w, role, scope)}/refused.csv",
+        expect(302, admin=200),
+        note="the rows an import job refused, with why",
+    ),
     Call(const("/admin/grids/person/"), expect(302, admin=200)),
     Call(lambda w, role, scope: f"/admin/grids/person/{w.person(role, 'in').pk}/change/", expect(302, admin=200)),
 ]

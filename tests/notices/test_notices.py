@@ -13,7 +13,7 @@ from grids.models import ChangeKind, Role
 from grids.services import propose_change
 from notices import rules
 from notices.models import Kind, Notification
-from tests.cases.helpers import act, client_of, dispatcher, person, report, resolve
+from tests.cases.helpers import act, client_of, dispatcher, fresh, person, report, resolve
 from tests.factories import BuildingFactory, square
 
 pytestmark = pytest.mark.django_db
@@ -232,3 +232,49 @@ def test_a_transition_at_the_desk_makes_its_notice(geo, people, client):
     )
     assert answer.status_code == 200
     assert Notification.objects.filter(kind=Kind.NEW_CASE, recipient_unit=geo.committees["W1"]).count() == 1
+
+
+def test_a_supervision_with_a_time_limit_reminds_the_unit_once_unless_it_answered(geo, people, client):
+    centre = people["centre"]
+
+    def supervised(grid: str, **kwargs) -> Case:
+        case = report(geo.point(grid, "N"), "SJ0502", reporter=people["worker"])
+        case = act(case, people["west"], "register")
+        case = act(case, people["west"], "dispatch")
+        return act(case, centre, "supervise", note="限期处置", due_at=timezone.now() + timedelta(hours=2), **kwargs)
+
+    ignored, answered, handed_on = supervised("W1"), supervised("W2"), supervised("W1")
+    act(answered, people["west2"], "comment", note="已处置中")  # another dispatcher of the same desk answers
+    act(handed_on, people["west"], "escalate")  # no longer the street office's to answer
+    reminders = Notification.objects.filter(kind=Kind.SUPERVISE_DUE)
+    escalate_overdue(now=timezone.now() + timedelta(hours=1))  # before the time limit: nothing
+    assert not reminders.exists()
+    for later in (3, 4, 5):  # the schedule runs on after the time limit: one reminder
+        escalate_overdue(now=timezone.now() + timedelta(hours=later))
+    assert [(n.case_id, n.recipient_unit_id) for n in reminders] == [(ignored.pk, geo.offices["W"].pk)]
+    texts = [n["text"] for n in summary(people["west"]).json()["latest"]]
+    assert any(ignored.number in text and "督办已到限期" in text for text in texts)
+
+    client.force_login(centre)  # the desk's 督办 offers the optional time limit
+    assert 'id="action-due"' in client.get(f"/desk/cases/{ignored.pk}/").content.decode()
+
+    # Through the API: a time limit belongs to a 督办 only, and lies ahead.
+    api = client_of(centre)
+    case = fresh(ignored)
+    body = {"action": "supervise", "version": case.version, "note": "再督办"}
+    past = api.post(
+        f"/api/v1/cases/{case.pk}/transitions", {**body, "due_at": "2020-01-01T08:00:00+08:00"}, format="json"
+    )
+    assert past.status_code == 400 and "due_at" in past.json()["errors"]
+    naive = api.post(f"/api/v1/cases/{case.pk}/transitions", {**body, "due_at": "2030-01-01T08:00:00"}, format="json")
+    assert naive.status_code == 400 and "due_at" in naive.json()["errors"]
+    other = api.post(
+        f"/api/v1/cases/{case.pk}/transitions",
+        {"action": "comment", "version": case.version, "note": "x", "due_at": "2030-01-01T08:00:00+08:00"},
+        format="json",
+    )
+    assert other.status_code == 400 and "due_at" in other.json()["errors"]
+    due = (timezone.now() + timedelta(days=1)).isoformat()
+    ok = api.post(f"/api/v1/cases/{case.pk}/transitions", {**body, "due_at": due}, format="json")
+    assert ok.status_code == 200, ok.content
+    assert CaseEvent.objects.filter(case=case, action="supervise").latest("id").data["due_at"]

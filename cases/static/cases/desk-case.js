@@ -180,6 +180,7 @@
       if (action === "dispatch" && $("action-unit") && $("action-unit").value) body.unit = Number($("action-unit").value);
       if (action === "extend") body.hours = Number(($("action-hours") || {}).value || 8);
       if (action === "approve_extension") body.approved = button.dataset.approved === "true";
+      if (action === "supervise" && $("action-due") && $("action-due").value) body.due_at = new Date($("action-due").value).toISOString();
       if (action === "evaluate") body.score = Number(($("action-score") || {}).value || 5);
       busy = true;
       form.classList.add("busy");
