@@ -4,7 +4,7 @@ import sys
 
 # Commands that create, alter or empty tables connect as the schema's owner (DATABASE_OWNER_URL);
 # every other command, like the web server, as the runtime role (docs/security.md, "Database roles").
-OWNER_COMMANDS = {"migrate", "prepare", "seed_demo", "flush", "createcachetable", "backup", "restore", "test"}
+OWNER_COMMANDS = {"migrate", "prepare", "seed_demo", "flush", "backup", "restore", "test"}
 
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridmgmt.settings")

@@ -140,9 +140,7 @@ class Floor:
         self.conn.close()
 
 
-AUTH_TABLES = re.compile(
-    r'\b(django_session|auth_user|mobileapi_accesstoken|grids_staff|gridmgmt_cache)\b|"django_session"'
-)
+AUTH_TABLES = re.compile(r'\b(django_session|auth_user|mobileapi_accesstoken|grids_staff)\b|"django_session"')
 # Transaction control, settings, the connection check and the heavy-request slot (gridmgmt/dblimits.py).
 SKIPPED_STATEMENTS = re.compile(
     r"^\s*(SELECT 1\b|SELECT slot FROM generate_series|SELECT pg_advisory_unlock|SET\b|RESET\b|SAVEPOINT\b"

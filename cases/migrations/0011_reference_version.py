@@ -9,34 +9,11 @@ out twice, so a change rolled back never leaves a stamp that a later change coul
 
 from django.db import migrations
 
+from gridmgmt.stamps import stamp_sql
+
 STAMPED_TABLES = ("cases_category", "cases_routingrule", "grids_unit")
 
-FORWARD = """
-CREATE SEQUENCE cases_reference_version_seq;
-CREATE TABLE cases_reference_version (version bigint NOT NULL);
-INSERT INTO cases_reference_version (version) VALUES (nextval('cases_reference_version_seq'));
-
-CREATE FUNCTION cases_reference_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE cases_reference_version SET version = nextval('cases_reference_version_seq');
-    RETURN NULL;
-END
-$$;
-""" + "".join(
-    f"""
-CREATE TRIGGER {table}_reference_version
-AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}
-FOR EACH STATEMENT EXECUTE FUNCTION cases_reference_version_bump();
-"""
-    for table in STAMPED_TABLES
-)
-
-BACKWARD = "".join(f"DROP TRIGGER IF EXISTS {table}_reference_version ON {table};\n" for table in STAMPED_TABLES)
-BACKWARD += """
-DROP FUNCTION IF EXISTS cases_reference_version_bump();
-DROP TABLE IF EXISTS cases_reference_version;
-DROP SEQUENCE IF EXISTS cases_reference_version_seq;
-"""
+FORWARD, BACKWARD = stamp_sql("cases_reference_version", STAMPED_TABLES)
 
 
 class Migration(migrations.Migration):

@@ -10,34 +10,11 @@ reader sees the new stamp only with the new data.
 
 from django.db import migrations
 
+from gridmgmt.stamps import stamp_sql
+
 STAMPED_TABLES = ("grids_building", "grids_household")
 
-FORWARD = """
-CREATE SEQUENCE grids_map_version_seq;
-CREATE TABLE grids_map_version (version bigint NOT NULL);
-INSERT INTO grids_map_version (version) VALUES (nextval('grids_map_version_seq'));
-
-CREATE FUNCTION grids_map_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE grids_map_version SET version = nextval('grids_map_version_seq');
-    RETURN NULL;
-END
-$$;
-""" + "".join(
-    f"""
-CREATE TRIGGER {table}_map_version
-AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}
-FOR EACH STATEMENT EXECUTE FUNCTION grids_map_version_bump();
-"""
-    for table in STAMPED_TABLES
-)
-
-BACKWARD = "".join(f"DROP TRIGGER IF EXISTS {table}_map_version ON {table};\n" for table in STAMPED_TABLES)
-BACKWARD += """
-DROP FUNCTION IF EXISTS grids_map_version_bump();
-DROP TABLE IF EXISTS grids_map_version;
-DROP SEQUENCE IF EXISTS grids_map_version_seq;
-"""
+FORWARD, BACKWARD = stamp_sql("grids_map_version", STAMPED_TABLES)
 
 
 class Migration(migrations.Migration):

@@ -190,6 +190,63 @@ def test_a_refusal_met_by_the_service_worker_is_shown_and_not_retried(phone, wor
     assert Case.objects.filter(client_uuid=client_uuid).get().description == "第一份"
 
 
+@pytest.mark.parametrize(
+    ("chosen", "refusal", "rejected"),
+    [(None, "输入有误", "被拒绝"), ("en", "Invalid input", "Rejected")],
+    ids=["chinese-by-default", "english-chosen"],
+)
+def test_the_service_worker_is_answered_in_the_language_the_worker_chose(
+    phone, world, live_server, chosen, refusal, rejected
+):
+    """The service worker has no cookie of its own, yet sends in the worker's language: with English chosen in the
+    app, a report the server refuses (an unknown category) is queued offline and the app closed; back online the
+    worker sends it with no page open, and the app, opened again, shows the server's refusal in English, as it
+    shows the page's own. Without a choice it is Chinese."""
+    p = background_phone(phone)
+    p.login()
+    page = p.page
+    if chosen == "en":
+        page.click("#lang")
+        page.wait_for_function("() => document.querySelector('#title').textContent === 'Home'")
+
+    p.expect_console("ERR_INTERNET_DISCONNECTED")
+    p.context.set_offline(True)
+    page.evaluate(
+        """async (report) => {
+            const outbox = await import('/static/handheld/outbox.js');
+            await outbox.enqueue('report', {body: {...report, captured_at: new Date().toISOString()}, label: 'bad'});
+        }""",
+        {
+            "category": "NO-SUCH-CATEGORY",
+            "description": "类别不存在",
+            "location": {"type": "Point", "coordinates": [HERE["longitude"], HERE["latitude"]]},
+        },
+    )
+    page.close()
+    p.context.set_offline(False)
+    worker = p.context.service_workers[0]
+    states = """() => new Promise((resolve) => {
+        const open = indexedDB.open('gridmgmt-m');
+        open.onsuccess = () => {
+            const all = open.result.transaction('outbox').objectStore('outbox').getAll();
+            all.onsuccess = () => resolve(all.result.filter((item) => item.label === 'bad').map((i) => i.state));
+        };
+    })"""
+    for _ in range(100):
+        if worker.evaluate(states) == ["rejected"]:
+            break
+        worker.evaluate("() => new Promise((resolve) => setTimeout(resolve, 100))")
+    assert worker.evaluate(states) == ["rejected"] and p.context.pages == []  # refused to the worker, app closed
+
+    page = new_page(p)
+    page.goto("/m/#/outbox")
+    refused = page.wait_for_selector(f"{OUTBOX_VIEW}[data-state=rejected]", timeout=20_000)
+    assert rejected in refused.inner_text()
+    message = refused.query_selector(".server-message").inner_text()
+    assert refusal in message, message
+    assert ("输入有误" in message) == (chosen is None), message
+
+
 def test_page_and_service_worker_sending_at_once_send_each_item_once(phone, world, live_server):
     """Six reports with photos wait; then the page and the service worker start sending at the same moment (the
     page's own drain and a `sync` fired through DevTools). Every request the browser makes is counted, the

@@ -5,8 +5,7 @@ import pytest
 
 from grids.models import Building
 from tests import live
-from tests.browser import ARTIFACTS, plain_http_settings
-from tests.maps.test_browser import Session
+from tests.browser import ARTIFACTS, Session, plain_http_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

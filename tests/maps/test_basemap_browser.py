@@ -14,10 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.maps import test_browser as shared
+from tests import browser as shared
 from tests.maps.conftest import X0, Y0
 
-# The browser fixtures of the map pages' tests (a live server on plain http, a session failing on console errors).
+# The browser fixtures of the page tests (a live server on plain http, a session failing on console errors).
 browser, plain_http, server, session = shared.browser, shared.plain_http, shared.server, shared.session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -12,8 +12,11 @@ import re
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser import ARTIFACTS, plain_http_settings
-from tests.maps.conftest import PASSWORD, X0, Y0, make_case, report_and_register
+from tests import browser as shared
+from tests.maps.conftest import X0, Y0, make_case, report_and_register
+
+# The live server on plain http and the sessions failing on console errors (tests/browser.py).
+plain_http, server, session = shared.plain_http, shared.server, shared.session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,84 +24,10 @@ TIMINGS: dict[str, int] = {}
 
 
 @pytest.fixture(scope="session")
-def plain_http():
-    with plain_http_settings():
-        yield
-
-
-@pytest.fixture(scope="session")
 def browser(chromium):
     yield chromium
     if TIMINGS:
         print("\nfirst view ready (ms, measured in the browser):", TIMINGS)
-
-
-@pytest.fixture
-def server(plain_http, live_server):
-    return live_server.url
-
-
-class Session:
-    """A browser context for one person, failing the test on any console error or page error."""
-
-    def __init__(self, browser, base_url: str):
-        self.context = browser.new_context(
-            base_url=base_url, viewport={"width": 1400, "height": 900}, locale="zh-CN", accept_downloads=True
-        )
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.on(
-            "requestfailed",
-            lambda r: (
-                self.errors.append(f"request failed: {r.url} {r.failure}")
-                # Requests the page itself cancels (tiles when the map moves, fetches when it navigates away) are
-                # not failures; the server answering badly shows up as a console error or a failed status instead.
-                if "ERR_ABORTED" not in (r.failure or "")
-                else None
-            ),
-        )
-
-    def login(self, username: str, password: str = PASSWORD):
-        page = self.page
-        page.goto("/accounts/login/")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        page.click("button.primary")
-        page.wait_for_load_state("networkidle")
-
-    def menu(self) -> list[str]:
-        return self.page.eval_on_selector_all("#menu a", "links => links.map(a => a.dataset.page)")
-
-    def layers(self) -> list[str]:
-        return self.page.eval_on_selector_all("[data-layer]", "boxes => boxes.map(b => b.dataset.layer)")
-
-    def wait_ready(self, name: str, timeout: float = 20_000) -> int:
-        self.page.wait_for_function(f"() => window.__ready && window.__ready[{name!r}] !== undefined", timeout=timeout)
-        return self.page.evaluate(f"window.__ready[{name!r}]")
-
-    def shot(self, name: str):
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-    def close(self):
-        self.context.close()
-        assert not self.errors, "\n".join(self.errors)
-
-
-@pytest.fixture
-def session(browser, server):
-    opened: list[Session] = []
-
-    def make() -> Session:
-        s = Session(browser, server)
-        opened.append(s)
-        return s
-
-    yield make
-    for s in opened:
-        s.close()
 
 
 def test_login_page_in_chinese_and_english(session, world):

@@ -4,8 +4,8 @@ policy is really enforced (an inline script injected into a page is refused)."""
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.maps import test_browser as shared
-from tests.maps.test_browser import Session
+from tests import browser as shared
+from tests.browser import Session
 
 # The browser, live server and session fixtures of the page tests.
 browser, plain_http, server, session = shared.browser, shared.plain_http, shared.server, shared.session

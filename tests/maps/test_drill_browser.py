@@ -6,8 +6,8 @@ import csv
 import pytest
 from django.utils import timezone
 
+from tests.browser import browser, plain_http, server, session  # noqa: F401 (fixtures)
 from tests.maps.conftest import X0, Y0
-from tests.maps.test_browser import browser, plain_http, server, session  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

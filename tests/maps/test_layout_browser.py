@@ -4,10 +4,10 @@ screenshot at desktop and phone size under test-artifacts/screenshots/ for revie
 
 import pytest
 
-from tests.browser import ARTIFACTS
-from tests.maps import test_browser as shared
+from tests import browser as shared
+from tests.browser import ARTIFACTS, Session
 
-# The browser fixtures of the map pages' tests (a live server on plain http, a session failing on console errors).
+# The browser fixtures of the page tests (a live server on plain http, a session failing on console errors).
 browser, plain_http, server, session = shared.browser, shared.plain_http, shared.server, shared.session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -108,8 +108,6 @@ def test_the_map_pages_panel_is_a_drawer_on_a_phone(session, world_with_cases):
 
 
 def test_public_case_lookup_on_a_phone(browser, server, world_with_cases):
-    from tests.maps.test_browser import Session
-
     world = world_with_cases
     s = Session(browser, server)
     page = s.page

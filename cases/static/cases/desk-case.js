@@ -114,21 +114,8 @@
         var body = new FormData();
         body.append("kind", "after");
         body.append("photo", file);
-        return fetch("/api/v1/cases/" + caseId + "/photos", {
-          method: "POST", credentials: "same-origin", body: body,
-          headers: { Accept: "application/json", "X-CSRFToken": G.cookie("csrftoken") },
-        }).then(function (response) {
-          return response.text().then(function (text) {
-            var data = null;
-            try { data = text ? JSON.parse(text) : null; } catch (e) { data = { detail: text }; }
-            if (!response.ok) {
-              var error = new Error((data && data.detail) || response.statusText);
-              error.status = response.status;
-              error.data = data;
-              throw error;
-            }
-            hashes.push(data.sha256);
-          });
+        return G.api("/api/v1/cases/" + caseId + "/photos", { method: "POST", body: body }).then(function (data) {
+          hashes.push(data.sha256);
         });
       });
     }, Promise.resolve()).then(function () { return hashes; });

@@ -79,6 +79,7 @@ async function renderNow() {
   app.listeners = {};
   document.documentElement.lang = language() === "en" ? "en" : "zh-CN";
   document.getElementById("lang").textContent = language() === "en" ? "中文" : "EN";
+  tellWorkerLanguage();
   for (const link of tabs.querySelectorAll("a")) link.textContent = t(link.dataset.tab);
   showNetwork();
   showNotices();
@@ -131,6 +132,18 @@ function showNotices() {
 function showNetwork() {
   net.textContent = navigator.onLine ? t("online") : t("offline");
   net.className = `net ${navigator.onLine ? "on" : "off"}`;
+}
+
+// The service worker has no cookie: the language is kept in IndexedDB for it (outbox.sendInBackground reads it),
+// written when it changes and only while someone is logged in (a logout leaves nothing on the device).
+let toldLanguage = null;
+function tellWorkerLanguage() {
+  if (!app.session?.token || toldLanguage === language()) return;
+  toldLanguage = language();
+  store.put("kv", toldLanguage, "language").catch((error) => {
+    toldLanguage = null;
+    console.warn("language for the service worker:", error);
+  });
 }
 
 // --- Session ---------------------------------------------------------------------------------------------
@@ -219,6 +232,7 @@ async function forgetWorker(owner) {
     await store.remove("kv", name);
   }
   await store.clear("packages");
+  toldLanguage = null; // its record went with the rest of kv
   app.notices = null;
   noticeTag = null;
   if (window.caches) for (const name of await caches.keys()) await caches.delete(name);

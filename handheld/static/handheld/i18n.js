@@ -139,10 +139,17 @@ const CARE_TAGS = {
 
 const cookieName = () => document.body.dataset.languageCookie || "django_language";
 
+// The service worker, which sends the outbox with the app closed, has no document and no cookie: the page keeps
+// the language in IndexedDB (kv "language", while someone is logged in) and the worker reads it before it sends
+// (useLanguage), so that the server answers in the worker's language; Chinese, the first language, until then.
+let workerLanguage = "zh-hans";
+
+export function useLanguage(code) {
+  workerLanguage = code === "en" ? "en" : "zh-hans";
+}
+
 export function language() {
-  // The service worker, which sends the outbox with the app closed, has no document and no cookie: it asks in
-  // Chinese, the interface's first language, and the page shows the server's answer as it came.
-  if (typeof document === "undefined") return "zh-hans";
+  if (typeof document === "undefined") return workerLanguage;
   const match = document.cookie.split("; ").find((part) => part.startsWith(cookieName() + "="));
   return match && match.split("=")[1] === "en" ? "en" : "zh-hans";
 }

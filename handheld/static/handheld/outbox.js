@@ -8,6 +8,7 @@
 import * as api from "./api.js";
 import * as store from "./store.js";
 import { uuid } from "./geo.js";
+import { useLanguage } from "./i18n.js";
 
 const FIRST_DELAY_MS = 2000;
 const LONGEST_DELAY_MS = 5 * 60 * 1000;
@@ -257,6 +258,7 @@ export function drain() {
 // 401 or no session ends it (the page's login resumes sending). Without Web Locks the worker leaves it to the page.
 export async function sendInBackground() {
   if (!locking()) return;
+  useLanguage(await store.get("kv", "language")); // the page's language, which the worker has no cookie for
   const finished = await exclusive(() => drainNow({ waitingForNetwork: true }));
   if (finished || loginNeeded || !(await api.session())?.token) return;
   if (waiting(await items()).length) throw new Error("outbox: items wait for a later try");

@@ -44,9 +44,13 @@
     var headers = { Accept: "application/json", "Accept-Language": language };
     var init = { method: options.method || "GET", credentials: "same-origin", headers: headers };
     if (options.body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
       init.headers["X-CSRFToken"] = cookie("csrftoken");
-      init.body = JSON.stringify(options.body);
+      if (typeof FormData !== "undefined" && options.body instanceof FormData) {
+        init.body = options.body; // multipart: the browser sets the content type with its boundary
+      } else {
+        init.headers["Content-Type"] = "application/json";
+        init.body = JSON.stringify(options.body);
+      }
     }
     return fetch(url, init).then(function (response) {
       return response.text().then(function (text) {
