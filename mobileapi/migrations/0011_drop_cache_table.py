@@ -5,6 +5,6 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mobileapi", "0009_verbose_names_zh")]
+    dependencies = [("mobileapi", "0010_photo_thumbnail_on_worker")]
 
     operations = [migrations.RunSQL("DROP TABLE IF EXISTS gridmgmt_cache", migrations.RunSQL.noop)]
