@@ -4,6 +4,7 @@ Geometry is stored in EPSG:4326; tiles and hexagons are made in EPSG:3857 in SQL
 first with `&&` on the 4326 column so the GiST indexes do the work.
 """
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -52,13 +53,17 @@ FIGURES_VERSION_SQL = (
 )
 
 
-def figures(sql: str, params) -> object:
+def figures(sql: str, params, *, heavy: bool = False) -> object:
     """`_fetch_one` for the dashboard's figures, kept in the cache under the statement, its parameters and the data's
     stamp: a manager who opens the dashboard again, or a colleague with the same view, gets it without the scan
     of every case, and any new case event makes a new entry. An entry lives DASHBOARD_CACHE_SECONDS at most: the
-    lights move with the clock, and a transaction that commits after a later one may not move the stamp."""
+    lights move with the clock, and a transaction that commits after a later one may not move the stamp.
+    `heavy`: the statement runs in one of the few heavy-request slots (dblimits.Busy when none is free); figures
+    found in the cache need none."""
     from django.conf import settings
     from django.core.cache import cache
+
+    from gridmgmt import dblimits
 
     with reading.cursor() as cursor:
         execute_prepared(cursor, "maps_figures_version", FIGURES_VERSION_SQL, [])
@@ -68,8 +73,9 @@ def figures(sql: str, params) -> object:
         found = cache.get(key)
         if found is not None:
             return found
-        cursor.execute(sql, params)
-        value = cursor.fetchone()[0]
+        with dblimits.heavy_request() if heavy else contextlib.nullcontext():
+            cursor.execute(sql, params)
+            value = cursor.fetchone()[0]
     cache.set(key, value, settings.DASHBOARD_CACHE_SECONDS)
     return value
 
@@ -670,10 +676,11 @@ def hex_bins_sql(*, bbox: BBox, zoom: int, cases: CaseFilter, per_1000: bool) ->
     return sql, params
 
 
-def hex_bins(*, bbox: BBox, zoom: int, cases: CaseFilter, per_1000: bool = False) -> str:
-    """Cases in the view counted per hexagon (ST_HexagonGrid in EPSG:3857), as a JSON array of GeoJSON Features."""
+def hex_bins(*, bbox: BBox, zoom: int, cases: CaseFilter, per_1000: bool = False, heavy: bool = True) -> str:
+    """Cases in the view counted per hexagon (ST_HexagonGrid in EPSG:3857), as a JSON array of GeoJSON Features.
+    Counted in a heavy-request slot unless the caller holds one (`heavy=False`)."""
     sql, params = hex_bins_sql(bbox=bbox, zoom=zoom, cases=cases, per_1000=per_1000)
-    return figures(sql, params)
+    return figures(sql, params, heavy=heavy)
 
 
 def public_case(number: str) -> dict | None:
