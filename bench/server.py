@@ -1,9 +1,9 @@
 """gunicorn as `make run` starts it, on a free loopback port, for the bench's HTTP rows.
 
-`make run` runs `gunicorn gridmgmt.wsgi --config gridmgmt/gunicorn_conf.py --workers $(WORKERS) --threads 4
+`make run` runs (through scripts/run.sh) `gunicorn gridmgmt.wsgi --config gridmgmt/gunicorn_conf.py --workers $(WORKERS) --threads 4
 --timeout 120 --access-logfile - --error-logfile -`; the bench runs the same command line on the bench's
 database (connected as the runtime role, as the web server is), with the access log in bench/output/ instead of
-the terminal. WORKERS and THREADS are read from the Makefile, so the two cannot drift apart.
+the terminal. WORKERS is read from the Makefile and --threads from scripts/run.sh, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from bench.common import BASE_DIR, WORK_DIR, child_env
 
 
 def makefile_settings() -> tuple[int, int]:
-    """(workers, threads) of `make run`: the Makefile's WORKERS default (or the environment's) and --threads."""
-    text = (BASE_DIR / "Makefile").read_text(encoding="utf-8")
-    workers = int(os.environ.get("WORKERS") or re.search(r"^WORKERS \?= (\d+)", text, re.M).group(1))
-    threads = int(re.search(r"--threads (\d+)", text).group(1))
+    """(workers, threads) of `make run`: the Makefile's WORKERS default (or the environment's) and the --threads
+    of the web server's command line in scripts/run.sh, which `make run` calls."""
+    makefile = (BASE_DIR / "Makefile").read_text(encoding="utf-8")
+    workers = int(os.environ.get("WORKERS") or re.search(r"^WORKERS \?= (\d+)", makefile, re.M).group(1))
+    script = (BASE_DIR / "scripts" / "run.sh").read_text(encoding="utf-8")
+    threads = int(re.search(r"--threads (\d+)", script).group(1))
     return workers, threads
 
 
