@@ -1,7 +1,8 @@
 """gunicorn as `make run` starts it, on a free loopback port, for the bench's HTTP rows.
 
-`make run` runs (through scripts/run.sh) `gunicorn gridmgmt.wsgi --config gridmgmt/gunicorn_conf.py --workers $(WORKERS) --threads 4
---timeout 120 --access-logfile - --error-logfile -`; the bench runs the same command line on the bench's
+`make run` runs (through scripts/run.sh) `gunicorn gridmgmt.wsgi --config gridmgmt/gunicorn_conf.py
+--workers $(WORKERS) --threads 4 --timeout 120 --access-logfile - --error-logfile -`; the bench runs the same
+command line on the bench's
 database (connected as the runtime role, as the web server is), with the access log in bench/output/ instead of
 the terminal. WORKERS is read from the Makefile and --threads from scripts/run.sh, so the two cannot drift apart.
 """
