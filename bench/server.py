@@ -2,9 +2,9 @@
 
 `make run` runs (through scripts/run.sh) `gunicorn gridmgmt.wsgi --config gridmgmt/gunicorn_conf.py
 --workers $(WORKERS) --threads 4 --timeout 120 --access-logfile - --error-logfile -`; the bench runs the same
-command line on the bench's
-database (connected as the runtime role, as the web server is), with the access log in bench/output/ instead of
-the terminal. WORKERS is read from the Makefile and --threads from scripts/run.sh, so the two cannot drift apart.
+command line on the bench's database (connected as the runtime role, as the web server is), with the access log
+in bench/output/ instead of the terminal. WORKERS is read from the Makefile and --threads from scripts/run.sh, so
+the two cannot drift apart.
 """
 
 from __future__ import annotations
