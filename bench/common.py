@@ -173,7 +173,8 @@ def manage(*args: str, url: str, log: Path | None = None, timeout: float = 3600)
 
 
 def ensure_database(url: str) -> None:
-    """Create the database (with PostGIS) when missing, as scripts/ensure_database.py does, and migrate it."""
+    """Create the database (with PostGIS) when missing, as scripts/ensure_database.py does, migrate it and collect
+    the static files."""
     WORK_DIR.mkdir(exist_ok=True)
     env = child_env(url, DATABASE_ROLE="owner")
     result = run_child([PYTHON, "scripts/ensure_database.py"], env=env, log=WORK_DIR / "ensure.log")
@@ -182,6 +183,11 @@ def ensure_database(url: str) -> None:
     result = manage("migrate", "--noinput", "-v", "0", url=url, log=WORK_DIR / "migrate.log")
     if result.returncode:
         raise SystemExit(f"migrate failed on {db_name(url)}:\n{result.output}")
+    # This checkout's static files, as `prepare` collects them: a clean clone measuring a database built before
+    # has none, and its pages (the phone app's) answer 500 without their manifest.
+    result = manage("collectstatic", "--noinput", "-v", "0", url=url, log=WORK_DIR / "collectstatic.log")
+    if result.returncode:
+        raise SystemExit(f"collectstatic failed:\n{result.output}")
 
 
 def percentile(values: list[float], share: float) -> float:
