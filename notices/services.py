@@ -186,21 +186,34 @@ def notify_lights(*, now: datetime | None = None) -> dict:
         ("yellow", running.filter(step_yellow_at__lte=now, step_yellow_at__gte=since, step_deadline_at__gt=now)),
         ("overdue", running.filter(step_deadline_at__lte=now, step_deadline_at__gte=since)),
     ):
-        rule = rules.LIGHT_RULES[light]
-        cases = list(cases.order_by("id"))
-        keys = {f"{light}:{case.pk}:{case.step_seq}:{case.responsible_unit_id}": case for case in cases}
-        done = set(Notification.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True))
-        made = 0
-        with transaction.atomic():
-            for key, case in keys.items():
-                if key in done:
-                    continue
-                params = _case_params(case) | {"step": both_languages(rules.STEP_LABELS.get(case.step, case.step))}
-                made += len(
-                    _create(rule, [("unit", case.responsible_unit_id)], case=case, params=params, dedupe_key=key)
+        counts[light] = _create_once(
+            rules.LIGHT_RULES[light],
+            {
+                f"{light}:{case.pk}:{case.step_seq}:{case.responsible_unit_id}": (
+                    case.responsible_unit_id,
+                    case,
+                    None,
+                    _case_params(case) | {"step": both_languages(rules.STEP_LABELS.get(case.step, case.step))},
                 )
-        counts[light] = made
+                for case in cases.order_by("id")
+            },
+        )
     return counts
+
+
+def _create_once(rule: rules.Rule, notices: dict) -> int:
+    """Notices of `rule`, one per dedupe key ({key: (unit id, case, event id, params)}), each to its unit and only
+    once: keys already made are skipped (the unique index notice_once would refuse them anyway); the rest are made
+    in one transaction. How many were made."""
+    done = set(Notification.objects.filter(dedupe_key__in=list(notices)).values_list("dedupe_key", flat=True))
+    made = 0
+    with transaction.atomic():
+        for key, (unit_id, case, event_id, params) in notices.items():
+            if key not in done:
+                made += len(
+                    _create(rule, [("unit", unit_id)], case=case, event_id=event_id, params=params, dedupe_key=key)
+                )
+    return made
 
 
 def remind_supervisions(*, now: datetime | None = None) -> int:
@@ -226,25 +239,18 @@ def remind_supervisions(*, now: datetime | None = None) -> int:
         .order_by("id")
     )
     events = [event for event in due if event.to_unit and event.case.responsible_unit_id == event.to_unit]
-    keys = {f"supervise_due:{event.pk}": event for event in events}
-    done = set(Notification.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True))
-    made = 0
-    with transaction.atomic():
-        for key, event in keys.items():
-            if key in done:
-                continue
-            params = _case_params(event.case) | {"due": timezone.localtime(event.due).strftime("%Y-%m-%d %H:%M")}
-            made += len(
-                _create(
-                    rules.SUPERVISE_DUE_RULE,
-                    [("unit", event.to_unit)],
-                    case=event.case,
-                    event_id=event.pk,
-                    params=params,
-                    dedupe_key=key,
-                )
+    return _create_once(
+        rules.SUPERVISE_DUE_RULE,
+        {
+            f"supervise_due:{event.pk}": (
+                event.to_unit,
+                event.case,
+                event.pk,
+                _case_params(event.case) | {"due": timezone.localtime(event.due).strftime("%Y-%m-%d %H:%M")},
             )
-    return made
+            for event in events
+        },
+    )
 
 
 def notify_registry_change(change: RegistryChange) -> list[int]:
